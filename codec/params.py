@@ -1,0 +1,62 @@
+"""Validated, immutable codec settings shared by the encoder, the CLI and the window."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+__all__ = ["CodecParams", "BLOCK_SIZES"]
+
+#: Block sizes the stream can signal; each halves cleanly into the 4:2:0 chroma planes.
+BLOCK_SIZES = (4, 8, 16, 32)
+
+_RANGES: dict[str, tuple[int, int]] = {
+    "n_clusters": (2, 256),
+    "refresh_interval": (1, 1000),
+    "quality": (0, 100),
+    "search_range": (1, 64),
+}
+
+
+@dataclass(frozen=True)
+class CodecParams:
+    """Encoder settings.
+
+    Args:
+        block_size: side of a coding block in pixels, one of 4, 8, 16, 32.
+        n_clusters: palette size of refresh frames (2-256).
+        refresh_interval: at most this many frames from one refresh to the next (1-1000);
+            1 makes every frame a refresh.
+        quality: residual fidelity 0-100; 0 sends no residual at all (palette + motion only).
+        search_range: motion search window, +-pixels (1-64).
+        target_kbps: when set, rate control picks the quantiser per frame to hold this bitrate
+            and ``quality`` is only the starting point.
+    """
+
+    block_size: int = 16
+    n_clusters: int = 16
+    refresh_interval: int = 30
+    quality: int = 50
+    search_range: int = 16
+    target_kbps: float | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "target_kbps":
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                          or not 1 <= value <= 100_000):
+                    raise ValueError(f"target_kbps must be a number in 1..100000 or None, got {value!r}")
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{f.name} must be an integer, got {value!r}")
+            if f.name == "block_size":
+                if value not in BLOCK_SIZES:
+                    raise ValueError(f"block_size must be one of {BLOCK_SIZES}, got {value}")
+                continue
+            lo, hi = _RANGES[f.name]
+            if not lo <= value <= hi:
+                raise ValueError(f"{f.name} must be in {lo}..{hi}, got {value}")
+
+    def with_changes(self, **changes: Any) -> "CodecParams":
+        """A copy with some fields changed (validated like the constructor)."""
+        return replace(self, **changes)
