@@ -1,0 +1,614 @@
+"""The live capture → encode → decode pipeline: three worker threads and its running statistics.
+
+Capture, encoding and decoding each run in their own thread, joined by two queues:
+
+- raw frames wait in a small queue that drops its *oldest* frame when the encoder falls behind,
+  so the picture stays live and latency stays bounded;
+- packets wait in a queue that never drops (each predicted packet needs its predecessor); when it
+  is full the encoder waits, and raw frames are dropped before it instead.
+
+The pipeline knows nothing of Qt: it reports decoded frames and messages through callbacks, which
+run in the worker threads (the window turns them into Qt signals). Failures of the source are
+reported, never raised in a thread: a lost camera is reopened with back-off, a file ends or loops.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import statistics
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, TypeVar, Union
+
+import numpy as np
+
+from app.recorder import Recorder, RecorderError
+from app.sources import FrameSource, SourceError, open_source
+from codec import BitstreamError, CodecParams, Decoder, Encoder
+from codec.metrics import psnr
+
+__all__ = ["Pipeline", "PipelineFrame", "FrameStats", "DropOldestQueue", "SourceSpec",
+           "AUTO_SOURCE"]
+
+log = logging.getLogger(__name__)
+
+#: A source spec ("demo", "camera:N", a file path) or a function that opens a source.
+SourceSpec = Union[str, Callable[[], FrameSource]]
+#: Try the first camera, fall back to the demo scene when there is none.
+AUTO_SOURCE = "auto"
+_AUTO_CHOICES = ("camera:0", "demo")
+
+#: How often a waiting worker looks at the stop flag; bounds how long stop() takes.
+_POLL_S = 0.05
+#: Running fps, kbps and PSNR cover this span: steady to read, yet quick to follow a change.
+_STATS_WINDOW_S = 2.0
+#: Median latency and stage times over about four seconds at 30 fps.
+_TIMING_SAMPLES = 120
+#: Waits before reopening a lost camera; the last one repeats.
+_RECONNECT_BACKOFF_S = (0.5, 1.0, 2.0, 4.0)
+#: A recording never fills more than this many seconds of dropped frames in one go.
+_MAX_FILL_S = 1.0
+
+T = TypeVar("T")
+
+
+class DropOldestQueue(Generic[T]):
+    """A bounded FIFO whose put() never blocks: when full it discards the oldest item."""
+
+    def __init__(self, maxsize: int) -> None:
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be >= 1, got {maxsize}")
+        self._items: deque[T] = deque()
+        self._maxsize = maxsize
+        self._cond = threading.Condition()
+        self.dropped = 0
+
+    def put(self, item: T) -> bool:
+        """Append item; returns True when an older item was dropped to make room."""
+        with self._cond:
+            dropped = len(self._items) >= self._maxsize
+            if dropped:
+                self._items.popleft()
+                self.dropped += 1
+            self._items.append(item)
+            self._cond.notify()
+            return dropped
+
+    def get(self, timeout: float) -> T | None:
+        """The oldest item, or None when nothing arrived within timeout seconds."""
+        with self._cond:
+            if not self._items and not self._cond.wait_for(lambda: bool(self._items), timeout):
+                return None
+            return self._items.popleft()
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+
+@dataclass(frozen=True)
+class FrameStats:
+    """What one delivered frame cost and how good it is."""
+
+    index: int                   #: capture index within the current source
+    frame_type: str              #: "refresh" or "predicted"
+    nbytes: int                  #: packet size
+    bytes_by_part: dict[str, int]  #: header / palette / labels / motion / residual
+    psnr: float                  #: dB against the captured frame
+    encode_ms: float
+    decode_ms: float
+    latency_ms: float            #: capture to delivery
+    shown_at: float              #: time.monotonic() at delivery
+
+
+@dataclass(frozen=True)
+class PipelineFrame:
+    """One decoded frame with what the views need to explain it."""
+
+    original: np.ndarray                 #: H×W×3 uint8 BGR as captured
+    reconstruction: np.ndarray           #: H×W×3 uint8 BGR as decoded
+    motion_vectors: np.ndarray | None    #: (rows, cols, 2) (dx, dy); None on refresh frames
+    block_modes: np.ndarray              #: (rows, cols): 0 skip, 1 motion, 2 palette
+    block_size: int
+    params: CodecParams                  #: the settings the encoder used for this frame
+    source_fps: float
+    stats: FrameStats
+
+
+@dataclass(frozen=True)
+class _Raw:
+    frame: np.ndarray
+    index: int
+    captured_at: float
+    generation: int
+    fps: float
+
+
+@dataclass(frozen=True)
+class _Packet:
+    raw: _Raw
+    encoded: Any
+    params: CodecParams
+    encode_ms: float
+
+
+MessageCallback = Callable[[str, str], None]
+FrameCallback = Callable[[PipelineFrame], None]
+
+
+class Pipeline:
+    """Runs a source through the codec in three threads and keeps the statistics.
+
+    Args:
+        source: what to capture: "demo", "camera:N", a video file, AUTO_SOURCE, or a
+            function returning an open FrameSource.
+        params: initial codec settings.
+        loop: restart a video file at its end instead of stopping.
+        on_frame: called in the decoder thread with every decoded PipelineFrame; keep it short.
+        on_message: called with (level, text), level "info", "warning" or "error", from any
+            thread, for source failures, reconnects and recording problems.
+        raw_queue_size: raw frames that may wait for the encoder; 2 absorbs jitter while
+            keeping at most one frame of extra latency.
+        packet_queue_size: packets that may wait for the decoder before the encoder waits.
+    """
+
+    def __init__(self, source: SourceSpec, params: CodecParams, *, loop: bool = True,
+                 on_frame: FrameCallback | None = None, on_message: MessageCallback | None = None,
+                 raw_queue_size: int = 2, packet_queue_size: int = 8) -> None:
+        self._on_frame = on_frame
+        self._on_message = on_message
+        self._loop = loop
+        self._raw_queue_size = raw_queue_size
+        self._packet_queue_size = packet_queue_size
+        self._lock = threading.Lock()
+        self._source_request: SourceSpec | None = source
+        self._params = params
+        self._pending_params: CodecParams | None = None
+        self._encoder_params: CodecParams | None = None
+        self._paused = False
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._raw: DropOldestQueue[_Raw] = DropOldestQueue(raw_queue_size)
+        self._packets: queue.Queue[_Packet] = queue.Queue(packet_queue_size)
+        self._record_lock = threading.Lock()
+        self._recorder: Recorder | None = None
+        self._recorded_upto: tuple[int, int] | None = None
+        self._source_info: dict[str, Any] = {}
+        self._frame_size: tuple[int, int] | None = None
+        self._reset_stats()
+
+    # ----------------------------------------------------------------- life cycle
+    def start(self) -> None:
+        """Start the three worker threads (again, after stop())."""
+        if self.running:
+            return
+        self._stop = threading.Event()
+        self._raw = DropOldestQueue(self._raw_queue_size)
+        self._packets = queue.Queue(self._packet_queue_size)
+        self._reset_stats()
+        stop = self._stop
+        self._threads = [
+            threading.Thread(target=self._run_stage, args=(stage, stop), daemon=True,
+                             name=f"livecodec-{name}")
+            for name, stage in (("capture", self._capture_loop), ("encode", self._encode_loop),
+                                ("decode", self._decode_loop))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Stop the workers, close the source and finalise a recording.
+
+        Returns False when a worker is still stuck after timeout seconds (e.g. inside a camera
+        driver call); it is a daemon thread, so it cannot keep the process alive.
+        """
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in self._threads if t.is_alive()]
+        if stuck:
+            log.warning("pipeline threads still running after %.1f s: %s", timeout, stuck)
+        self._threads = []
+        self.stop_recording()
+        return not stuck
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    # ----------------------------------------------------------------- controls
+    @property
+    def params(self) -> CodecParams:
+        """The most recently requested settings."""
+        with self._lock:
+            return self._params
+
+    @property
+    def encoder_params(self) -> CodecParams | None:
+        """The settings the encoder used for its latest frame (None before the first)."""
+        with self._lock:
+            return self._encoder_params
+
+    def set_params(self, params: CodecParams) -> None:
+        """Hand new settings to the encoder; it takes them before its next frame."""
+        with self._lock:
+            self._params = params
+            self._pending_params = params
+
+    def set_source(self, source: SourceSpec) -> None:
+        """Switch to another source; it opens in the capture thread (failures are reported)."""
+        with self._lock:
+            self._source_request = source
+
+    @property
+    def source_info(self) -> dict[str, Any]:
+        """name, fps, size (w, h) and is_live of the open source; empty while none is open."""
+        with self._lock:
+            return dict(self._source_info)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool) -> None:
+        """Hold the stream: files and the demo wait where they are, a camera is read and discarded."""
+        self._paused = paused
+
+    # ----------------------------------------------------------------- recording
+    @property
+    def recorder(self) -> Recorder | None:
+        with self._record_lock:
+            return self._recorder
+
+    def start_recording(self, path: str, fourcc: str = "XVID") -> Recorder:
+        """Record the reconstruction to path from the next frame on, replacing any recording.
+
+        Raises RecorderError at once for an unusable path or codec.
+        """
+        with self._lock:
+            fps = float(self._source_info.get("fps") or 30.0)
+            size = self._frame_size
+        recorder = Recorder(path, fps, fourcc=fourcc, size=size)
+        with self._record_lock:
+            previous, self._recorder, self._recorded_upto = self._recorder, recorder, None
+        if previous is not None:
+            previous.close()
+        return recorder
+
+    def stop_recording(self) -> Recorder | None:
+        """Finalise the recording, if any, and return it."""
+        with self._record_lock:
+            recorder, self._recorder = self._recorder, None
+            if recorder is not None:
+                recorder.close()
+        return recorder
+
+    # ----------------------------------------------------------------- statistics
+    def stats(self) -> dict[str, Any]:
+        """A JSON-ready snapshot.
+
+        frames_captured / frames_shown (delivered to on_frame) / frames_dropped (raw frames the
+        encoder never saw); fps, kbps and psnr over the last two seconds, where kbps is what the
+        link carries per second of wall time; latency_ms, encode_ms, decode_ms are medians;
+        kbps_mean follows DESIGN.md (8·bytes / (frames / source fps) / 1000).
+        """
+        now = time.monotonic()
+        with self._lock:
+            recent = [s for s in self._recent if now - s.shown_at <= _STATS_WINDOW_S]
+            span = min(_STATS_WINDOW_S, now - self._first_shown_at) if self._first_shown_at else 0.0
+            shown = self._frames_shown
+            source_fps = float(self._source_info.get("fps") or 0.0)
+            run_span = (self._last_shown_at - self._first_shown_at) if shown > 1 else 0.0
+            result = {
+                "source": self._source_info.get("name"),
+                "size": list(self._frame_size) if self._frame_size else None,
+                "frames_captured": self._frames_captured,
+                "frames_shown": shown,
+                "frames_dropped": self._raw.dropped,
+                "fps": len(recent) / span if span > 0 else 0.0,
+                "fps_mean": (shown - 1) / run_span if run_span > 0 else 0.0,
+                "latency_ms": _median(self._latencies),
+                "encode_ms": _median(self._encode_ms),
+                "decode_ms": _median(self._decode_ms),
+                "kbps": sum(s.nbytes for s in recent) * 8 / span / 1000 if span > 0 else 0.0,
+                "kbps_mean": (self._bytes_total * 8 * source_fps / shown / 1000) if shown else 0.0,
+                "psnr": statistics.fmean(s.psnr for s in recent) if recent else 0.0,
+                "psnr_mean": self._psnr_total / shown if shown else 0.0,
+                "refresh_frames": self._refresh_frames,
+                "decode_errors": self._decode_errors,
+            }
+        return {k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}
+
+    def _reset_stats(self) -> None:
+        with self._lock:
+            self._frames_captured = 0
+            self._frames_shown = 0
+            self._refresh_frames = 0
+            self._decode_errors = 0
+            self._bytes_total = 0
+            self._psnr_total = 0.0
+            self._first_shown_at = 0.0
+            self._last_shown_at = 0.0
+            self._recent: deque[FrameStats] = deque(maxlen=512)
+            self._latencies: deque[float] = deque(maxlen=_TIMING_SAMPLES)
+            self._encode_ms: deque[float] = deque(maxlen=_TIMING_SAMPLES)
+            self._decode_ms: deque[float] = deque(maxlen=_TIMING_SAMPLES)
+
+    def _count_shown(self, stats: FrameStats) -> None:
+        with self._lock:
+            self._frames_shown += 1
+            self._refresh_frames += stats.frame_type == "refresh"
+            self._bytes_total += stats.nbytes
+            self._psnr_total += stats.psnr
+            self._first_shown_at = self._first_shown_at or stats.shown_at
+            self._last_shown_at = stats.shown_at
+            self._recent.append(stats)
+            self._latencies.append(stats.latency_ms)
+            self._encode_ms.append(stats.encode_ms)
+            self._decode_ms.append(stats.decode_ms)
+
+    # ----------------------------------------------------------------- workers
+    def _report(self, level: str, text: str) -> None:
+        log.log(logging.ERROR if level == "error" else logging.INFO, "%s", text)
+        if self._on_message is not None:
+            try:
+                self._on_message(level, text)
+            except Exception:  # a broken callback must not kill a worker
+                log.exception("on_message callback failed")
+
+    def _run_stage(self, stage: Callable[[threading.Event], None], stop: threading.Event) -> None:
+        """Runs one worker; an unexpected error is reported and stops only the stream."""
+        try:
+            stage(stop)
+        except Exception as exc:
+            log.exception("pipeline stage failed")
+            self._report("error", f"{threading.current_thread().name} failed: {exc}")
+            stop.set()
+
+    def _capture_loop(self, stop: threading.Event) -> None:
+        capture = _Capture(self, stop)
+        try:
+            capture.run()
+        finally:
+            capture.close()
+
+    def _encode_loop(self, stop: threading.Event) -> None:
+        params = self.params
+        encoder = Encoder(params)  # warms the kernels up while the source opens
+        generation, shape = None, None
+        while not stop.is_set():
+            raw = self._raw.get(_POLL_S)
+            if raw is None:
+                continue
+            with self._lock:
+                pending, self._pending_params = self._pending_params, None
+            params = pending or params
+            if (generation, shape) != (raw.generation, raw.frame.shape):
+                if generation is not None:  # a new source or frame size starts a new stream
+                    encoder = Encoder(params)
+                generation, shape = raw.generation, raw.frame.shape
+            elif pending is not None:
+                encoder.set_params(params)
+            with self._lock:
+                self._encoder_params = params
+            started = time.perf_counter()
+            encoded = encoder.encode(raw.frame)
+            packet = _Packet(raw, encoded, params, (time.perf_counter() - started) * 1000)
+            while not stop.is_set():  # never drop a packet: wait for the decoder instead
+                try:
+                    self._packets.put(packet, timeout=_POLL_S)
+                    break
+                except queue.Full:
+                    continue
+
+    def _decode_loop(self, stop: threading.Event) -> None:
+        decoder, generation, concealing = Decoder(), None, False
+        while not stop.is_set():
+            try:
+                packet = self._packets.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+            raw, encoded = packet.raw, packet.encoded
+            if raw.generation != generation:
+                decoder, generation = Decoder(), raw.generation
+            started = time.perf_counter()
+            try:
+                reconstruction = decoder.decode(encoded.data)
+            except BitstreamError as exc:
+                with self._lock:
+                    self._decode_errors += 1
+                if not concealing:
+                    self._report("warning", f"decoder: {exc}; holding the picture until the next refresh")
+                concealing = True
+                continue
+            decode_ms = (time.perf_counter() - started) * 1000
+            if concealing:
+                self._report("info", "decoder: stream resumed")
+                concealing = False
+            self._deliver(packet, reconstruction, decode_ms)
+
+    def _deliver(self, packet: _Packet, reconstruction: np.ndarray, decode_ms: float) -> None:
+        raw, encoded = packet.raw, packet.encoded
+        quality = psnr(raw.frame, reconstruction)
+        self._record(raw, reconstruction)
+        now = time.monotonic()
+        stats = FrameStats(
+            index=raw.index, frame_type=encoded.frame_type, nbytes=len(encoded.data),
+            bytes_by_part=dict(encoded.bytes_by_part), psnr=float(quality),
+            encode_ms=packet.encode_ms, decode_ms=decode_ms,
+            latency_ms=(now - raw.captured_at) * 1000, shown_at=now)
+        with self._lock:
+            self._frame_size = (reconstruction.shape[1], reconstruction.shape[0])
+        self._count_shown(stats)
+        if self._on_frame is not None:
+            frame = PipelineFrame(raw.frame, reconstruction, encoded.motion_vectors,
+                                  encoded.block_modes, encoded.block_size, packet.params, raw.fps,
+                                  stats)
+            try:
+                self._on_frame(frame)
+            except Exception:  # a broken view must not stop the stream
+                log.exception("on_frame callback failed")
+
+    def _record(self, raw: _Raw, reconstruction: np.ndarray) -> None:
+        """Write the frame, repeated over frames dropped since the last one so timing holds."""
+        with self._record_lock:
+            if self._recorder is None:
+                return
+            repeats = 1
+            if self._recorded_upto is not None and self._recorded_upto[0] == raw.generation:
+                gap = raw.index - self._recorded_upto[1]
+                repeats = int(min(max(gap, 1), max(1.0, raw.fps * _MAX_FILL_S)))
+            try:
+                for _ in range(repeats):
+                    self._recorder.write(reconstruction)
+            except RecorderError as exc:
+                self._recorder.close()
+                self._recorder = None
+                self._report("error", f"recording stopped: {exc}")
+                return
+            self._recorded_upto = (raw.generation, raw.index)
+
+    # used by _Capture
+    def _take_source_request(self) -> SourceSpec | None:
+        with self._lock:
+            request, self._source_request = self._source_request, None
+            return request
+
+    def _set_source_info(self, source: FrameSource | None) -> None:
+        with self._lock:
+            self._source_info = {} if source is None else {
+                "name": source.name, "fps": float(source.fps), "size": tuple(source.size),
+                "is_live": bool(source.is_live)}
+
+    def _push_raw(self, raw: _Raw) -> None:
+        with self._lock:
+            self._frames_captured += 1
+        self._raw.put(raw)
+
+
+class _Capture:
+    """The capture worker's state: which source, when the next frame is due, reconnects."""
+
+    def __init__(self, pipeline: Pipeline, stop: threading.Event) -> None:
+        self.pipeline = pipeline
+        self.stop = stop
+        self.spec: SourceSpec | None = None
+        self.source: FrameSource | None = None
+        self.generation = 0
+        self.index = 0
+        self.next_due = 0.0
+        self.retry_at: float | None = None
+        self.failures = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            request = self.pipeline._take_source_request()
+            if request is not None:
+                self.close()
+                self.spec, self.retry_at, self.failures = request, None, 0
+            if self.source is None:
+                self._open_when_due()
+            elif self.pipeline.paused:
+                self._idle_while_paused()
+            else:
+                self._capture_one()
+
+    def close(self) -> None:
+        if self.source is not None:
+            try:
+                self.source.close()
+            except Exception:
+                log.exception("closing the source failed")
+            self.source = None
+            self.pipeline._set_source_info(None)
+
+    def _open_when_due(self) -> None:
+        if self.spec is None or (self.retry_at is not None and time.monotonic() < self.retry_at):
+            self.stop.wait(_POLL_S)
+            return
+        try:
+            self.source = self._open(self.spec)
+        except Exception as exc:  # SourceError, or anything a source factory raises
+            if self.retry_at is not None or _is_camera(self.spec):
+                self._schedule_retry(f"{exc}")
+            else:
+                self.pipeline._report("error", str(exc))
+                self.spec = None
+            return
+        if self.failures:
+            self.pipeline._report("info", f"{self.source.name}: reconnected")
+        self.generation += 1
+        self.index, self.retry_at, self.failures = 0, None, 0
+        self.next_due = time.monotonic()
+        self.pipeline._set_source_info(self.source)
+
+    def _open(self, spec: SourceSpec) -> FrameSource:
+        if callable(spec):
+            return spec()
+        if spec != AUTO_SOURCE:
+            return open_source(spec, loop=self.pipeline._loop)
+        try:
+            return open_source(_AUTO_CHOICES[0])
+        except SourceError as exc:
+            self.pipeline._report("info", f"{exc}: showing the demo scene instead")
+            self.spec = _AUTO_CHOICES[1]
+            return open_source(self.spec)
+
+    def _schedule_retry(self, reason: str) -> None:
+        delay = _RECONNECT_BACKOFF_S[min(self.failures, len(_RECONNECT_BACKOFF_S) - 1)]
+        self.failures += 1
+        self.retry_at = time.monotonic() + delay
+        self.pipeline._report("warning", f"{reason}; reconnecting in {delay:g} s")
+
+    def _idle_while_paused(self) -> None:
+        if self.source.is_live:  # keep the driver's buffer fresh so resuming shows "now"
+            self._read()
+        else:
+            self.stop.wait(_POLL_S)
+        self.next_due = time.monotonic()
+
+    def _capture_one(self) -> None:
+        source = self.source
+        if not source.is_live:  # files and the demo play at their own rate
+            delay = self.next_due - time.monotonic()
+            if delay > 0:
+                self.stop.wait(min(delay, _POLL_S))
+                return
+        frame, error = self._read()
+        if frame is None:
+            self._lost(error)
+            return
+        now = time.monotonic()
+        self.index += 1
+        fps = float(source.fps) if source.fps and source.fps > 0 else 30.0
+        self.pipeline._push_raw(_Raw(frame, self.index, now, self.generation, fps))
+        self.next_due = max(self.next_due + 1.0 / fps, now - 1.0 / fps)  # no burst after a stall
+
+    def _read(self) -> tuple[np.ndarray | None, str | None]:
+        try:
+            return self.source.read(), None
+        except Exception as exc:  # SourceError, or a driver error surfacing as anything else
+            return None, str(exc) or type(exc).__name__
+
+    def _lost(self, error: str | None) -> None:
+        name, live = self.source.name, self.source.is_live
+        self.close()
+        if live:
+            self._schedule_retry(f"{name} lost: {error or 'no frame'}")
+        elif error:
+            self.pipeline._report("error", f"{name}: {error}")
+            self.spec = None
+        else:
+            self.pipeline._report("info", f"{name}: end of file")
+            self.spec = None
+
+
+def _is_camera(spec: SourceSpec) -> bool:
+    return isinstance(spec, str) and spec.startswith("camera:")
+
+
+def _median(values: deque[float]) -> float:
+    return statistics.median(values) if values else 0.0

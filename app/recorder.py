@@ -1,0 +1,122 @@
+"""AVI recording of the reconstructed stream through OpenCV's VideoWriter."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import numpy as np
+
+__all__ = ["Recorder", "RecorderError", "DEFAULT_FOURCC", "FALLBACK_FOURCC"]
+
+#: MPEG-4 Part 2 in AVI: small files that every player opens.
+DEFAULT_FOURCC = "XVID"
+#: Motion-JPEG is built into OpenCV itself, so it opens where an FFmpeg codec is missing.
+FALLBACK_FOURCC = "MJPG"
+
+
+class RecorderError(Exception):
+    """A recording that cannot start or continue; the message is one line naming the cause."""
+
+
+class Recorder:
+    """Writes BGR frames of one fixed size to a video file at a fixed frame rate.
+
+    The writer opens at construction when ``size`` is given, otherwise at the first frame, whose
+    size every later frame must match: OpenCV silently drops a frame of the wrong size, so the
+    recorder checks it and raises instead. When ``fourcc`` cannot open, MJPG is tried before
+    giving up; ``fourcc`` then tells which one is in use.
+
+    Args:
+        path: output file; its folder must exist and be writable.
+        fps: frame rate written into the file (the stream's rate).
+        fourcc: four-character codec code, e.g. "XVID", "MJPG", "FFV1".
+        size: (width, height) of the frames, if already known.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], fps: float, *, fourcc: str = DEFAULT_FOURCC,
+                 size: tuple[int, int] | None = None) -> None:
+        self.path = Path(path)
+        if len(fourcc) != 4 or not fourcc.isascii():
+            raise RecorderError(f"fourcc must be 4 ASCII characters (e.g. XVID, MJPG), got {fourcc!r}")
+        if not fps > 0:
+            raise RecorderError(f"recording frame rate must be positive, got {fps!r}")
+        _check_writable(self.path)
+        self.fps = float(fps)
+        self.requested_fourcc = fourcc
+        self.fourcc: str | None = None
+        self.size: tuple[int, int] | None = None
+        self.frames_written = 0
+        self._writer: cv2.VideoWriter | None = None
+        self._closed = False
+        if size is not None:
+            self._open(size)
+
+    @property
+    def duration_s(self) -> float:
+        """Playing time of what has been written so far."""
+        return self.frames_written / self.fps
+
+    @property
+    def fell_back(self) -> bool:
+        """True when the requested fourcc could not open and MJPG is used instead."""
+        return self.fourcc is not None and self.fourcc != self.requested_fourcc
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one H×W×3 uint8 BGR frame."""
+        if self._closed:
+            raise RecorderError(f"recording {self.path} is already finished")
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise RecorderError(f"recorder takes H×W×3 uint8 frames, got {frame.dtype} {frame.shape}")
+        size = (frame.shape[1], frame.shape[0])
+        if self._writer is None:
+            self._open(size)
+        elif size != self.size:
+            raise RecorderError(f"frame size {size[0]}x{size[1]} differs from the recording's "
+                                f"{self.size[0]}x{self.size[1]}")
+        self._writer.write(np.ascontiguousarray(frame))
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Finalise the file (writes the AVI index); safe to call twice."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        self._closed = True
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _open(self, size: tuple[int, int]) -> None:
+        width, height = size
+        if width < 1 or height < 1:
+            raise RecorderError(f"cannot record frames of size {width}x{height}")
+        for code in dict.fromkeys((self.requested_fourcc, FALLBACK_FOURCC)):
+            writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*code), self.fps,
+                                     (width, height))
+            if writer.isOpened():
+                self._writer, self.fourcc, self.size = writer, code, (width, height)
+                return
+            writer.release()
+        raise RecorderError(f"cannot record to {self.path}: OpenCV opened neither "
+                            f"{self.requested_fourcc} nor {FALLBACK_FOURCC} for this file type")
+
+
+def _check_writable(path: Path) -> None:
+    """Fail early with the reason, as cv2.VideoWriter only reports isOpened() == False."""
+    folder = path.parent
+    if path.is_dir():
+        raise RecorderError(f"cannot record to {path}: it is a folder")
+    if not folder.is_dir():
+        raise RecorderError(f"cannot record to {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise RecorderError(f"cannot record to {path}: permission denied")
