@@ -1,0 +1,125 @@
+"""The decoder state machine: packets in, pictures out, every field checked."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .bitstream import PACKET_REFRESH, Packet, parse_packet
+from .blocks import Planes, padded_size, planes_to_frame
+from .encoder import label_bits
+from .errors import BitstreamError, FrameGapError, MissingReferenceError
+from .framing import unpack_predicted_header, unpack_refresh_header
+from .reconstruct import reconstruct
+from .residual import step_fixed_point, transform_size
+from .syntax import DECODE_ERRORS, decode_symbols
+
+__all__ = ["Decoder", "DecodedFrame"]
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    """A decoded picture with the decisions it was coded with (for overlays and tools)."""
+
+    image: np.ndarray          # H x W x 3 uint8 BGR
+    frame_type: str
+    frame_index: int
+    block_modes: np.ndarray
+    motion_vectors: np.ndarray | None   # pixels, None on refresh
+    block_size: int
+
+
+@dataclass
+class _StreamState:
+    """What a refresh packet establishes and predicted packets rely on."""
+
+    width: int
+    height: int
+    block_size: int
+    palette: np.ndarray
+
+
+class Decoder:
+    """Decodes packets produced by ``Encoder``; raises ``BitstreamError`` on bad bytes.
+
+    After any error the reference is dropped, so decoding resumes at the next refresh packet
+    instead of predicting from a picture that may be wrong.
+    """
+
+    def __init__(self) -> None:
+        self._state: _StreamState | None = None
+        self._reference: Planes | None = None
+        self._last_index: int | None = None
+
+    @property
+    def last_frame_index(self) -> int | None:
+        """Index (mod 2^16) of the last frame decoded, None before the first or after an error."""
+        return self._last_index
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """Decode one packet (exactly the bytes of ``EncodedFrame.data``)."""
+        packet = parse_packet(data)
+        if packet.size != len(data):
+            raise BitstreamError(f"{len(data) - packet.size} stray bytes after the packet")
+        return self.decode_packet(packet).image
+
+    def decode_packet(self, packet: Packet) -> DecodedFrame:
+        """Decode an already parsed (CRC-checked) packet."""
+        try:
+            return self._decode(packet)
+        except BitstreamError:
+            self._reference = None
+            self._last_index = None
+            raise
+
+    def _decode(self, packet: Packet) -> DecodedFrame:
+        payload = packet.payload
+        if packet.type == PACKET_REFRESH:
+            header, offset = unpack_refresh_header(payload)
+            state = _StreamState(header.width, header.height, header.block_size, header.palette)
+            quality = header.quality
+            reference = None
+        else:
+            if self._reference is None or self._state is None:
+                raise MissingReferenceError(
+                    f"predicted frame {packet.frame_index} has no refresh frame to predict from")
+            expected = (self._last_index + 1) & 0xFFFF
+            if packet.frame_index != expected:
+                raise FrameGapError(f"predicted frame {packet.frame_index} does not follow frame "
+                                    f"{self._last_index} (expected {expected})")
+            quality, offset = unpack_predicted_header(payload)
+            state = self._state
+            reference = self._reference
+        bs = state.block_size
+        wp, hp = padded_size(state.width, state.height, bs)
+        rows, cols = hp // bs, wp // bs
+        ty, tc = transform_size(bs), transform_size(bs // 2)
+        if quality > 0:
+            levels = (np.zeros((hp // ty, wp // ty, ty * ty), np.int32),
+                      np.zeros((hp // 2 // tc, wp // 2 // tc, tc * tc), np.int32),
+                      np.zeros((hp // 2 // tc, wp // 2 // tc, tc * tc), np.int32))
+        else:
+            empty = np.zeros((1, 1, 1), np.int32)
+            levels = (empty, empty, empty)
+        symbols = np.frombuffer(payload, np.uint8, offset=offset)
+        n_labels = len(state.palette)
+        modes, mvs, labels, error, consumed = decode_symbols(
+            symbols, packet.type == PACKET_REFRESH, quality > 0, rows, cols, n_labels,
+            label_bits(n_labels), *levels, bs // ty, (bs // 2) // tc)
+        if error:
+            raise BitstreamError(f"frame {packet.frame_index}: {DECODE_ERRORS[error]}")
+        if consumed > len(symbols):
+            raise BitstreamError(f"frame {packet.frame_index}: payload ends "
+                                 f"{consumed - len(symbols)} bytes early")
+        recon = reconstruct(reference, modes, mvs, labels, state.palette,
+                            levels if quality > 0 else None,
+                            step_fixed_point(quality) if quality > 0 else 0, bs)
+        self._state = state
+        self._reference = recon
+        self._last_index = packet.frame_index
+        is_refresh = packet.type == PACKET_REFRESH
+        return DecodedFrame(
+            image=planes_to_frame(recon, state.width, state.height),
+            frame_type="refresh" if is_refresh else "predicted", frame_index=packet.frame_index,
+            block_modes=modes, block_size=bs,
+            motion_vectors=None if is_refresh else np.floor_divide(mvs + 1, 2).astype(np.int32))

@@ -1,0 +1,305 @@
+"""Diamond-search motion estimation and motion compensation (numba, GIL released).
+
+Vectors are in half-pel luma units, pointing into the reference: the block whose top-left
+corner is (x, y) is predicted from the reference at (x + dx/2, y + dy/2). Chroma planes use the
+same vector in quarter-pel chroma units. Reads outside the reference are clamped to its edge
+(unrestricted vectors), so any vector is memory-safe and pans into the frame stay cheap.
+Sub-pel samples are bilinear in integer arithmetic, so the prediction is bit-exact.
+
+Block modes: ``MODE_SKIP`` (vector = its prediction, no residual), ``MODE_INTER`` (coded
+vector and residual), ``MODE_PALETTE`` (flat palette colour, vector counts as zero).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_search",
+           "vector_predictors", "predict_planes", "mv_bits"]
+
+MODE_SKIP, MODE_INTER, MODE_PALETTE = 0, 1, 2
+#: Largest |component| of a vector in half-pel units the stream accepts (search range 64 plus
+#: a median predictor that may add up to another 64 px): anything larger is corrupt data.
+MAX_VECTOR = 512
+#: Stop searching a block once its SAD per pixel is below this: sensor noise level.
+_EARLY_STOP_SAD_PER_PIXEL = 1.0
+#: Large diamond (8 points at distance 2) and small diamond (4 points at distance 1).
+_LDSP = np.array([[0, -2], [1, -1], [2, 0], [1, 1], [0, 2], [-1, 1], [-2, 0], [-1, -1]], np.int64)
+_SDSP = np.array([[0, -1], [1, 0], [0, 1], [-1, 0]], np.int64)
+_HALF_PEL = np.array([[-1, -1], [0, -1], [1, -1], [-1, 0], [1, 0], [-1, 1], [0, 1], [1, 1]],
+                     np.int64)
+_MAX_DIAMOND_STEPS = 64
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mv_bits(d):
+    """Approximate bits of one vector-difference component (Exp-Golomb-like growth)."""
+    a = abs(d)
+    if a == 0:
+        return 1.0
+    n = 0
+    while (a >> n) > 1:
+        n += 1
+    return 2.0 * n + 3.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _median3(a, b, c):
+    return max(min(a, b), min(max(a, b), c))
+
+
+@njit(cache=True, nogil=True)
+def vector_predictor(mvs, r, c):
+    """Median of the left, top and top-right (else top-left) vectors; only left on row 0.
+
+    Shared by encoder and decoder, so both derive the same prediction from the same field.
+    """
+    cols = mvs.shape[1]
+    out = np.zeros(2, np.int64)
+    if r == 0:
+        if c > 0:
+            out[0] = mvs[r, c - 1, 0]
+            out[1] = mvs[r, c - 1, 1]
+        return out
+    for k in range(2):
+        a = mvs[r, c - 1, k] if c > 0 else 0
+        b = mvs[r - 1, c, k]
+        if c + 1 < cols:
+            cc = mvs[r - 1, c + 1, k]
+        elif c > 0:
+            cc = mvs[r - 1, c - 1, k]
+        else:
+            cc = 0
+        out[k] = _median3(a, b, cc)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def vector_predictors(mvs):
+    """``vector_predictor`` for every block of a final vector field."""
+    rows, cols = mvs.shape[:2]
+    out = np.zeros((rows, cols, 2), np.int32)
+    for r in range(rows):
+        for c in range(cols):
+            p = vector_predictor(mvs, r, c)
+            out[r, c, 0] = p[0]
+            out[r, c, 1] = p[1]
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _clamp(v, lo, hi):
+    return lo if v < lo else (hi if v > hi else v)
+
+
+@njit(cache=True, nogil=True)
+def _sad_int(cur, ref, y0, x0, dy, dx, bs, limit):
+    """SAD of the block at (y0, x0) against the reference at integer offset (dy, dx)."""
+    h, w = ref.shape
+    total = 0
+    inside = y0 + dy >= 0 and x0 + dx >= 0 and y0 + dy + bs <= h and x0 + dx + bs <= w
+    for i in range(bs):
+        yy = y0 + dy + i
+        if not inside:
+            yy = _clamp(yy, 0, h - 1)
+        for j in range(bs):
+            xx = x0 + dx + j
+            if not inside:
+                xx = _clamp(xx, 0, w - 1)
+            total += abs(np.int64(cur[y0 + i, x0 + j]) - np.int64(ref[yy, xx]))
+        if total >= limit:
+            return total
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _sample(ref, y, x, fy, fx, shift):
+    """Bilinear sample at integer (y, x) + fraction (fy, fx) / 2^shift, edge-clamped."""
+    h, w = ref.shape
+    s = 1 << shift
+    y0 = _clamp(y, 0, h - 1)
+    y1 = _clamp(y + 1, 0, h - 1)
+    x0 = _clamp(x, 0, w - 1)
+    x1 = _clamp(x + 1, 0, w - 1)
+    a = np.int64(ref[y0, x0])
+    b = np.int64(ref[y0, x1])
+    c = np.int64(ref[y1, x0])
+    d = np.int64(ref[y1, x1])
+    acc = (s - fy) * ((s - fx) * a + fx * b) + fy * ((s - fx) * c + fx * d)
+    return (acc + (1 << (2 * shift - 1))) >> (2 * shift)
+
+
+@njit(cache=True, nogil=True)
+def _sad_half(cur, ref, y0, x0, hy, hx, bs, limit):
+    """SAD against the reference at a half-pel offset (hy, hx) in half-pel units."""
+    iy = hy >> 1
+    ix = hx >> 1
+    fy = hy & 1
+    fx = hx & 1
+    if fy == 0 and fx == 0:
+        return _sad_int(cur, ref, y0, x0, iy, ix, bs, limit)
+    total = 0
+    for i in range(bs):
+        for j in range(bs):
+            p = _sample(ref, y0 + iy + i, x0 + ix + j, fy, fx, 1)
+            total += abs(np.int64(cur[y0 + i, x0 + j]) - p)
+        if total >= limit:
+            return total
+    return total
+
+
+@njit(cache=True, nogil=True)
+def diamond_search(cur, ref, bs, search_range, lam, prev_mvs, half_pel):
+    """Motion vectors (half-pel units) and SADs for every block of ``cur`` against ``ref``.
+
+    Per block: start from the best of several predictors (zero, median, left, top, top-right,
+    the co-located vector of the previous frame), stop at once when the match is as good as
+    the noise, else walk the large diamond until its centre wins, then the small diamond, then
+    (optionally) try the 8 half-pel neighbours. Cost = SAD + lam * bits(vector - median).
+
+    Args:
+        cur, ref: luma planes (H, W) uint8, H and W multiples of ``bs``.
+        bs: block size; search_range: +-pixels; lam: SAD units per bit.
+        prev_mvs: (rows, cols, 2) int32 vectors of the previous frame (zeros if none).
+        half_pel: refine the winner to half-pel precision.
+
+    Returns:
+        (mvs int32 (rows, cols, 2), sads int64 (rows, cols)).
+    """
+    h, w = cur.shape
+    rows = h // bs
+    cols = w // bs
+    mvs = np.zeros((rows, cols, 2), np.int32)
+    sads = np.zeros((rows, cols), np.int64)
+    cands = np.zeros((6, 2), np.int64)
+    early = _EARLY_STOP_SAD_PER_PIXEL * bs * bs
+    big = np.int64(1) << 60
+    for r in range(rows):
+        for c in range(cols):
+            y0 = r * bs
+            x0 = c * bs
+            pred = vector_predictor(mvs, r, c)
+            # Candidate starting points, in whole pixels (half-pel predictors rounded down).
+            cands[0, 0] = 0
+            cands[0, 1] = 0
+            cands[1, 0] = pred[0] >> 1
+            cands[1, 1] = pred[1] >> 1
+            n = 2
+            if c > 0:
+                cands[n, 0] = mvs[r, c - 1, 0] >> 1
+                cands[n, 1] = mvs[r, c - 1, 1] >> 1
+                n += 1
+            if r > 0:
+                cands[n, 0] = mvs[r - 1, c, 0] >> 1
+                cands[n, 1] = mvs[r - 1, c, 1] >> 1
+                n += 1
+                if c + 1 < cols:
+                    cands[n, 0] = mvs[r - 1, c + 1, 0] >> 1
+                    cands[n, 1] = mvs[r - 1, c + 1, 1] >> 1
+                    n += 1
+            cands[n, 0] = prev_mvs[r, c, 0] >> 1
+            cands[n, 1] = prev_mvs[r, c, 1] >> 1
+            n += 1
+            best_cost = 1e30
+            best_sad = big
+            bx = 0
+            by = 0
+            for k in range(n):
+                dx = _clamp(cands[k, 0], -search_range, search_range)
+                dy = _clamp(cands[k, 1], -search_range, search_range)
+                sad = _sad_int(cur, ref, y0, x0, dy, dx, bs, big)
+                cost = sad + lam * (mv_bits(2 * dx - pred[0]) + mv_bits(2 * dy - pred[1]))
+                if cost < best_cost:
+                    best_cost = cost
+                    best_sad = sad
+                    bx = dx
+                    by = dy
+            if best_sad > early:
+                for pattern in range(2):
+                    pts = _LDSP if pattern == 0 else _SDSP
+                    for _ in range(_MAX_DIAMOND_STEPS):
+                        cx = bx
+                        cy = by
+                        for k in range(pts.shape[0]):
+                            dx = cx + pts[k, 0]
+                            dy = cy + pts[k, 1]
+                            if abs(dx) > search_range or abs(dy) > search_range:
+                                continue
+                            bits = mv_bits(2 * dx - pred[0]) + mv_bits(2 * dy - pred[1])
+                            sad = _sad_int(cur, ref, y0, x0, dy, dx, bs,
+                                           np.int64(best_cost - lam * bits) + 1)
+                            cost = sad + lam * bits
+                            if cost < best_cost:
+                                best_cost = cost
+                                best_sad = sad
+                                bx = dx
+                                by = dy
+                        if (bx == cx and by == cy) or pattern == 1:
+                            break
+            hx = 2 * bx
+            hy = 2 * by
+            if half_pel and best_sad > early:
+                cx = hx
+                cy = hy
+                for k in range(_HALF_PEL.shape[0]):
+                    tx = cx + _HALF_PEL[k, 0]
+                    ty = cy + _HALF_PEL[k, 1]
+                    bits = mv_bits(tx - pred[0]) + mv_bits(ty - pred[1])
+                    sad = _sad_half(cur, ref, y0, x0, ty, tx, bs,
+                                    np.int64(best_cost - lam * bits) + 1)
+                    cost = sad + lam * bits
+                    if cost < best_cost:
+                        best_cost = cost
+                        best_sad = sad
+                        hx = tx
+                        hy = ty
+            mvs[r, c, 0] = hx
+            mvs[r, c, 1] = hy
+            sads[r, c] = best_sad
+    return mvs, sads
+
+
+@njit(cache=True, nogil=True)
+def _compensate_plane(ref, out, mvs, modes, flat, bs, shift):
+    """Fill ``out`` block by block: motion-compensated, or the flat palette value."""
+    rows, cols = modes.shape
+    mask = (1 << shift) - 1
+    for r in range(rows):
+        for c in range(cols):
+            y0 = r * bs
+            x0 = c * bs
+            if modes[r, c] == MODE_PALETTE:
+                v = flat[r, c]
+                for i in range(bs):
+                    for j in range(bs):
+                        out[y0 + i, x0 + j] = v
+                continue
+            mx = np.int64(mvs[r, c, 0])
+            my = np.int64(mvs[r, c, 1])
+            ix = mx >> shift
+            iy = my >> shift
+            fx = mx & mask
+            fy = my & mask
+            for i in range(bs):
+                for j in range(bs):
+                    out[y0 + i, x0 + j] = _sample(ref, y0 + iy + i, x0 + ix + j, fy, fx, shift)
+
+
+def predict_planes(ref, mvs: np.ndarray, modes: np.ndarray, flat_colours: np.ndarray,
+                   block_size: int):
+    """Prediction planes (y, cr, cb) for a predicted frame.
+
+    Args:
+        ref: reference ``Planes``.
+        mvs: int32 (rows, cols, 2) half-pel vectors; modes: int8 (rows, cols).
+        flat_colours: uint8 (rows, cols, 3) palette colour (Y, Cr, Cb) of palette blocks.
+        block_size: luma block side.
+    """
+    out = []
+    for k, (plane, bs, shift) in enumerate(((ref.y, block_size, 1), (ref.cr, block_size // 2, 2),
+                                            (ref.cb, block_size // 2, 2))):
+        pred = np.empty_like(plane)
+        _compensate_plane(plane, pred, mvs, modes, np.ascontiguousarray(flat_colours[:, :, k]),
+                          bs, shift)
+        out.append(pred)
+    return out

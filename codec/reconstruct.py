@@ -1,0 +1,46 @@
+"""Rebuild a picture from decoded symbols: the one path the encoder and decoder share.
+
+Keeping this in one place is what makes the loop closed: the encoder's reference is produced
+by exactly the code that produces the decoder's output.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .blocks import Planes
+from .motion import predict_planes
+from .residual import add_residual
+
+__all__ = ["flat_planes", "reconstruct"]
+
+
+def flat_planes(colours: np.ndarray, block_size: int) -> Planes:
+    """Mosaic prediction: each block filled with its (Y, Cr, Cb) colour; colours (rows, cols, 3)."""
+    half = block_size // 2
+    y = np.repeat(np.repeat(colours[:, :, 0], block_size, axis=0), block_size, axis=1)
+    cr = np.repeat(np.repeat(colours[:, :, 1], half, axis=0), half, axis=1)
+    cb = np.repeat(np.repeat(colours[:, :, 2], half, axis=0), half, axis=1)
+    return Planes(y, cr, cb)
+
+
+def reconstruct(reference: Planes | None, modes: np.ndarray, mvs: np.ndarray, labels: np.ndarray,
+                palette: np.ndarray, levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+                step_fp: int, block_size: int) -> Planes:
+    """Prediction (palette mosaic or motion compensation) plus residual.
+
+    Args:
+        reference: previous reconstruction; None for a refresh frame (all blocks palette).
+        modes, mvs, labels: per-block decisions as coded; labels -1 where not a palette block.
+        palette: uint8 (K, 3).
+        levels: zigzag levels of (Y, Cr, Cb), or None when the frame carries no residual.
+        step_fp: quantiser step in 1/64 units.
+        block_size: luma block side.
+    """
+    colours = palette[np.maximum(labels, 0)]
+    if reference is None:
+        prediction = flat_planes(colours, block_size)
+    else:
+        prediction = Planes(*predict_planes(reference, mvs, modes, colours, block_size))
+    if levels is None:
+        return prediction
+    return Planes(*(add_residual(p, lev, step_fp) for p, lev in zip(prediction, levels)))

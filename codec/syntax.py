@@ -1,0 +1,314 @@
+"""Frame syntax: the order and contexts of every range-coded symbol in a packet payload.
+
+Blocks are coded in raster order; each block is self-contained in the stream:
+
+- predicted frames: skip flag (context: skipped neighbours); unless skipped, a mode flag
+  (motion-compensated or palette; context: palette neighbours); then either the vector
+  difference from the median predictor or a palette label;
+- refresh frames: a palette label for every block;
+- then, when the frame carries residual, every transform tile of the block (luma, then Cr,
+  then Cb): a coded flag (context: coded neighbours), and for coded tiles the zigzag scan of
+  significance / last flags and levels (contexts by frequency band).
+
+Labels are coded as "same as left", "same as top", else a binary tree over the palette with a
+context per node. Contexts restart at every packet, so a packet decodes on its own state.
+The encoder also accumulates the estimated bits per part (labels, motion, residual) so each
+frame can report where its bytes went.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .entropy import (PROB_INIT, decode_bit, decode_bypass, decode_uint, encode_bit,
+                      encode_bypass, encode_uint, finish_encoder, new_decoder, new_encoder)
+from .motion import MAX_VECTOR, MODE_INTER, MODE_PALETTE, MODE_SKIP, vector_predictor
+from .residual import MAX_LEVEL
+
+__all__ = ["encode_symbols", "decode_symbols", "PART_LABELS", "PART_MOTION", "PART_RESIDUAL",
+           "DECODE_ERRORS"]
+
+# Cost categories reported per frame.
+PART_LABELS, PART_MOTION, PART_RESIDUAL = 0, 1, 2
+
+# Context layout (offsets into one probability array).
+CTX_SKIP = 0            # 3: number of skipped neighbours (left, top)
+CTX_MODE = 3            # 3: number of palette neighbours
+CTX_LABEL_LEFT = 6      # 2: whether the top label equals the left one
+CTX_LABEL_TOP = 8       # 1
+CTX_LABEL_TREE = 9      # 256: one per node of the label's binary tree
+CTX_MVD_ZERO = 265      # 2 components x 3 neighbourhood activity classes
+MVD_BINS = 8
+CTX_MVD_MAG = 271       # 2 components x MVD_BINS unary bins
+BANDS = 16
+CTX_CBF = 287           # 2 plane kinds x 3 coded neighbours
+CTX_SIG = 293           # 2 plane kinds x BANDS
+CTX_LAST = 325          # 2 plane kinds x BANDS
+GT1_BANDS = 4
+CTX_GT1 = 357           # 2 plane kinds x GT1_BANDS
+REM_BINS = 8
+CTX_REM = 365           # 2 plane kinds x REM_BINS
+N_CONTEXTS = 381
+
+#: Error codes of ``decode_symbols`` (0 = fine) and what they mean.
+DECODE_ERRORS = {
+    1: "palette label out of range",
+    2: "motion vector out of range",
+    3: "residual level out of range",
+}
+
+# Worst-case bytes per symbol group, for the output buffer (a level: ~90 bits at most).
+_BYTES_PER_COEFF = 12
+_BYTES_PER_BLOCK = 64
+
+
+@njit(cache=True, nogil=True)
+def _encode_label(est, out, probs, costs, labels, r, c, label, nbits):
+    left = labels[r, c - 1] if c > 0 else -1
+    top = labels[r - 1, c] if r > 0 else -1
+    if left >= 0:
+        same = 1 if label == left else 0
+        encode_bit(est, out, probs, CTX_LABEL_LEFT + (1 if top == left else 0), same, costs, PART_LABELS)
+        if same:
+            return
+    if top >= 0 and top != left:
+        same = 1 if label == top else 0
+        encode_bit(est, out, probs, CTX_LABEL_TOP, same, costs, PART_LABELS)
+        if same:
+            return
+    node = 1
+    for i in range(nbits - 1, -1, -1):
+        b = (label >> i) & 1
+        encode_bit(est, out, probs, CTX_LABEL_TREE + node, b, costs, PART_LABELS)
+        node = 2 * node + b
+
+
+@njit(cache=True, nogil=True)
+def _decode_label(dst, data, probs, labels, r, c, nbits):
+    left = labels[r, c - 1] if c > 0 else -1
+    top = labels[r - 1, c] if r > 0 else -1
+    if left >= 0:
+        if decode_bit(dst, data, probs, CTX_LABEL_LEFT + (1 if top == left else 0)):
+            return left
+    if top >= 0 and top != left:
+        if decode_bit(dst, data, probs, CTX_LABEL_TOP):
+            return top
+    node = 1
+    for _ in range(nbits):
+        node = 2 * node + decode_bit(dst, data, probs, CTX_LABEL_TREE + node)
+    return node - (1 << nbits)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _activity_class(mvd, r, c, k):
+    a = 0
+    if c > 0:
+        a += abs(mvd[r, c - 1, k])
+    if r > 0:
+        a += abs(mvd[r - 1, c, k])
+    return 0 if a == 0 else (1 if a < 4 else 2)
+
+
+@njit(cache=True, nogil=True)
+def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind):
+    n = lev.shape[2]
+    last = -1
+    for i in range(n):
+        if lev[tr, tc, i] != 0:
+            last = i
+    ctx = CTX_CBF + 3 * kind
+    if tc > 0:
+        ctx += cbf[tr, tc - 1]
+    if tr > 0:
+        ctx += cbf[tr - 1, tc]
+    encode_bit(est, out, probs, ctx, 1 if last >= 0 else 0, costs, PART_RESIDUAL)
+    if last < 0:
+        return
+    cbf[tr, tc] = 1
+    for i in range(last + 1):
+        v = lev[tr, tc, i]
+        band = kind * BANDS + i * BANDS // n
+        if i < n - 1:
+            encode_bit(est, out, probs, CTX_SIG + band, 1 if v != 0 else 0, costs, PART_RESIDUAL)
+            if v == 0:
+                continue
+            encode_bit(est, out, probs, CTX_LAST + band, 1 if i == last else 0, costs, PART_RESIDUAL)
+        a = abs(v)
+        gctx = CTX_GT1 + kind * GT1_BANDS + i * GT1_BANDS // n
+        encode_bit(est, out, probs, gctx, 1 if a > 1 else 0, costs, PART_RESIDUAL)
+        if a > 1:
+            encode_uint(est, out, probs, CTX_REM + kind * REM_BINS, REM_BINS, a - 2, costs, PART_RESIDUAL)
+        encode_bypass(est, out, 1 if v < 0 else 0, costs, PART_RESIDUAL)
+
+
+@njit(cache=True, nogil=True)
+def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind):
+    """Returns 0, or 3 for an impossible level."""
+    n = lev.shape[2]
+    ctx = CTX_CBF + 3 * kind
+    if tc > 0:
+        ctx += cbf[tr, tc - 1]
+    if tr > 0:
+        ctx += cbf[tr - 1, tc]
+    if decode_bit(dst, data, probs, ctx) == 0:
+        return 0
+    cbf[tr, tc] = 1
+    for i in range(n):
+        band = kind * BANDS + i * BANDS // n
+        is_last = 1
+        if i < n - 1:
+            if decode_bit(dst, data, probs, CTX_SIG + band) == 0:
+                continue
+            is_last = decode_bit(dst, data, probs, CTX_LAST + band)
+        a = 1
+        if decode_bit(dst, data, probs, CTX_GT1 + kind * GT1_BANDS + i * GT1_BANDS // n):
+            rest = decode_uint(dst, data, probs, CTX_REM + kind * REM_BINS, REM_BINS)
+            if rest < 0 or rest + 2 > MAX_LEVEL:
+                return 3
+            a = rest + 2
+        lev[tr, tc, i] = -a if decode_bypass(dst, data) else a
+        if is_last:
+            break
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def encode_symbols(is_refresh, coded_residual, modes, mvd, labels, label_bits,
+                   lev_y, lev_cr, lev_cb, ky, kc):
+    """Range-code one frame's symbols.
+
+    Args:
+        is_refresh: refresh frame (every block a palette label) or predicted frame.
+        coded_residual: whether tiles are coded at all (quality > 0).
+        modes: int8 (rows, cols) block modes; mvd: int32 (rows, cols, 2) vector minus its
+            median prediction (0 where not MODE_INTER); labels: int32 (rows, cols), -1 where
+            the block has no label; label_bits: bits of a palette index.
+        lev_y, lev_cr, lev_cb: int32 zigzag levels (tile rows, tile cols, n*n) per plane.
+        ky, kc: transform tiles per block side in luma and in chroma.
+
+    Returns:
+        (payload bytes as uint8 array, estimated bits per part float64[3]).
+    """
+    rows, cols = modes.shape
+    n_coeffs = lev_y.size + lev_cr.size + lev_cb.size
+    capacity = 64 + _BYTES_PER_BLOCK * rows * cols + _BYTES_PER_COEFF * n_coeffs
+    out = np.empty(capacity, np.uint8)
+    est = new_encoder()
+    probs = np.full(N_CONTEXTS, PROB_INIT, np.int64)
+    costs = np.zeros(3)
+    cbf_y = np.zeros(lev_y.shape[:2], np.int64)
+    cbf_cr = np.zeros(lev_cr.shape[:2], np.int64)
+    cbf_cb = np.zeros(lev_cb.shape[:2], np.int64)
+    for r in range(rows):
+        for c in range(cols):
+            mode = modes[r, c]
+            if not is_refresh:
+                ctx = CTX_SKIP
+                if c > 0 and modes[r, c - 1] == MODE_SKIP:
+                    ctx += 1
+                if r > 0 and modes[r - 1, c] == MODE_SKIP:
+                    ctx += 1
+                encode_bit(est, out, probs, ctx, 1 if mode == MODE_SKIP else 0, costs, PART_MOTION)
+                if mode == MODE_SKIP:
+                    continue
+                ctx = CTX_MODE
+                if c > 0 and modes[r, c - 1] == MODE_PALETTE:
+                    ctx += 1
+                if r > 0 and modes[r - 1, c] == MODE_PALETTE:
+                    ctx += 1
+                encode_bit(est, out, probs, ctx, 1 if mode == MODE_PALETTE else 0, costs, PART_LABELS)
+            if mode == MODE_PALETTE:
+                _encode_label(est, out, probs, costs, labels, r, c, labels[r, c], label_bits)
+            else:
+                for k in range(2):
+                    v = mvd[r, c, k]
+                    zctx = CTX_MVD_ZERO + 3 * k + _activity_class(mvd, r, c, k)
+                    encode_bit(est, out, probs, zctx, 1 if v != 0 else 0, costs, PART_MOTION)
+                    if v != 0:
+                        encode_bypass(est, out, 1 if v < 0 else 0, costs, PART_MOTION)
+                        encode_uint(est, out, probs, CTX_MVD_MAG + MVD_BINS * k, MVD_BINS,
+                                    abs(v) - 1, costs, PART_MOTION)
+            if coded_residual:
+                for i in range(ky):
+                    for j in range(ky):
+                        _encode_tile(est, out, probs, costs, lev_y, r * ky + i, c * ky + j, cbf_y, 0)
+                for lev, cbf in ((lev_cr, cbf_cr), (lev_cb, cbf_cb)):
+                    for i in range(kc):
+                        for j in range(kc):
+                            _encode_tile(est, out, probs, costs, lev, r * kc + i, c * kc + j, cbf, 1)
+    n = finish_encoder(est, out)
+    return out[:n].copy(), costs
+
+
+@njit(cache=True, nogil=True)
+def decode_symbols(data, is_refresh, coded_residual, rows, cols, n_labels, label_bits,
+                   lev_y, lev_cr, lev_cb, ky, kc):
+    """Inverse of ``encode_symbols``; fills the zeroed level arrays in place.
+
+    Returns:
+        (modes int8, mvs int32 (rows, cols, 2) absolute half-pel vectors, labels int32,
+        error code (0 = fine, see DECODE_ERRORS), bytes consumed).
+    """
+    modes = np.zeros((rows, cols), np.int8)
+    mvs = np.zeros((rows, cols, 2), np.int32)
+    mvd = np.zeros((rows, cols, 2), np.int32)
+    labels = np.full((rows, cols), -1, np.int32)
+    probs = np.full(N_CONTEXTS, PROB_INIT, np.int64)
+    cbf_y = np.zeros(lev_y.shape[:2], np.int64)
+    cbf_cr = np.zeros(lev_cr.shape[:2], np.int64)
+    cbf_cb = np.zeros(lev_cb.shape[:2], np.int64)
+    dst = new_decoder(data)
+    for r in range(rows):
+        for c in range(cols):
+            mode = MODE_PALETTE
+            if not is_refresh:
+                ctx = CTX_SKIP
+                if c > 0 and modes[r, c - 1] == MODE_SKIP:
+                    ctx += 1
+                if r > 0 and modes[r - 1, c] == MODE_SKIP:
+                    ctx += 1
+                if decode_bit(dst, data, probs, ctx):
+                    modes[r, c] = MODE_SKIP
+                    p = vector_predictor(mvs, r, c)
+                    mvs[r, c, 0] = p[0]
+                    mvs[r, c, 1] = p[1]
+                    continue
+                ctx = CTX_MODE
+                if c > 0 and modes[r, c - 1] == MODE_PALETTE:
+                    ctx += 1
+                if r > 0 and modes[r - 1, c] == MODE_PALETTE:
+                    ctx += 1
+                mode = MODE_PALETTE if decode_bit(dst, data, probs, ctx) else MODE_INTER
+            modes[r, c] = mode
+            if mode == MODE_PALETTE:
+                label = _decode_label(dst, data, probs, labels, r, c, label_bits)
+                if label >= n_labels:
+                    return modes, mvs, labels, 1, dst[2]
+                labels[r, c] = label
+            else:
+                p = vector_predictor(mvs, r, c)
+                for k in range(2):
+                    zctx = CTX_MVD_ZERO + 3 * k + _activity_class(mvd, r, c, k)
+                    v = 0
+                    if decode_bit(dst, data, probs, zctx):
+                        negative = decode_bypass(dst, data)
+                        mag = decode_uint(dst, data, probs, CTX_MVD_MAG + MVD_BINS * k, MVD_BINS)
+                        if mag < 0 or mag + 1 > 2 * MAX_VECTOR:
+                            return modes, mvs, labels, 2, dst[2]
+                        v = -(mag + 1) if negative else mag + 1
+                    mvd[r, c, k] = v
+                    total = p[k] + v
+                    if abs(total) > MAX_VECTOR:
+                        return modes, mvs, labels, 2, dst[2]
+                    mvs[r, c, k] = total
+            if coded_residual:
+                for i in range(ky):
+                    for j in range(ky):
+                        if _decode_tile(dst, data, probs, lev_y, r * ky + i, c * ky + j, cbf_y, 0):
+                            return modes, mvs, labels, 3, dst[2]
+                for lev, cbf in ((lev_cr, cbf_cr), (lev_cb, cbf_cb)):
+                    for i in range(kc):
+                        for j in range(kc):
+                            if _decode_tile(dst, data, probs, lev, r * kc + i, c * kc + j, cbf, 1):
+                                return modes, mvs, labels, 3, dst[2]
+    return modes, mvs, labels, 0, dst[2]
