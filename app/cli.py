@@ -1,0 +1,364 @@
+"""The ``livecodec`` command: the live window, and the codec on files from a terminal."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from codec import (BitstreamError, CodecParams, Decoder, Encoder, PacketReader, bits_per_pixel,
+                   kbps, psnr, write_file_header)
+from codec.bitstream import PACKET_REFRESH
+from codec.palette import fit_palette, nearest_labels
+from codec.recovery import recover_frames
+
+from .recorder import Recorder, RecorderError
+from .sources import DemoScene, FrameSource, SourceError, open_source
+
+__all__ = ["main", "build_parser"]
+
+#: Frames encoded from the demo scene when --frames is not given (10 s at 30 fps).
+DEMO_DEFAULT_FRAMES = 300
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage or bad input: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line instead of usage text plus error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _add_codec_options(parser: argparse.ArgumentParser) -> None:
+    defaults = CodecParams()
+    group = parser.add_argument_group("codec options")
+    group.add_argument("--block-size", type=int, default=defaults.block_size,
+                       help="coding block side: 4, 8, 16 or 32 (default %(default)s)")
+    group.add_argument("--clusters", type=int, default=defaults.n_clusters,
+                       help="palette size of refresh frames, 2-256 (default %(default)s)")
+    group.add_argument("--refresh", type=int, default=defaults.refresh_interval,
+                       help="at most this many frames between refresh frames, 1-1000 (default %(default)s)")
+    group.add_argument("--quality", type=int, default=defaults.quality,
+                       help="0 (no residual) to 100 (default %(default)s)")
+    group.add_argument("--search-range", type=int, default=defaults.search_range,
+                       help="motion search range in pixels, 1-64 (default %(default)s)")
+
+
+def _params(args: argparse.Namespace) -> CodecParams:
+    try:
+        return CodecParams(block_size=args.block_size, n_clusters=args.clusters,
+                           refresh_interval=args.refresh, quality=args.quality,
+                           search_range=args.search_range)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="livecodec", description=__doc__)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    gui = sub.add_parser("gui", help="the live window (default)")
+    gui.add_argument("--source", default=None,
+                     help="camera:N, demo, or a video file (default: camera:0, else demo)")
+    _add_codec_options(gui)
+    gui.add_argument("--record", metavar="AVI", help="record the reconstruction to this file")
+    gui.add_argument("--fourcc", default="XVID", help="recording codec (default %(default)s)")
+    gui.add_argument("--quit-after", type=float, metavar="S", help="close after S seconds")
+    gui.add_argument("--screenshot", metavar="PNG", help="save the window just before quitting")
+
+    enc = sub.add_parser("encode", help="encode a video to a .lvc stream")
+    enc.add_argument("source", metavar="SRC", help="video file, camera:N, or demo")
+    enc.add_argument("-o", "--output", required=True, metavar="OUT.lvc")
+    _add_codec_options(enc)
+    enc.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
+
+    dec = sub.add_parser("decode", help="decode a .lvc stream to a video file")
+    dec.add_argument("input", metavar="IN.lvc")
+    dec.add_argument("-o", "--output", required=True, metavar="OUT.avi")
+    dec.add_argument("--fourcc", default="XVID", help="XVID (default), MJPG, or FFV1 (lossless)")
+
+    info = sub.add_parser("info", help="describe a .lvc stream")
+    info.add_argument("input", metavar="IN.lvc")
+
+    ev = sub.add_parser("eval", help="encode and decode a source; report rate, quality, speed")
+    ev.add_argument("source", metavar="SRC")
+    _add_codec_options(ev)
+    ev.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+
+    qu = sub.add_parser("quantize", help="KMeans colour quantisation of a still image")
+    qu.add_argument("image", metavar="IMAGE")
+    qu.add_argument("-o", "--output", required=True, metavar="OUT.png")
+    qu.add_argument("--clusters", type=int, required=True, metavar="K", help="colours, 2-256")
+    return parser
+
+
+# -- helpers -----------------------------------------------------------------------------
+def _open(spec: str) -> FrameSource:
+    try:
+        return open_source(spec)
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _frame_limit(args: argparse.Namespace, source: FrameSource) -> int | None:
+    if args.frames is not None:
+        if args.frames < 1:
+            raise UsageError(f"--frames must be at least 1, got {args.frames}")
+        return args.frames
+    if isinstance(source, DemoScene):
+        return DEMO_DEFAULT_FRAMES
+    return None
+
+
+def _frames(source: FrameSource, limit: int | None, label: str):
+    """Frames of a source with a progress bar; Ctrl+C ends the sequence cleanly."""
+    total = limit if limit is not None else getattr(source, "frame_count", None)
+    bar = tqdm(total=total, desc=label, unit="frame", disable=None, leave=False)
+    count = 0
+    try:
+        while limit is None or count < limit:
+            frame = source.read()
+            if frame is None:
+                break
+            yield frame
+            count += 1
+            bar.update()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bar.close()
+
+
+def _check_output(path: str, suffixes: tuple[str, ...] | None = None) -> Path:
+    out = Path(path)
+    if out.is_dir():
+        raise UsageError(f"cannot write {out}: it is a folder")
+    if not out.parent.is_dir():
+        raise UsageError(f"cannot write {out}: folder {out.parent} does not exist")
+    if suffixes and out.suffix.lower() not in suffixes:
+        raise UsageError(f"output {out} should end in {' or '.join(suffixes)}")
+    return out
+
+
+def _read_stream(path: str) -> PacketReader:
+    try:
+        with open(path, "rb") as f:
+            return PacketReader(f)
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder, not a .lvc stream") from None
+    except PermissionError:
+        raise UsageError(f"cannot read {path}: permission denied") from None
+    except BitstreamError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+# -- commands ----------------------------------------------------------------------------
+def cmd_gui(args: argparse.Namespace) -> int:
+    from .gui import run_gui    # Qt is imported only for the window
+    return run_gui(source=args.source, params=_params(args), record=args.record,
+                   fourcc=args.fourcc, quit_after=args.quit_after, screenshot=args.screenshot)
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    params = _params(args)
+    out = _check_output(args.output)
+    source = _open(args.source)
+    encoder = Encoder(params)
+    frames = 0
+    total = 0
+    try:
+        with open(out, "wb") as f:
+            f.write(write_file_header(source.fps))
+            for frame in _frames(source, _frame_limit(args, source), f"encoding {out.name}"):
+                packet = encoder.encode(frame).data
+                f.write(packet)
+                frames += 1
+                total += len(packet)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        source.close()
+    if frames == 0:
+        raise UsageError(f"{args.source} gave no frames")
+    w, h = source.size
+    print(f"{out}: {frames} frames {w}x{h}, {total} bytes, "
+          f"{bits_per_pixel(total, frames, w, h):.3f} bpp, {kbps(total, frames, source.fps):.1f} kbps",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    reader = _read_stream(args.input)
+    out = _check_output(args.output)
+    problems: list[str] = []
+    recorder: Recorder | None = None
+    written = concealed = 0
+    bar = tqdm(desc=f"decoding {Path(args.input).name}", unit="frame", disable=None, leave=False)
+    try:
+        for item in recover_frames(reader, problems):
+            if recorder is None:
+                recorder = Recorder(out, reader.header.fps, fourcc=args.fourcc)
+            image = item.image
+            if recorder.size is not None and (image.shape[1], image.shape[0]) != recorder.size:
+                image = cv2.resize(image, recorder.size, interpolation=cv2.INTER_AREA)
+            recorder.write(image)
+            written += 1
+            bar.update()
+            if item.problem is not None:
+                concealed += 1
+                problems.append(f"frame {item.frame_index} concealed: {item.problem}")
+    except RecorderError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        bar.close()
+        if recorder is not None:
+            recorder.close()
+    for line in problems:
+        print(f"livecodec: {line}", file=sys.stderr)
+    if recorder is not None and recorder.fell_back:
+        print(f"livecodec: {args.fourcc} is not available here; wrote MJPG instead", file=sys.stderr)
+    print(f"{out}: {written} frames ({concealed} concealed)", file=sys.stderr)
+    if written == 0:
+        print(f"livecodec: error: {args.input} holds no decodable frame", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_FAILURE if problems else EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    reader = _read_stream(args.input)
+    counts = {"refresh": [0, 0], "predicted": [0, 0]}
+    damaged = 0
+    size = None
+    for item in reader:
+        if isinstance(item, BitstreamError):
+            damaged += 1
+            continue
+        kind = "refresh" if item.type == PACKET_REFRESH else "predicted"
+        counts[kind][0] += 1
+        counts[kind][1] += item.size
+        if size is None and kind == "refresh" and len(item.payload) >= 4:
+            size = (int.from_bytes(item.payload[0:2], "little"), int.from_bytes(item.payload[2:4], "little"))
+    frames = counts["refresh"][0] + counts["predicted"][0]
+    total = counts["refresh"][1] + counts["predicted"][1]
+    print(f"file:        {args.input}")
+    print(f"format:      livecodec stream version {reader.header.version}, {reader.header.fps:g} fps")
+    if size:
+        print(f"frame size:  {size[0]}x{size[1]}")
+    print(f"frames:      {frames} ({counts['refresh'][0]} refresh, {counts['predicted'][0]} predicted)")
+    for kind, (n, b) in counts.items():
+        if n:
+            print(f"{kind + ':':<13}{b} bytes, {b / n:.0f} bytes/frame")
+    if frames and size:
+        print(f"bitrate:     {kbps(total, frames, reader.header.fps):.1f} kbps, "
+              f"{bits_per_pixel(total, frames, *size):.3f} bpp")
+    if damaged:
+        print(f"damaged:     {damaged} stretch(es) of bad bytes")
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    params = _params(args)
+    source = _open(args.source)
+    try:
+        frames = list(_frames(source, _frame_limit(args, source), "reading"))
+    finally:
+        source.close()
+    if not frames:
+        raise UsageError(f"{args.source} gave no frames")
+    encoder, decoder = Encoder(params), Decoder()
+    packets, enc_times = [], []
+    for frame in tqdm(frames, desc="encoding", unit="frame", disable=None, leave=False):
+        t0 = time.perf_counter()
+        packets.append(encoder.encode(frame).data)
+        enc_times.append(time.perf_counter() - t0)
+    dec_times, psnrs = [], []
+    for frame, packet in zip(tqdm(frames, desc="decoding", unit="frame", disable=None, leave=False), packets):
+        t0 = time.perf_counter()
+        image = decoder.decode(packet)
+        dec_times.append(time.perf_counter() - t0)
+        psnrs.append(psnr(frame, image))
+    h, w = frames[0].shape[:2]
+    n, total = len(frames), sum(len(p) for p in packets)
+    result = {
+        "source": args.source, "frames": n, "width": w, "height": h, "fps": source.fps,
+        "bytes": total, "bpp": bits_per_pixel(total, n, w, h), "kbps": kbps(total, n, source.fps),
+        "psnr_mean": float(np.mean(psnrs)), "psnr_min": float(np.min(psnrs)),
+        "encode_fps": 1.0 / float(np.median(enc_times)), "decode_fps": 1.0 / float(np.median(dec_times)),
+        "params": {"block_size": params.block_size, "n_clusters": params.n_clusters,
+                   "refresh_interval": params.refresh_interval, "quality": params.quality,
+                   "search_range": params.search_range},
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{n} frames {w}x{h}: {result['bpp']:.3f} bpp, {result['kbps']:.1f} kbps, "
+              f"PSNR {result['psnr_mean']:.2f} dB (min {result['psnr_min']:.2f}); "
+              f"encode {result['encode_fps']:.0f} fps, decode {result['decode_fps']:.0f} fps (medians)")
+    return EXIT_OK
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    if not 2 <= args.clusters <= 256:
+        raise UsageError(f"--clusters must be in 2..256, got {args.clusters}")
+    if not Path(args.image).is_file():
+        raise UsageError(f"no such file: {args.image}")
+    image = cv2.imread(args.image, cv2.IMREAD_COLOR)   # grey becomes 3 channels, alpha is dropped
+    if image is None:
+        raise UsageError(f"not a readable image: {args.image}")
+    out = _check_output(args.output)
+    pixels = image.reshape(-1, 3).astype(np.float32)
+    palette = fit_palette(pixels, args.clusters)
+    labels = nearest_labels(pixels, palette)
+    result = palette[labels].reshape(image.shape)
+    if not cv2.imwrite(str(out), result):
+        raise UsageError(f"cannot write {out}: OpenCV could not encode that file type")
+    counts = np.bincount(labels, minlength=len(palette))
+    p = counts[counts > 0] / labels.size
+    entropy = float(-(p * np.log2(p)).sum())
+    print(f"{out}: {len(palette)} colours; label map {max(1, (len(palette) - 1).bit_length())} bits/pixel "
+          f"raw, {entropy:.3f} bits/pixel entropy; PSNR {psnr(image, result):.2f} dB")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "gui": cmd_gui, "encode": cmd_encode, "decode": cmd_decode, "info": cmd_info,
+    "eval": cmd_eval, "quantize": cmd_quantize,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 fine, 1 failure, 2 bad usage or input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv or ["gui"])
+        if args.command is None:
+            args = parser.parse_args(["gui", *argv])
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"livecodec: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("livecodec: interrupted", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # a last line of defence: one line, never a traceback
+        if os.environ.get("LIVECODEC_DEBUG"):
+            raise
+        print(f"livecodec: error: {type(exc).__name__}: {exc} (set LIVECODEC_DEBUG=1 for details)",
+              file=sys.stderr)
+        return EXIT_FAILURE
