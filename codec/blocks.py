@@ -50,7 +50,7 @@ def planes_to_frame(planes: Planes, width: int, height: int) -> np.ndarray:
     hp, wp = planes.y.shape
     chroma = cv2.merge([planes.cr, planes.cb])
     chroma_full = cv2.resize(chroma, (wp, hp), interpolation=cv2.INTER_LINEAR_EXACT)
-    ycrcb = np.dstack([planes.y, chroma_full])
+    ycrcb = cv2.merge([planes.y, chroma_full])
     bgr = cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR)
     return np.ascontiguousarray(bgr[:height, :width])
 

@@ -10,7 +10,7 @@ from .blocks import Planes, padded_size, planes_to_frame
 from .encoder import label_bits
 from .errors import BitstreamError, FrameGapError, MissingReferenceError
 from .framing import unpack_predicted_header, unpack_refresh_header
-from .reconstruct import reconstruct
+from .reconstruct import predict, reconstruct
 from .residual import step_fixed_point, transform_size
 from .syntax import DECODE_ERRORS, decode_symbols
 
@@ -111,9 +111,9 @@ class Decoder:
         if consumed > len(symbols):
             raise BitstreamError(f"frame {packet.frame_index}: payload ends "
                                  f"{consumed - len(symbols)} bytes early")
-        recon = reconstruct(reference, modes, mvs, labels, state.palette,
-                            levels if quality > 0 else None,
-                            step_fixed_point(quality) if quality > 0 else 0, bs)
+        prediction = predict(reference, modes, mvs, labels, state.palette, bs)
+        recon = reconstruct(prediction, levels if quality > 0 else None,
+                            step_fixed_point(quality) if quality > 0 else 0)
         self._state = state
         self._reference = recon
         self._last_index = packet.frame_index

@@ -15,7 +15,7 @@ from .framing import RefreshHeader, pack_predicted_header, pack_refresh_header
 from .motion import MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, vector_predictors
 from .palette import fit_palette, nearest_labels
 from .params import CodecParams
-from .reconstruct import reconstruct
+from .reconstruct import predict, reconstruct
 from .residual import (ROUNDING_INTER, ROUNDING_INTRA, forward_quantise, quality_to_step,
                        step_fixed_point, transform_size)
 from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, encode_symbols
@@ -191,15 +191,14 @@ class Encoder:
     def _code_residual(self, ref, planes, modes, mvs, labels, palette, quality, rounding):
         """Quantised residual levels (None at quality 0) and the resulting reconstruction."""
         bs = self._block_size
+        prediction = predict(ref, modes, mvs, labels, palette, bs)
         if quality == 0:
-            return None, reconstruct(ref, modes, mvs, labels, palette, None, 0, bs)
-        prediction = reconstruct(ref, modes, mvs, labels, palette, None, 0, bs)
+            return None, prediction
         step = quality_to_step(quality)
         levels = tuple(
             forward_quantise(cur.astype(np.int16) - pred, transform_size(side), step, rounding)
             for cur, pred, side in zip(planes, prediction, (bs, bs // 2, bs // 2)))
-        recon = reconstruct(ref, modes, mvs, labels, palette, levels, step_fixed_point(quality), bs)
-        return levels, recon
+        return levels, reconstruct(prediction, levels, step_fixed_point(quality))
 
     def _blocks_with_residual(self, levels, rows: int, cols: int) -> np.ndarray:
         """bool (rows, cols): whether any tile of the block has a non-zero level."""

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 __all__ = ["fit_palette", "nearest_labels"]
 
@@ -43,7 +44,8 @@ def fit_palette(means: np.ndarray, n_clusters: int, previous: np.ndarray | None 
         init, n_init = previous.astype(np.float32), 1
     else:
         init, n_init = "k-means++", 1
-    with warnings.catch_warnings():
+    # One thread: the palette is small, and the live pipeline's other stages own the other core.
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore", ConvergenceWarning)
         km = KMeans(n_clusters=n_clusters, init=init, n_init=n_init, max_iter=MAX_ITERATIONS,
                     random_state=0).fit(samples)

@@ -11,7 +11,7 @@ from .blocks import Planes
 from .motion import predict_planes
 from .residual import add_residual
 
-__all__ = ["flat_planes", "reconstruct"]
+__all__ = ["flat_planes", "predict", "reconstruct"]
 
 
 def flat_planes(colours: np.ndarray, block_size: int) -> Planes:
@@ -23,24 +23,25 @@ def flat_planes(colours: np.ndarray, block_size: int) -> Planes:
     return Planes(y, cr, cb)
 
 
-def reconstruct(reference: Planes | None, modes: np.ndarray, mvs: np.ndarray, labels: np.ndarray,
-                palette: np.ndarray, levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-                step_fp: int, block_size: int) -> Planes:
-    """Prediction (palette mosaic or motion compensation) plus residual.
+def predict(reference: Planes | None, modes: np.ndarray, mvs: np.ndarray, labels: np.ndarray,
+            palette: np.ndarray, block_size: int) -> Planes:
+    """Prediction planes: palette mosaic or motion compensation, block by block.
 
     Args:
         reference: previous reconstruction; None for a refresh frame (all blocks palette).
         modes, mvs, labels: per-block decisions as coded; labels -1 where not a palette block.
         palette: uint8 (K, 3).
-        levels: zigzag levels of (Y, Cr, Cb), or None when the frame carries no residual.
-        step_fp: quantiser step in 1/64 units.
         block_size: luma block side.
     """
     colours = palette[np.maximum(labels, 0)]
     if reference is None:
-        prediction = flat_planes(colours, block_size)
-    else:
-        prediction = Planes(*predict_planes(reference, mvs, modes, colours, block_size))
+        return flat_planes(colours, block_size)
+    return Planes(*predict_planes(reference, mvs, modes, colours, block_size))
+
+
+def reconstruct(prediction: Planes, levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+                step_fp: int) -> Planes:
+    """Prediction plus decoded residual; ``levels`` None when the frame carries no residual."""
     if levels is None:
         return prediction
     return Planes(*(add_residual(p, lev, step_fp) for p, lev in zip(prediction, levels)))

@@ -1,16 +1,17 @@
 """Residual transform and quantisation: tile DCT, dead-zone quantiser, exact inverse.
 
-The forward path (encoder only) is plain floating point. The inverse path is what both the
-encoder and the decoder run to rebuild a frame, so it must give the same bits everywhere: it
-uses an integer-scaled DCT basis and integer coefficients held in float64, where every product
-and partial sum is an integer below 2^53 and therefore exact in any summation order (BLAS,
-SIMD or FMA), then rounds with exact power-of-two shifts.
+The forward path (encoder only) is floating point. The inverse path is what both the encoder
+and the decoder run to rebuild a frame, so it must give the same bits everywhere: it is pure
+integer arithmetic (a 2^12-scaled DCT basis, 64-bit accumulators, rounding shifts). Both are
+numba kernels that visit only the tiles that need work: a predicted frame is mostly tiles that
+quantise to zero.
 """
 from __future__ import annotations
 
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 __all__ = [
     "quality_to_step", "step_fixed_point", "transform_size", "forward_quantise",
@@ -63,7 +64,7 @@ def _dct_basis(n: int) -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def _int_dct_basis(n: int) -> np.ndarray:
-    return np.round(_dct_basis(n) * (1 << BASIS_SHIFT))
+    return np.round(_dct_basis(n) * (1 << BASIS_SHIFT)).astype(np.int64)
 
 
 @lru_cache(maxsize=None)
@@ -74,30 +75,100 @@ def zigzag_order(n: int) -> np.ndarray:
     return np.array([y * n + x for y, x in coords], dtype=np.intp)
 
 
-@lru_cache(maxsize=None)
-def _inverse_zigzag(n: int) -> np.ndarray:
-    return np.argsort(zigzag_order(n))
+@njit(cache=True, nogil=True)
+def _forward_quantise_kernel(residual, n, basis, zigzag, inv_step, rounding, levels):
+    tile_rows, tile_cols = levels.shape[:2]
+    # Any coefficient is at most max|basis|^2 * sum|residual|: tiles whose bound stays below
+    # one step quantise to zero without being transformed (most of a predicted frame).
+    bound = 0.0
+    for i in range(n):
+        for j in range(n):
+            bound = max(bound, abs(basis[i, j]))
+    bound = bound * bound * inv_step
+    rows_t = np.empty((n, n))
+    coeffs = np.empty((n, n))
+    for tr in range(tile_rows):
+        for tc in range(tile_cols):
+            y0 = tr * n
+            x0 = tc * n
+            sad = 0.0
+            for i in range(n):
+                for j in range(n):
+                    sad += abs(residual[y0 + i, x0 + j])
+            if sad * bound + rounding < 1.0:
+                continue
+            for i in range(n):
+                for k in range(n):
+                    acc = 0.0
+                    for j in range(n):
+                        acc += residual[y0 + i, x0 + j] * basis[k, j]
+                    rows_t[i, k] = acc
+            for u in range(n):
+                for k in range(n):
+                    acc = 0.0
+                    for i in range(n):
+                        acc += basis[u, i] * rows_t[i, k]
+                    coeffs[u, k] = acc
+            for z in range(n * n):
+                idx = zigzag[z]
+                c = coeffs[idx // n, idx % n]
+                mag = np.floor(abs(c) * inv_step + rounding)
+                if mag > MAX_LEVEL:
+                    mag = MAX_LEVEL
+                levels[tr, tc, z] = -np.int32(mag) if c < 0 else np.int32(mag)
 
 
-def _to_tiles(plane: np.ndarray, n: int) -> np.ndarray:
-    h, w = plane.shape
-    return plane.reshape(h // n, n, w // n, n).swapaxes(1, 2)
+@njit(cache=True, nogil=True)
+def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, out):
+    """Integer inverse DCT of one tile into ``out`` (n x n int64); False if the tile is empty."""
+    empty = True
+    for z in range(n * n):
+        if levels[tr, tc, z] != 0:
+            empty = False
+            break
+    if empty:
+        return False
+    for z in range(n * n):
+        idx = zigzag[z]
+        coeffs[idx // n, idx % n] = np.int64(levels[tr, tc, z]) * step_fp
+    half1 = np.int64(1) << (BASIS_SHIFT - 1)
+    for i in range(n):
+        for k in range(n):
+            acc = np.int64(0)
+            for u in range(n):
+                acc += basis[u, i] * coeffs[u, k]
+            stage1[i, k] = (acc + half1) >> BASIS_SHIFT
+    shift = BASIS_SHIFT + STEP_SHIFT
+    half2 = np.int64(1) << (shift - 1)
+    for i in range(n):
+        for j in range(n):
+            acc = np.int64(0)
+            for k in range(n):
+                acc += stage1[i, k] * basis[k, j]
+            out[i, j] = (acc + half2) >> shift
+    return True
 
 
-def _from_tiles(tiles: np.ndarray) -> np.ndarray:
-    tr, tc, n, _ = tiles.shape
-    return tiles.swapaxes(1, 2).reshape(tr * n, tc * n)
-
-
-def _right_multiply(tiles: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """``tile @ matrix`` for every tile, as one large matrix product (BLAS)."""
-    n = tiles.shape[-1]
-    return (tiles.reshape(-1, n) @ matrix).reshape(tiles.shape)
-
-
-def _left_multiply(matrix: np.ndarray, tiles: np.ndarray) -> np.ndarray:
-    """``matrix @ tile`` for every tile."""
-    return np.swapaxes(_right_multiply(np.swapaxes(tiles, -1, -2), matrix.T), -1, -2)
+@njit(cache=True, nogil=True)
+def _inverse_kernel(levels, n, basis, zigzag, step_fp, prediction, out, add):
+    """Residual plane (add=False) or clip(prediction + residual) (add=True) into ``out``."""
+    tile_rows, tile_cols = levels.shape[:2]
+    coeffs = np.empty((n, n), np.int64)
+    stage1 = np.empty((n, n), np.int64)
+    res = np.empty((n, n), np.int64)
+    for tr in range(tile_rows):
+        for tc in range(tile_cols):
+            y0 = tr * n
+            x0 = tc * n
+            coded = _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, res)
+            for i in range(n):
+                for j in range(n):
+                    r = res[i, j] if coded else 0
+                    if add:
+                        v = np.int64(prediction[y0 + i, x0 + j]) + r
+                        out[y0 + i, x0 + j] = 0 if v < 0 else (255 if v > 255 else v)
+                    else:
+                        out[y0 + i, x0 + j] = r
 
 
 def forward_quantise(residual: np.ndarray, n: int, step: float, rounding: float) -> np.ndarray:
@@ -112,13 +183,11 @@ def forward_quantise(residual: np.ndarray, n: int, step: float, rounding: float)
     Returns:
         int32 levels, shape (H/n, W/n, n*n), each tile in zigzag order.
     """
-    basis = _dct_basis(n)
-    coeffs = _left_multiply(basis, _right_multiply(_to_tiles(residual.astype(np.float64), n), basis.T))
-    mags = np.floor(np.abs(coeffs) / step + rounding)
-    np.minimum(mags, MAX_LEVEL, out=mags)
-    levels = (np.sign(coeffs) * mags).astype(np.int32)
-    tr, tc = levels.shape[:2]
-    return levels.reshape(tr, tc, n * n)[:, :, zigzag_order(n)]
+    h, w = residual.shape
+    levels = np.zeros((h // n, w // n, n * n), np.int32)
+    _forward_quantise_kernel(np.ascontiguousarray(residual, dtype=np.float64), n, _dct_basis(n),
+                             zigzag_order(n), 1.0 / step, rounding, levels)
+    return levels
 
 
 def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
@@ -133,21 +202,15 @@ def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
     """
     tr, tc, nn = levels.shape
     n = int(round(np.sqrt(nn)))
-    raster = levels[:, :, _inverse_zigzag(n)].astype(np.float64) * float(step_fp)
-    coeffs = raster.reshape(tr, tc, n, n)
-    basis = _int_dct_basis(n)
-    # basis.T @ C: scale 2^(12+6); drop 12 bits (exact: division by a power of two).
-    stage1 = np.floor((_left_multiply(basis.T, coeffs) + (1 << (BASIS_SHIFT - 1)))
-                      / (1 << BASIS_SHIFT))
-    total_shift = BASIS_SHIFT + STEP_SHIFT
-    stage2 = np.floor((_right_multiply(stage1, basis) + (1 << (total_shift - 1)))
-                      / (1 << total_shift))
-    return _from_tiles(stage2).astype(np.int32)
+    out = np.empty((tr * n, tc * n), np.int32)
+    _inverse_kernel(levels, n, _int_dct_basis(n), zigzag_order(n), step_fp,
+                    np.zeros((1, 1), np.uint8), out, False)
+    return out
 
 
 def add_residual(prediction: np.ndarray, levels: np.ndarray, step_fp: int) -> np.ndarray:
     """Prediction plus the decoded residual, clipped to 8 bits: the reconstructed plane."""
-    if not levels.any():
-        return prediction.copy()
-    out = prediction.astype(np.int32) + dequantise_inverse(levels, step_fp)
-    return np.clip(out, 0, 255).astype(np.uint8)
+    n = int(round(np.sqrt(levels.shape[2])))
+    out = np.empty_like(prediction)
+    _inverse_kernel(levels, n, _int_dct_basis(n), zigzag_order(n), step_fp, prediction, out, True)
+    return out
