@@ -156,14 +156,15 @@ class Pipeline:
 
     def __init__(self, source: SourceSpec, params: CodecParams, *, loop: bool = True,
                  on_frame: FrameCallback | None = None, on_message: MessageCallback | None = None,
-                 raw_queue_size: int = 2, packet_queue_size: int = 8) -> None:
+                 raw_queue_size: int = 2, packet_queue_size: int = 2) -> None:
         self._on_frame = on_frame
         self._on_message = on_message
         self._loop = loop
         self._raw_queue_size = raw_queue_size
         self._packet_queue_size = packet_queue_size
         self._lock = threading.Lock()
-        self._source_request: SourceSpec | None = source
+        self._source = source
+        self._source_request: SourceSpec | None = None
         self._params = params
         self._pending_params: CodecParams | None = None
         self._encoder_params: CodecParams | None = None
@@ -176,6 +177,7 @@ class Pipeline:
         self._recorder: Recorder | None = None
         self._recorded_upto: tuple[int, int] | None = None
         self._source_info: dict[str, Any] = {}
+        self._capture_active = False
         self._frame_size: tuple[int, int] | None = None
         self._reset_stats()
 
@@ -188,6 +190,8 @@ class Pipeline:
         self._raw = DropOldestQueue(self._raw_queue_size)
         self._packets = queue.Queue(self._packet_queue_size)
         self._reset_stats()
+        with self._lock:
+            self._source_request = self._source
         stop = self._stop
         self._threads = [
             threading.Thread(target=self._run_stage, args=(stage, stop), daemon=True,
@@ -241,13 +245,19 @@ class Pipeline:
     def set_source(self, source: SourceSpec) -> None:
         """Switch to another source; it opens in the capture thread (failures are reported)."""
         with self._lock:
-            self._source_request = source
+            self._source = self._source_request = source
 
     @property
     def source_info(self) -> dict[str, Any]:
         """name, fps, size (w, h) and is_live of the open source; empty while none is open."""
         with self._lock:
             return dict(self._source_info)
+
+    @property
+    def source_active(self) -> bool:
+        """True while a source is open, opening or waiting to reconnect; False once it gave up."""
+        with self._lock:
+            return self.running and (self._source_request is not None or self._capture_active)
 
     @property
     def paused(self) -> bool:
@@ -475,7 +485,13 @@ class Pipeline:
     def _take_source_request(self) -> SourceSpec | None:
         with self._lock:
             request, self._source_request = self._source_request, None
+            if request is not None:
+                self._capture_active = True
             return request
+
+    def _capture_gave_up(self) -> None:
+        with self._lock:
+            self._capture_active = False
 
     def _set_source_info(self, source: FrameSource | None) -> None:
         with self._lock:
@@ -536,7 +552,7 @@ class _Capture:
                 self._schedule_retry(f"{exc}")
             else:
                 self.pipeline._report("error", str(exc))
-                self.spec = None
+                self._give_up()
             return
         if self.failures:
             self.pipeline._report("info", f"{self.source.name}: reconnected")
@@ -600,10 +616,15 @@ class _Capture:
             self._schedule_retry(f"{name} lost: {error or 'no frame'}")
         elif error:
             self.pipeline._report("error", f"{name}: {error}")
-            self.spec = None
+            self._give_up()
         else:
             self.pipeline._report("info", f"{name}: end of file")
-            self.spec = None
+            self._give_up()
+
+    def _give_up(self) -> None:
+        """Idle until another source is chosen."""
+        self.spec = None
+        self.pipeline._capture_gave_up()
 
 
 def _is_camera(spec: SourceSpec) -> bool:

@@ -8,7 +8,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-__all__ = ["Recorder", "RecorderError", "DEFAULT_FOURCC", "FALLBACK_FOURCC"]
+__all__ = ["Recorder", "RecorderError", "check_output_path", "DEFAULT_FOURCC", "FALLBACK_FOURCC"]
 
 #: MPEG-4 Part 2 in AVI: small files that every player opens.
 DEFAULT_FOURCC = "XVID"
@@ -42,7 +42,7 @@ class Recorder:
             raise RecorderError(f"fourcc must be 4 ASCII characters (e.g. XVID, MJPG), got {fourcc!r}")
         if not fps > 0:
             raise RecorderError(f"recording frame rate must be positive, got {fps!r}")
-        _check_writable(self.path)
+        check_output_path(self.path)
         self.fps = float(fps)
         self.requested_fourcc = fourcc
         self.fourcc: str | None = None
@@ -111,12 +111,14 @@ class Recorder:
                             f"{self.requested_fourcc} nor {FALLBACK_FOURCC} for this file type")
 
 
-def _check_writable(path: Path) -> None:
-    """Fail early with the reason, as cv2.VideoWriter only reports isOpened() == False."""
+def check_output_path(path: str | os.PathLike[str]) -> None:
+    """Raise RecorderError naming the reason path cannot be written (cv2.VideoWriter only says
+    isOpened() == False)."""
+    path = Path(path)
     folder = path.parent
     if path.is_dir():
-        raise RecorderError(f"cannot record to {path}: it is a folder")
+        raise RecorderError(f"cannot write {path}: it is a folder")
     if not folder.is_dir():
-        raise RecorderError(f"cannot record to {path}: folder {folder} does not exist")
+        raise RecorderError(f"cannot write {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise RecorderError(f"cannot record to {path}: permission denied")
+        raise RecorderError(f"cannot write {path}: permission denied")

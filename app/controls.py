@@ -1,0 +1,150 @@
+"""Codec parameter sliders and the source selector of the window."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import QComboBox, QFileDialog, QGridLayout, QLabel, QSlider, QWidget
+
+from codec import CodecParams
+
+__all__ = ["ParamControls", "SourceSelector", "BLOCK_SIZES"]
+
+#: The block sizes the stream can signal (DESIGN.md, Parameters).
+BLOCK_SIZES = (4, 8, 16, 32)
+
+
+@dataclass(frozen=True)
+class _Slider:
+    field: str
+    label: str
+    low: int
+    high: int
+    page: int
+    tip: str
+
+
+_SLIDERS = (
+    _Slider("n_clusters", "Clusters", 2, 256, 8,
+            "Palette size of refresh frames (2–256): more colours, more bits, higher PSNR.\n"
+            "Takes effect at the next refresh frame."),
+    _Slider("block_size", "Block size", 0, len(BLOCK_SIZES) - 1, 1,
+            "Side of a coding block in pixels (4, 8, 16, 32): small blocks follow detail and motion\n"
+            "closely but cost more bits. Takes effect at the next refresh frame."),
+    _Slider("refresh_interval", "Refresh every", 1, 1000, 10,
+            "At most this many frames from one refresh (self-contained) frame to the next (1–1000);\n"
+            "1 makes every frame a refresh."),
+    _Slider("quality", "Quality", 0, 100, 10,
+            "Residual fidelity (0–100); 0 sends no residual: palette and motion only."),
+    _Slider("search_range", "Search range", 1, 64, 4,
+            "Motion search window, ± pixels (1–64): wider catches faster motion but costs time."),
+)
+
+
+class ParamControls(QWidget):
+    """One slider per codec setting, its value shown beside it.
+
+    Emits params_changed(CodecParams) whenever a slider moves (by mouse, keyboard or code).
+    """
+
+    params_changed = pyqtSignal(object)
+
+    def __init__(self, params: CodecParams) -> None:
+        super().__init__()
+        self._base = params
+        self.sliders: dict[str, QSlider] = {}
+        self.value_labels: dict[str, QLabel] = {}
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setVerticalSpacing(2)
+        for row, spec in enumerate(_SLIDERS):
+            name = QLabel(spec.label)
+            slider = QSlider(Qt.Orientation.Horizontal)
+            slider.setRange(spec.low, spec.high)
+            slider.setPageStep(spec.page)
+            value = QLabel()
+            value.setMinimumWidth(34)
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            for widget in (name, slider, value):
+                widget.setToolTip(spec.tip)
+            slider.setAccessibleName(spec.label)
+            grid.addWidget(name, row, 0)
+            grid.addWidget(slider, row, 1)
+            grid.addWidget(value, row, 2)
+            self.sliders[spec.field] = slider
+            self.value_labels[spec.field] = value
+        self.set_params(params)
+        for slider in self.sliders.values():
+            slider.valueChanged.connect(self._changed)
+
+    @property
+    def params(self) -> CodecParams:
+        """The settings the sliders show (fields without a slider come from the initial params)."""
+        values = {field: slider.value() for field, slider in self.sliders.items()}
+        values["block_size"] = BLOCK_SIZES[values["block_size"]]
+        return self._base.with_changes(**values)
+
+    def set_params(self, params: CodecParams) -> None:
+        """Show params without emitting params_changed."""
+        self._base = params
+        for field, slider in self.sliders.items():
+            value = getattr(params, field)
+            slider.blockSignals(True)
+            slider.setValue(BLOCK_SIZES.index(value) if field == "block_size" else value)
+            slider.blockSignals(False)
+        self._show_values()
+
+    def _show_values(self) -> None:
+        for field, slider in self.sliders.items():
+            value = BLOCK_SIZES[slider.value()] if field == "block_size" else slider.value()
+            self.value_labels[field].setText(str(value))
+
+    def _changed(self) -> None:
+        self._show_values()
+        self.params_changed.emit(self.params)
+
+
+class SourceSelector(QComboBox):
+    """Demo scene, cameras 0–3, or a video file chosen in a dialog; emits the source spec."""
+
+    source_chosen = pyqtSignal(str)
+    _OPEN_FILE = "Video file…"
+    _VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm *.m4v *.mpg);;All files (*)"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addItem("Demo scene", "demo")
+        for index in range(4):
+            self.addItem(f"Camera {index}", f"camera:{index}")
+        self.addItem(self._OPEN_FILE, None)
+        self.setToolTip("What to compress: the built-in demo scene, a camera, or a video file "
+                        "(Ctrl+O opens a file, Ctrl+D the demo scene)")
+        self._shown = 0
+        self.activated.connect(self._activated)
+
+    def show_source(self, spec: str) -> None:
+        """Select spec in the list (adding a file entry if needed) without emitting."""
+        index = self.findData(spec)
+        if index < 0:
+            index = self.count() - 1
+            self.insertItem(index, os.path.basename(spec) or spec, spec)
+        self._shown = index
+        self.setCurrentIndex(index)
+
+    def choose_file(self) -> None:
+        """Ask for a video file and switch to it."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video file", "", self._VIDEO_FILTER)
+        if path:
+            self.show_source(path)
+            self.source_chosen.emit(path)
+        else:
+            self.setCurrentIndex(self._shown)
+
+    def _activated(self, index: int) -> None:
+        spec = self.itemData(index)
+        if spec is None:
+            self.choose_file()
+        else:
+            self._shown = index
+            self.source_chosen.emit(spec)

@@ -1,0 +1,66 @@
+"""The pipeline without a window: a one-line live readout on stderr, statistics JSON on stdout."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import TextIO
+
+from app.pipeline import Pipeline, SourceSpec
+from app.recorder import RecorderError
+from codec import CodecParams
+
+__all__ = ["run_headless", "readout_line"]
+
+#: Readout refresh period: often enough to feel live, rare enough to read.
+READOUT_S = 0.5
+
+
+def readout_line(stats: dict) -> str:
+    """fps, bitrate, PSNR, latency and drops in one line."""
+    return (f"{stats['fps']:5.1f} fps  {stats['kbps']:8.0f} kbps  PSNR {stats['psnr']:5.2f} dB  "
+            f"latency {stats['latency_ms']:4.0f} ms  dropped {stats['frames_dropped']}")
+
+
+def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None = None,
+                 fourcc: str = "XVID", quit_after: float | None = None,
+                 out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Run until Ctrl+C, quit_after seconds, or a source that cannot go on; print the stats JSON.
+
+    Returns 0, or 1 when the source failed before a single frame went through.
+    """
+    def report(level: str, text: str) -> None:
+        err.write(f"\r\033[K{text}\n" if err.isatty() else f"{text}\n")
+        err.flush()
+
+    pipeline = Pipeline(source, params, loop=True, on_message=report)
+    pipeline.start()
+    deadline = None if quit_after is None else time.monotonic() + quit_after
+    recording = record is None
+    last_line = 0.0
+    try:
+        while pipeline.running and (deadline is None or time.monotonic() < deadline):
+            time.sleep(min(0.1, READOUT_S))
+            if not pipeline.source_active:  # the source ended or failed for good
+                break
+            if not recording and pipeline.stats()["frames_shown"]:
+                recording = True  # once the stream's size and rate are known
+                try:
+                    pipeline.start_recording(record, fourcc)
+                except RecorderError as exc:
+                    report("error", str(exc))
+            if time.monotonic() - last_line >= (READOUT_S if err.isatty() else 5.0):
+                last_line = time.monotonic()
+                line = readout_line(pipeline.stats())
+                err.write(f"\r\033[K{line}" if err.isatty() else f"{line}\n")
+                err.flush()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stats = pipeline.stats()
+        pipeline.stop()
+        if err.isatty():
+            err.write("\n")
+    out.write(json.dumps(stats) + "\n")
+    out.flush()
+    return 0 if stats["frames_shown"] else 1

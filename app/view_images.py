@@ -1,0 +1,113 @@
+"""Turns a decoded PipelineFrame into the arrays the four views draw (numpy and OpenCV, no Qt).
+
+It runs in the decoder thread, so the GUI thread only hands finished RGB arrays to pyqtgraph's
+fast path (C-contiguous row-major uint8, fixed levels).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from app.pipeline import FrameStats, PipelineFrame
+
+__all__ = ["ViewImages", "prepare_views", "ERROR_GAIN", "LENGTH_BINS", "LENGTH_COLOURS",
+           "MODE_COLOURS"]
+
+#: |orig − recon| is multiplied by this before the colour map: errors of 2–8 grey levels, typical
+#: of a good reconstruction, become visible, and anything from 64 up saturates.
+ERROR_GAIN = 4
+#: Vector lengths (px) where the colour changes, and the colour (RGB) of each bin: short vectors
+#: cool, long ones hot.
+LENGTH_BINS = (2.0, 4.0, 8.0, 16.0)
+LENGTH_COLOURS = ((80, 220, 255), (90, 255, 140), (255, 235, 60), (255, 150, 40), (255, 60, 60))
+#: RGBA tint per block mode in predicted frames: skip blocks blue-grey, intra (palette) blocks
+#: magenta, motion-compensated blocks untinted (their vectors are drawn instead).
+MODE_COLOURS = {0: (70, 110, 200, 110), 1: (0, 0, 0, 0), 2: (230, 60, 200, 120)}
+#: Brightness of the grey picture under the vectors: dim, so the coloured vectors stand out.
+_BACKDROP_GAIN, _BACKDROP_OFFSET = 0.55, 25
+#: Arrow heads: length as a share of the vector, clamped to these pixels, and their half-angle.
+_HEAD_SHARE, _HEAD_MIN_PX, _HEAD_MAX_PX = 0.35, 2.0, 5.0
+_HEAD_ANGLE = np.deg2rad(28.0)
+
+
+@dataclass(frozen=True)
+class ViewImages:
+    """Everything one refresh of the views needs; images are H×W×3 RGB uint8, C-contiguous."""
+
+    original: np.ndarray
+    reconstruction: np.ndarray
+    backdrop: np.ndarray            #: dimmed grey original under the motion vectors
+    error: np.ndarray               #: colour-mapped, amplified |orig − recon|
+    segments: tuple[np.ndarray, ...]  #: per LENGTH_COLOURS bin, (2N, 2) float x, y line pairs
+    modes: np.ndarray               #: (rows, cols, 4) RGBA tint per block
+    block_size: int
+    is_refresh: bool
+    stats: FrameStats
+
+
+def prepare_views(frame: PipelineFrame) -> ViewImages:
+    """All four view images and the motion overlay of one frame."""
+    grey = cv2.cvtColor(frame.original, cv2.COLOR_BGR2GRAY)
+    backdrop = cv2.convertScaleAbs(grey, alpha=_BACKDROP_GAIN, beta=_BACKDROP_OFFSET)
+    return ViewImages(
+        original=cv2.cvtColor(frame.original, cv2.COLOR_BGR2RGB),
+        reconstruction=cv2.cvtColor(frame.reconstruction, cv2.COLOR_BGR2RGB),
+        backdrop=cv2.cvtColor(backdrop, cv2.COLOR_GRAY2RGB),
+        error=error_map(frame.original, frame.reconstruction),
+        segments=vector_segments(frame.motion_vectors, frame.block_modes, frame.block_size),
+        modes=mode_tint(frame.block_modes, frame.stats.frame_type == "refresh"),
+        block_size=frame.block_size,
+        is_refresh=frame.stats.frame_type == "refresh",
+        stats=frame.stats,
+    )
+
+
+def error_map(original: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
+    """Largest channel error per pixel, amplified by ERROR_GAIN, in the inferno colour map."""
+    blue, green, red = cv2.split(cv2.absdiff(original, reconstruction))
+    error = cv2.max(cv2.max(blue, green), red)  # 40× faster than ndarray.max(axis=2)
+    amplified = cv2.convertScaleAbs(error, alpha=ERROR_GAIN)
+    return cv2.cvtColor(cv2.applyColorMap(amplified, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
+
+
+def mode_tint(block_modes: np.ndarray, is_refresh: bool) -> np.ndarray:
+    """(rows, cols, 4) RGBA: the block mode as a translucent tint (none on refresh frames)."""
+    tint = np.zeros(block_modes.shape + (4,), np.uint8)
+    if not is_refresh:
+        for mode, colour in MODE_COLOURS.items():
+            tint[block_modes == mode] = colour
+    return tint
+
+
+def vector_segments(motion_vectors: np.ndarray | None, block_modes: np.ndarray,
+                    block_size: int) -> tuple[np.ndarray, ...]:
+    """Arrows for the motion-compensated blocks, grouped by length bin.
+
+    The block at (x, y) is predicted from the reference at (x+dx, y+dy), so the arrow runs from
+    there to the block centre: it points the way the content moved. Each bin is one array of
+    line pairs, drawn as a single PlotCurveItem(connect="pairs").
+    """
+    empty = np.zeros((0, 2), np.float64)
+    if motion_vectors is None:
+        return tuple(empty for _ in LENGTH_COLOURS)
+    rows, cols = block_modes.shape
+    vectors = motion_vectors[:rows, :cols].astype(np.float64)
+    moving = (block_modes == 1) & np.any(vectors != 0, axis=2)
+    r, c = np.nonzero(moving)
+    d = vectors[r, c]                                          # (N, 2) dx, dy
+    tip = np.stack([(c + 0.5) * block_size, (r + 0.5) * block_size], axis=1)
+    tail = tip + d
+    length = np.hypot(d[:, 0], d[:, 1])
+    back = -d / length[:, None]                                # unit vector from tip to tail
+    head = np.clip(length * _HEAD_SHARE, _HEAD_MIN_PX, _HEAD_MAX_PX)[:, None]
+    cos, sin = np.cos(_HEAD_ANGLE), np.sin(_HEAD_ANGLE)
+    left = tip + head * np.stack([back[:, 0] * cos - back[:, 1] * sin,
+                                  back[:, 0] * sin + back[:, 1] * cos], axis=1)
+    right = tip + head * np.stack([back[:, 0] * cos + back[:, 1] * sin,
+                                   -back[:, 0] * sin + back[:, 1] * cos], axis=1)
+    # Per vector three segments: shaft, left barb, right barb -> (N, 6, 2) -> pairs.
+    arrows = np.stack([tail, tip, tip, left, tip, right], axis=1)
+    bins = np.digitize(length, LENGTH_BINS)
+    return tuple(arrows[bins == b].reshape(-1, 2) for b in range(len(LENGTH_COLOURS)))

@@ -1,0 +1,372 @@
+"""The live window: connects the pipeline to the views, plots, readouts and controls.
+
+Threading: the pipeline's callbacks run in its worker threads. The frame callback prepares the
+view arrays right there (numpy/OpenCV only), keeps only the newest result and wakes the GUI
+thread with a signal; the message callback is a signal too. Only the GUI thread touches widgets.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QAction, QCloseEvent, QColor, QKeySequence, QPalette
+from PyQt6.QtWidgets import (QApplication, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                             QMainWindow, QSplitter, QToolButton, QVBoxLayout, QWidget)
+
+from app.controls import ParamControls, SourceSelector
+from app.pipeline import AUTO_SOURCE, FrameStats, Pipeline, PipelineFrame, SourceSpec
+from app.plots import StatsPlots
+from app.recorder import DEFAULT_FOURCC, RecorderError
+from app.view_images import ViewImages, prepare_views
+from app.views import VideoViews
+from codec import CodecParams
+
+__all__ = ["MainWindow", "apply_dark_theme", "DEFAULT_SIZE"]
+
+#: Room for four 4:3 views beside the plots and controls on a 1366×768 laptop screen or larger.
+DEFAULT_SIZE = (1280, 760)
+#: Plots and the recording label refresh at 15 Hz: smooth scrolling for little GUI time.
+TICK_MS = 66
+#: Numeric readouts change every fourth tick (about 4 Hz), slow enough to read.
+READOUT_EVERY = 4
+#: How long a status message stays, by level (ms).
+MESSAGE_MS = {"info": 8000, "warning": 15000, "error": 20000}
+_MESSAGE_COLOUR = {"info": "", "warning": "#ffb347", "error": "#ff6b6b"}
+
+_READOUTS = (
+    ("fps", "Frame rate", "Frames per second delivered to the views (last 2 s)"),
+    ("frame", "Frame", "Type of the frame on screen: refresh (self-contained) or predicted"),
+    ("kbps", "Bitrate", "Bits per second of the compressed stream (last 2 s)"),
+    ("psnr", "PSNR", "Reconstruction quality against the captured frame, mean of the last 2 s"),
+    ("latency", "Latency", "Capture to display, median of the last frames"),
+    ("dropped", "Dropped", "Captured frames the encoder skipped because it was busy"),
+    ("encode", "Encode", "Encoder time per frame, median"),
+    ("decode", "Decode", "Decoder time per frame, median"),
+    ("stream", "Stream", "Source, frame size and nominal frame rate"),
+)
+
+
+class MainWindow(QMainWindow):
+    """Live view of a source going through the codec.
+
+    Args:
+        source: source spec or factory for the pipeline (AUTO_SOURCE: camera 0, else demo).
+        params: initial codec settings.
+        fourcc: codec of recordings (falls back to MJPG when it cannot open).
+        plot_seconds: span of the scrolling plots.
+    """
+
+    frame_ready = pyqtSignal()
+    message_received = pyqtSignal(str, str)
+
+    def __init__(self, source: SourceSpec = AUTO_SOURCE, params: CodecParams | None = None, *,
+                 fourcc: str = DEFAULT_FOURCC, plot_seconds: float = 20.0) -> None:
+        super().__init__()
+        params = params or CodecParams()
+        self.setWindowTitle("livecodec — live palette + motion codec")
+        self.resize(*DEFAULT_SIZE)
+        self._fourcc = fourcc
+        self._latest: ViewImages | None = None
+        self._latest_lock = threading.Lock()
+        self._stats_inbox: deque[FrameStats] = deque()
+        self._pending_record: str | None = None
+        self._follow_source = source == AUTO_SOURCE
+        self._ticks = 0
+        self._last_frame: ViewImages | None = None
+        #: Frames drawn by the GUI thread (fewer than delivered when the GUI is the slow part).
+        self.frames_displayed = 0
+        self.pipeline = Pipeline(source, params, loop=True, on_frame=self._frame_from_worker,
+                                 on_message=self.message_received.emit)
+
+        self.views = VideoViews()
+        self.plots = StatsPlots(seconds=plot_seconds)
+        self.controls = ParamControls(params)
+        self.selector = SourceSelector()
+        if isinstance(source, str) and source != AUTO_SOURCE:
+            self.selector.show_source(source)
+        self._build_actions()
+        self._build_layout()
+
+        self.frame_ready.connect(self._show_latest)
+        self.message_received.connect(self.show_message)
+        self.controls.params_changed.connect(self.pipeline.set_params)
+        self.selector.source_chosen.connect(self.set_source)
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+
+    # ----------------------------------------------------------------- public actions
+    def start(self) -> None:
+        """Start the pipeline and the refresh timer."""
+        self.pipeline.start()
+        self._timer.start()
+
+    def set_source(self, spec: str) -> None:
+        """Switch the pipeline to another source."""
+        self._follow_source = False
+        self.selector.show_source(spec)
+        self.pipeline.set_source(spec)
+        self.plots.clear()
+        self.show_message("info", f"Opening {spec}…")
+
+    def set_paused(self, paused: bool) -> None:
+        self.pause_action.setChecked(paused)  # toggled → pipeline
+
+    def start_recording(self, path: str | None = None) -> bool:
+        """Record the reconstruction to path (default: a time-stamped AVI in the current folder).
+
+        Before the first frame the request waits for it, so the file gets the stream's size and
+        frame rate. Returns False (and shows why) when the recording cannot start.
+        """
+        path = path or time.strftime("livecodec-%Y%m%d-%H%M%S.avi")
+        if not self.pipeline.source_info or self.frames_displayed == 0:
+            self._pending_record = path
+            self._set_record_checked(True)
+            return True
+        try:
+            recorder = self.pipeline.start_recording(path, self._fourcc)
+        except RecorderError as exc:
+            self._set_record_checked(False)
+            self.show_message("error", str(exc))
+            return False
+        self._set_record_checked(True)
+        fallback = f" (MJPG: {self._fourcc} unavailable)" if recorder.fell_back else ""
+        self.show_message("info", f"Recording to {Path(path).resolve()}{fallback}")
+        return True
+
+    def stop_recording(self) -> None:
+        """Finalise the recording and say where it is."""
+        self._pending_record = None
+        recorder = self.pipeline.stop_recording()
+        self._set_record_checked(False)
+        if recorder is not None:
+            self.show_message("info", f"Saved {recorder.path} ({recorder.frames_written} frames, "
+                                      f"{recorder.duration_s:.1f} s, {recorder.fourcc})")
+        self._update_record_label()
+
+    def save_snapshot(self, path: str | None = None) -> Path | None:
+        """PNG of the four views as they are on screen; returns the path, None on failure."""
+        target = Path(path or time.strftime("livecodec-snapshot-%Y%m%d-%H%M%S.png"))
+        if not self.views.grab().save(str(target)):
+            self.show_message("error", f"cannot write snapshot {target}")
+            return None
+        self.show_message("info", f"Snapshot saved to {target.resolve()}")
+        return target
+
+    def show_message(self, level: str, text: str) -> None:
+        """Status bar message; warnings and errors in colour and shown longer."""
+        bar = self.statusBar()
+        colour = _MESSAGE_COLOUR.get(level, "")
+        bar.setStyleSheet(f"QStatusBar {{ color: {colour}; }}" if colour else "")
+        bar.showMessage(text, MESSAGE_MS.get(level, MESSAGE_MS["info"]))
+
+    # ----------------------------------------------------------------- construction
+    def _build_actions(self) -> None:
+        def action(text: str, keys: str, tip: str, slot, checkable: bool = False) -> QAction:
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(keys))
+            act.setToolTip(f"{tip} ({QKeySequence(keys).toString()})")
+            act.setCheckable(checkable)
+            (act.toggled if checkable else act.triggered).connect(slot)
+            self.addAction(act)
+            return act
+
+        self.pause_action = action("Pause", "Space", "Hold the stream; press again to resume",
+                                   self._pause_toggled, checkable=True)
+        self.snapshot_action = action("Snapshot", "Ctrl+S", "Save the four views as a PNG",
+                                      lambda: self.save_snapshot())
+        self.record_action = action("Record", "Ctrl+R",
+                                    "Record the reconstruction to an AVI file; press again to stop",
+                                    self._record_toggled, checkable=True)
+        self.open_action = action("Open file…", "Ctrl+O", "Compress a video file",
+                                  self.selector.choose_file)
+        self.demo_action = action("Demo scene", "Ctrl+D", "Switch to the built-in demo scene",
+                                  lambda: self.set_source("demo"))
+        self.fullscreen_action = action("Full screen", "F11", "Toggle full screen",
+                                        self._toggle_fullscreen)
+        self.quit_action = action("Quit", "Ctrl+Q", "Close the window", self.close)
+
+    def _build_layout(self) -> None:
+        buttons = QHBoxLayout()
+        for act in (self.pause_action, self.snapshot_action, self.record_action):
+            button = QToolButton()
+            button.setDefaultAction(act)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setMinimumWidth(80)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space belongs to Pause
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+
+        source_box = QGroupBox("Source")
+        source_layout = QVBoxLayout(source_box)
+        source_layout.addWidget(self.selector)
+        source_layout.addLayout(buttons)
+        codec_box = QGroupBox("Codec")
+        QVBoxLayout(codec_box).addWidget(self.controls)
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(4, 0, 4, 0)
+        side_layout.addWidget(self._build_readouts())
+        side_layout.addWidget(self.plots, stretch=1)
+        side_layout.addWidget(codec_box)
+        side_layout.addWidget(source_box)
+        side.setMinimumWidth(340)
+        side.setMaximumWidth(520)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.views)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([DEFAULT_SIZE[0] - 380, 380])
+        self.setCentralWidget(splitter)
+
+        self.record_label = QLabel()
+        self.record_label.setStyleSheet("color: #ff5050; font-weight: bold;")
+        self.record_label.setToolTip("File being recorded and its length so far")
+        self.statusBar().addPermanentWidget(self.record_label)
+        self.statusBar().setToolTip("Messages: source problems, recording, snapshots")
+
+    def _build_readouts(self) -> QFrame:
+        frame = QFrame()
+        grid = QGridLayout(frame)
+        grid.setContentsMargins(2, 2, 2, 2)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(1)
+        self.readouts: dict[str, QLabel] = {}
+        for i, (key, label, tip) in enumerate(_READOUTS):
+            name, value = QLabel(label), QLabel("–")
+            name.setStyleSheet("color: #9a9a9a;")
+            value.setStyleSheet("font-weight: bold;")
+            for widget in (name, value):
+                widget.setToolTip(tip)
+            if key == "stream":
+                grid.addWidget(name, 4, 0)
+                grid.addWidget(value, 4, 1, 1, 3)
+            else:
+                grid.addWidget(name, i // 2, 2 * (i % 2))
+                grid.addWidget(value, i // 2, 2 * (i % 2) + 1)
+            self.readouts[key] = value
+        return frame
+
+    # ----------------------------------------------------------------- frames
+    def _frame_from_worker(self, frame: PipelineFrame) -> None:
+        """Decoder thread: prepare the views, keep only the newest, wake the GUI once."""
+        views = prepare_views(frame)
+        self._stats_inbox.append(frame.stats)
+        with self._latest_lock:
+            idle = self._latest is None
+            self._latest = views
+        if idle:
+            self.frame_ready.emit()
+
+    def _show_latest(self) -> None:
+        with self._latest_lock:
+            views, self._latest = self._latest, None
+        if views is None:
+            return
+        self.views.show_frame(views)
+        self._last_frame = views
+        self.frames_displayed += 1
+
+    def _tick(self) -> None:
+        while self._stats_inbox:
+            self.plots.add(self._stats_inbox.popleft())
+        if not self.pipeline.paused:
+            self.plots.redraw(time.monotonic())
+        if self._pending_record and self.frames_displayed and self.pipeline.source_info:
+            path, self._pending_record = self._pending_record, None
+            self.start_recording(path)
+        self._ticks += 1
+        if self._ticks % READOUT_EVERY == 0:
+            self._update_readouts()
+            self._update_record_label()
+
+    def _update_readouts(self) -> None:
+        stats = self.pipeline.stats()
+        info = self.pipeline.source_info
+        values = {
+            "fps": f"{stats['fps']:.1f} fps",
+            "latency": f"{stats['latency_ms']:.0f} ms",
+            "kbps": f"{stats['kbps']:,.0f} kbps",
+            "psnr": f"{stats['psnr']:.2f} dB",
+            "dropped": f"{stats['frames_dropped']}",
+            "encode": f"{stats['encode_ms']:.1f} ms",
+            "decode": f"{stats['decode_ms']:.1f} ms",
+        }
+        if self._last_frame is not None:
+            values["frame"] = self._last_frame.stats.frame_type
+        if info:
+            width, height = info["size"]
+            values["stream"] = f"{info['name']}  {width}×{height} @ {info['fps']:g} fps"
+            if self._follow_source:
+                self._follow_source = False
+                name = info["name"]
+                self.selector.show_source("demo" if name == "demo scene"
+                                          else name.replace("camera ", "camera:"))
+        elif self.pipeline.running:
+            values["stream"] = "no source open"
+        for key, text in values.items():
+            self.readouts[key].setText(text)
+
+    # ----------------------------------------------------------------- recording
+    def _record_toggled(self, checked: bool) -> None:
+        recording = self.pipeline.recorder is not None or self._pending_record is not None
+        if checked and not recording:
+            self.start_recording()
+        elif not checked and recording:
+            self.stop_recording()
+
+    def _set_record_checked(self, checked: bool) -> None:
+        self.record_action.blockSignals(True)
+        self.record_action.setChecked(checked)
+        self.record_action.blockSignals(False)
+
+    def _update_record_label(self) -> None:
+        recorder = self.pipeline.recorder
+        if recorder is None:
+            if self._pending_record is None and self.record_action.isChecked():
+                self._set_record_checked(False)  # the pipeline stopped it (and said why)
+            self.record_label.setText("")
+            return
+        seconds = int(recorder.duration_s)
+        codec = f" {recorder.fourcc}" if recorder.fourcc else ""
+        self.record_label.setText(f"● REC {recorder.path.name}  {seconds // 60:02d}:{seconds % 60:02d}{codec}")
+
+    # ----------------------------------------------------------------- misc
+    def _pause_toggled(self, paused: bool) -> None:
+        self.pipeline.set_paused(paused)
+        self.pause_action.setText("Resume" if paused else "Pause")
+        if paused:
+            self.show_message("info", "Paused: Space resumes")
+
+    def _toggle_fullscreen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop the workers (within a second) and finalise a recording before closing."""
+        self._timer.stop()
+        self.pipeline.stop(timeout=1.0)
+        self._pending_record = None
+        super().closeEvent(event)
+
+
+def apply_dark_theme(app: QApplication) -> None:
+    """Fusion style with a dark palette, matching pyqtgraph's dark plots and the video."""
+    app.setStyle("Fusion")
+    palette = QPalette()
+    colours = {
+        QPalette.ColorRole.Window: "#202020", QPalette.ColorRole.WindowText: "#e0e0e0",
+        QPalette.ColorRole.Base: "#161616", QPalette.ColorRole.AlternateBase: "#262626",
+        QPalette.ColorRole.ToolTipBase: "#2b2b2b", QPalette.ColorRole.ToolTipText: "#e8e8e8",
+        QPalette.ColorRole.Text: "#e0e0e0", QPalette.ColorRole.Button: "#2c2c2c",
+        QPalette.ColorRole.ButtonText: "#e0e0e0", QPalette.ColorRole.Highlight: "#3d7bd9",
+        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.PlaceholderText: "#808080",
+    }
+    for role, colour in colours.items():
+        palette.setColor(role, QColor(colour))
+    app.setPalette(palette)
