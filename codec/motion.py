@@ -97,16 +97,20 @@ def _sad_int(cur, ref, y0, x0, dy, dx, bs, limit):
     """SAD of the block at (y0, x0) against the reference at integer offset (dy, dx)."""
     h, w = ref.shape
     total = 0
-    inside = y0 + dy >= 0 and x0 + dx >= 0 and y0 + dy + bs <= h and x0 + dx + bs <= w
+    if y0 + dy >= 0 and x0 + dx >= 0 and y0 + dy + bs <= h and x0 + dx + bs <= w:
+        for i in range(bs):
+            row = np.int32(0)   # 32-bit row sums let LLVM vectorise the inner loop
+            for j in range(bs):
+                row += abs(np.int32(cur[y0 + i, x0 + j]) - np.int32(ref[y0 + dy + i, x0 + dx + j]))
+            total += row
+            if total >= limit:
+                return total
+        return total
     for i in range(bs):
-        yy = y0 + dy + i
-        if not inside:
-            yy = _clamp(yy, 0, h - 1)
+        yy = _clamp(y0 + dy + i, 0, h - 1)
         for j in range(bs):
-            xx = x0 + dx + j
-            if not inside:
-                xx = _clamp(xx, 0, w - 1)
-            total += abs(np.int64(cur[y0 + i, x0 + j]) - np.int64(ref[yy, xx]))
+            xx = _clamp(x0 + dx + j, 0, w - 1)
+            total += abs(np.int32(cur[y0 + i, x0 + j]) - np.int32(ref[yy, xx]))
         if total >= limit:
             return total
     return total
@@ -130,22 +134,37 @@ def _sample(ref, y, x, fy, fx, shift):
 
 
 @njit(cache=True, nogil=True)
-def _sad_half(cur, ref, y0, x0, hy, hx, bs, limit):
+def half_pel_planes(ref):
+    """The reference interpolated at (0, 1/2), (1/2, 0) and (1/2, 1/2), edge-replicated.
+
+    Computed once per frame so that half-pel SADs cost the same as integer ones; inside the
+    picture the values equal the bilinear samples of ``_sample``.
+    """
+    h, w = ref.shape
+    planes = np.empty((3, h, w), np.uint8)
+    for y in range(h):
+        y1 = min(y + 1, h - 1)
+        for x in range(w):
+            x1 = min(x + 1, w - 1)
+            a = np.int32(ref[y, x])
+            b = np.int32(ref[y, x1])
+            c = np.int32(ref[y1, x])
+            d = np.int32(ref[y1, x1])
+            planes[0, y, x] = (a + b + 1) >> 1
+            planes[1, y, x] = (a + c + 1) >> 1
+            planes[2, y, x] = (a + b + c + d + 2) >> 2
+    return planes
+
+
+@njit(cache=True, nogil=True)
+def _sad_half(cur, ref, halves, y0, x0, hy, hx, bs, limit):
     """SAD against the reference at a half-pel offset (hy, hx) in half-pel units."""
-    iy = hy >> 1
-    ix = hx >> 1
     fy = hy & 1
     fx = hx & 1
-    if fy == 0 and fx == 0:
-        return _sad_int(cur, ref, y0, x0, iy, ix, bs, limit)
-    total = 0
-    for i in range(bs):
-        for j in range(bs):
-            p = _sample(ref, y0 + iy + i, x0 + ix + j, fy, fx, 1)
-            total += abs(np.int64(cur[y0 + i, x0 + j]) - p)
-        if total >= limit:
-            return total
-    return total
+    plane = ref
+    if fy == 1 or fx == 1:
+        plane = halves[2] if fy == 1 and fx == 1 else (halves[1] if fy == 1 else halves[0])
+    return _sad_int(cur, plane, y0, x0, hy >> 1, hx >> 1, bs, limit)
 
 
 @njit(cache=True, nogil=True)
@@ -172,6 +191,7 @@ def diamond_search(cur, ref, bs, search_range, lam, prev_mvs, half_pel):
     mvs = np.zeros((rows, cols, 2), np.int32)
     sads = np.zeros((rows, cols), np.int64)
     cands = np.zeros((6, 2), np.int64)
+    halves = half_pel_planes(ref) if half_pel else np.zeros((3, 1, 1), np.uint8)
     early = _EARLY_STOP_SAD_PER_PIXEL * bs * bs
     big = np.int64(1) << 60
     for r in range(rows):
@@ -200,6 +220,11 @@ def diamond_search(cur, ref, bs, search_range, lam, prev_mvs, half_pel):
             cands[n, 0] = prev_mvs[r, c, 0] >> 1
             cands[n, 1] = prev_mvs[r, c, 1] >> 1
             n += 1
+            # Stop early when the start is already as good as a neighbour's final match: in
+            # noisy, well-predicted areas that is the noise floor (PMVFAST's first threshold).
+            stop = early
+            if c > 0 and r > 0:
+                stop = max(stop, min(sads[r, c - 1], sads[r - 1, c]))
             best_cost = 1e30
             best_sad = big
             bx = 0
@@ -214,7 +239,7 @@ def diamond_search(cur, ref, bs, search_range, lam, prev_mvs, half_pel):
                     best_sad = sad
                     bx = dx
                     by = dy
-            if best_sad > early:
+            if best_sad > stop:
                 for pattern in range(2):
                     pts = _LDSP if pattern == 0 else _SDSP
                     for _ in range(_MAX_DIAMOND_STEPS):
@@ -238,14 +263,14 @@ def diamond_search(cur, ref, bs, search_range, lam, prev_mvs, half_pel):
                             break
             hx = 2 * bx
             hy = 2 * by
-            if half_pel and best_sad > early:
+            if half_pel and best_sad > stop:
                 cx = hx
                 cy = hy
                 for k in range(_HALF_PEL.shape[0]):
                     tx = cx + _HALF_PEL[k, 0]
                     ty = cy + _HALF_PEL[k, 1]
                     bits = mv_bits(tx - pred[0]) + mv_bits(ty - pred[1])
-                    sad = _sad_half(cur, ref, y0, x0, ty, tx, bs,
+                    sad = _sad_half(cur, ref, halves, y0, x0, ty, tx, bs,
                                     np.int64(best_cost - lam * bits) + 1)
                     cost = sad + lam * bits
                     if cost < best_cost:
