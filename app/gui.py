@@ -72,11 +72,13 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
 
 def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
                 quit_after: float | None, screenshot: str | None) -> int:
-    from PyQt6.QtCore import QTimer
+    from PyQt6.QtCore import QTimer, qInstallMessageHandler
     from PyQt6.QtWidgets import QApplication
 
     from app.window import MainWindow, apply_dark_theme
 
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        qInstallMessageHandler(_quiet_offscreen_warnings)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     apply_dark_theme(app)
     window = MainWindow(spec, params, fourcc=fourcc)
@@ -109,3 +111,9 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
         window.pipeline.stop()
     print(json.dumps(outcome["stats"] or window.pipeline.stats()), flush=True)
     return outcome["code"]
+
+
+def _quiet_offscreen_warnings(_mode, _context, message: str) -> None:
+    """The offscreen platform warns about window features it lacks; that is expected there."""
+    if "does not support" not in message:
+        print(message, file=sys.stderr)

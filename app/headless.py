@@ -24,11 +24,13 @@ def readout_line(stats: dict) -> str:
 
 def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None = None,
                  fourcc: str = "XVID", quit_after: float | None = None,
-                 out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+                 out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run until Ctrl+C, quit_after seconds, or a source that cannot go on; print the stats JSON.
 
     Returns 0, or 1 when the source failed before a single frame went through.
     """
+    out, err = out or sys.stdout, err or sys.stderr
+
     def report(level: str, text: str) -> None:
         err.write(f"\r\033[K{text}\n" if err.isatty() else f"{text}\n")
         err.flush()
@@ -40,7 +42,7 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
     last_line = 0.0
     try:
         while pipeline.running and (deadline is None or time.monotonic() < deadline):
-            time.sleep(min(0.1, READOUT_S))
+            time.sleep(0.1)
             if not pipeline.source_active:  # the source ended or failed for good
                 break
             if not recording and pipeline.stats()["frames_shown"]:

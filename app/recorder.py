@@ -101,14 +101,23 @@ class Recorder:
         if width < 1 or height < 1:
             raise RecorderError(f"cannot record frames of size {width}x{height}")
         for code in dict.fromkeys((self.requested_fourcc, FALLBACK_FOURCC)):
-            writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*code), self.fps,
-                                     (width, height))
+            writer = _quiet_writer(self.path, code, self.fps, (width, height))
             if writer.isOpened():
                 self._writer, self.fourcc, self.size = writer, code, (width, height)
                 return
             writer.release()
         raise RecorderError(f"cannot record to {self.path}: OpenCV opened neither "
                             f"{self.requested_fourcc} nor {FALLBACK_FOURCC} for this file type")
+
+
+def _quiet_writer(path: Path, fourcc: str, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
+    """Open a VideoWriter without OpenCV's multi-line log for a codec it lacks: we say it better."""
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        return cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
 
 
 def check_output_path(path: str | os.PathLike[str]) -> None:

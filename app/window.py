@@ -99,6 +99,11 @@ class MainWindow(QMainWindow):
         self._timer.timeout.connect(self._tick)
 
     # ----------------------------------------------------------------- public actions
+    @property
+    def last_frame(self) -> ViewImages | None:
+        """The frame on screen (None before the first)."""
+        return self._last_frame
+
     def start(self) -> None:
         """Start the pipeline and the refresh timer."""
         self.pipeline.start()

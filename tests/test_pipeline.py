@@ -1,0 +1,254 @@
+"""Tests of app/pipeline.py without Qt: frames flow, settings reach the encoder, failures are
+reported, and stop() leaves no thread behind.
+
+Every wait is for a condition with a generous timeout; nothing asserts a frame rate.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import cv2
+import pytest
+from conftest import SMALL, FailingCamera, livecodec_threads
+
+from app.pipeline import DropOldestQueue, Pipeline, PipelineFrame
+from app.sources import DemoScene
+from codec import CodecParams
+
+TIMEOUT_S = 20.0
+
+
+def wait_for(condition, timeout: float = TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+class Collector:
+    """Callbacks that keep what the pipeline reports."""
+
+    def __init__(self) -> None:
+        self.frames: list[PipelineFrame] = []
+        self.messages: list[tuple[str, str]] = []
+
+    def frame(self, frame: PipelineFrame) -> None:
+        self.frames.append(frame)
+
+    def message(self, level: str, text: str) -> None:
+        self.messages.append((level, text))
+
+    def said(self, level: str, fragment: str) -> bool:
+        return any(lv == level and fragment in text for lv, text in self.messages)
+
+
+@pytest.fixture
+def run():
+    """Start pipelines, and stop them all at the end even when a test fails."""
+    started = []
+
+    def start(source, params=None, **kwargs) -> tuple[Pipeline, Collector]:
+        seen = Collector()
+        pipeline = Pipeline(source, params or CodecParams(), on_frame=seen.frame,
+                            on_message=seen.message, **kwargs)
+        started.append(pipeline)
+        pipeline.start()
+        return pipeline, seen
+
+    yield start
+    for pipeline in started:
+        pipeline.stop()
+
+
+class TestDropOldestQueue:
+    def test_full_queue_drops_the_oldest(self):
+        q = DropOldestQueue(2)
+        assert [q.put(i) for i in range(4)] == [False, False, True, True]
+        assert q.dropped == 2
+        assert (q.get(0), q.get(0), q.get(0)) == (2, 3, None)
+
+    def test_get_waits_for_a_put_from_another_thread(self):
+        q = DropOldestQueue(1)
+        threading.Timer(0.05, q.put, args=("x",)).start()
+        assert q.get(5.0) == "x"
+
+    def test_size_must_be_positive(self):
+        with pytest.raises(ValueError, match="maxsize"):
+            DropOldestQueue(0)
+
+
+class TestFlow:
+    def test_frames_arrive_decoded_with_stats(self, run, small_demo):
+        pipeline, seen = run(small_demo)
+        wait_for(lambda: len(seen.frames) >= 5)
+        frame = seen.frames[-1]
+        assert frame.original.shape == frame.reconstruction.shape == (SMALL[1], SMALL[0], 3)
+        assert seen.frames[0].stats.frame_type == "refresh"
+        stats = frame.stats
+        assert stats.nbytes == sum(stats.bytes_by_part.values()) > 0
+        assert 15 < stats.psnr <= 100
+        assert stats.latency_ms >= stats.encode_ms + stats.decode_ms >= 0
+        assert frame.block_modes.shape == (-(-SMALL[1] // frame.block_size), -(-SMALL[0] // frame.block_size))
+
+    def test_stats_has_the_documented_fields_and_is_json(self, run, small_demo):
+        pipeline, seen = run(small_demo)
+        wait_for(lambda: len(seen.frames) >= 3)
+        stats = json.loads(json.dumps(pipeline.stats()))
+        for key in ("frames_captured", "frames_shown", "frames_dropped", "fps", "latency_ms",
+                    "kbps", "psnr"):
+            assert key in stats
+        assert stats["frames_captured"] >= stats["frames_shown"] >= 3
+        assert stats["size"] == list(SMALL)
+
+    def test_every_frame_is_shown_dropped_or_in_flight(self, run):
+        # 1000 fps: far more than the encoder manages, so the raw queue must drop.
+        pipeline, seen = run(lambda: DemoScene(*SMALL, fps=1000.0))
+        wait_for(lambda: pipeline.stats()["frames_dropped"] > 0 and len(seen.frames) >= 3)
+        pipeline.stop()
+        stats = pipeline.stats()
+        in_flight = stats["frames_captured"] - stats["frames_shown"] - stats["frames_dropped"]
+        assert 0 <= in_flight <= 2 + 2 + 2  # raw queue, packet queue, one frame in each worker
+
+    def test_files_and_demo_are_paced_at_their_rate(self, run):
+        pipeline, seen = run(lambda: DemoScene(*SMALL, fps=10.0))
+        wait_for(lambda: pipeline.stats()["frames_captured"] >= 1)
+        time.sleep(1.0)
+        assert pipeline.stats()["frames_captured"] <= 1 + 10 + 3  # never faster than 10 fps
+
+    def test_pause_holds_capture(self, run, small_demo):
+        pipeline, seen = run(small_demo)
+        wait_for(lambda: len(seen.frames) >= 2)
+        pipeline.set_paused(True)
+        time.sleep(0.2)
+        held = pipeline.stats()["frames_captured"]
+        time.sleep(0.3)
+        assert pipeline.stats()["frames_captured"] == held
+        pipeline.set_paused(False)
+        wait_for(lambda: pipeline.stats()["frames_captured"] > held)
+
+    def test_a_failing_frame_callback_does_not_stop_the_stream(self, small_demo):
+        calls = []
+
+        def broken(frame):
+            calls.append(frame)
+            raise RuntimeError("view bug")
+
+        pipeline = Pipeline(small_demo, CodecParams(), on_frame=broken)
+        pipeline.start()
+        try:
+            wait_for(lambda: len(calls) >= 3)
+        finally:
+            pipeline.stop()
+
+
+class TestParams:
+    def test_new_settings_reach_the_encoder_between_frames(self, run, small_demo):
+        pipeline, seen = run(small_demo, CodecParams(block_size=16))
+        wait_for(lambda: len(seen.frames) >= 2)
+        wanted = CodecParams(block_size=8, n_clusters=5, refresh_interval=7, quality=20,
+                             search_range=3)
+        pipeline.set_params(wanted)
+        assert pipeline.params == wanted
+        wait_for(lambda: pipeline.encoder_params == wanted)
+        # A block size change forces a refresh, so the very next frames use 8×8 blocks.
+        wait_for(lambda: seen.frames[-1].block_size == 8)
+        assert seen.frames[-1].params == wanted
+
+    def test_source_change_restarts_the_stream_at_the_new_size(self, run, small_demo):
+        pipeline, seen = run(small_demo)
+        wait_for(lambda: len(seen.frames) >= 2)
+        pipeline.set_source(lambda: DemoScene(96, 64))
+        wait_for(lambda: seen.frames[-1].reconstruction.shape == (64, 96, 3))
+        assert pipeline.source_info["size"] == (96, 64)
+
+
+class TestFailures:
+    def test_lost_camera_is_reported_and_reconnected(self, run):
+        pipeline, seen = run(lambda: FailingCamera(frames=5))
+        wait_for(lambda: seen.said("warning", "flaky camera lost"))
+        assert seen.said("warning", "reconnecting in 0.5 s")
+        wait_for(lambda: seen.said("info", "flaky camera: reconnected"))
+        shown = len(seen.frames)
+        wait_for(lambda: len(seen.frames) > shown)  # frames flow again
+        assert pipeline.running
+
+    def test_missing_camera_is_retried(self, run):
+        pipeline, seen = run("camera:97")
+        wait_for(lambda: seen.said("warning", "camera 97"))
+        assert pipeline.source_active and pipeline.running
+
+    def test_bad_file_is_an_error_and_capture_gives_up(self, run, tmp_path):
+        pipeline, seen = run(str(tmp_path / "missing.mp4"))
+        wait_for(lambda: seen.said("error", "missing.mp4"))
+        wait_for(lambda: not pipeline.source_active)
+        assert pipeline.running  # the workers stay up for another source
+
+    def test_file_end_without_loop_stops_the_source(self, run, tmp_path):
+        path = str(tmp_path / "clip.avi")
+        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 30.0, SMALL)
+        for frame in DemoScene(*SMALL, n_frames=6):
+            writer.write(frame)
+        writer.release()
+        pipeline, seen = run(path, loop=False)
+        wait_for(lambda: seen.said("info", "end of file"))
+        wait_for(lambda: not pipeline.source_active)
+        stats = pipeline.stats
+        wait_for(lambda: stats()["frames_shown"] + stats()["frames_dropped"] == 6)
+        assert stats()["frames_captured"] == 6
+
+
+class TestLifecycle:
+    def test_stop_joins_every_worker_within_a_second(self, small_demo):
+        pipeline = Pipeline(small_demo, CodecParams())
+        pipeline.start()
+        wait_for(lambda: pipeline.stats()["frames_shown"] >= 2)
+        started = time.monotonic()
+        assert pipeline.stop(timeout=1.0)
+        assert time.monotonic() - started < 1.0
+        assert not livecodec_threads()
+
+    def test_restart_after_stop(self, small_demo):
+        pipeline = Pipeline(small_demo, CodecParams())
+        for _ in range(2):
+            pipeline.start()
+            wait_for(lambda: pipeline.stats()["frames_shown"] >= 2)
+            assert pipeline.stop()
+        assert not livecodec_threads()
+
+    def test_stop_while_the_source_is_still_opening(self):
+        gate = threading.Event()
+
+        def slow_source():
+            gate.wait(0.3)
+            return DemoScene(*SMALL)
+
+        pipeline = Pipeline(slow_source, CodecParams())
+        pipeline.start()
+        assert pipeline.stop(timeout=1.0)
+        assert not livecodec_threads()
+
+
+class TestRecording:
+    def test_records_the_reconstruction_and_finalises_on_stop(self, run, small_demo, tmp_path):
+        pipeline, seen = run(small_demo)
+        wait_for(lambda: len(seen.frames) >= 1)
+        recorder = pipeline.start_recording(str(tmp_path / "rec.avi"), "MJPG")
+        assert recorder.size == SMALL  # known from the stream, so the writer opened at once
+        wait_for(lambda: recorder.frames_written >= 10)
+        pipeline.stop()
+        assert recorder.closed and pipeline.recorder is None
+        capture = cv2.VideoCapture(str(tmp_path / "rec.avi"))
+        assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == recorder.frames_written
+        assert capture.get(cv2.CAP_PROP_FPS) == 30.0
+        capture.release()
+
+    def test_a_size_change_stops_the_recording_with_a_message(self, run, small_demo, tmp_path):
+        pipeline, seen = run(small_demo)
+        wait_for(lambda: len(seen.frames) >= 1)
+        pipeline.start_recording(str(tmp_path / "rec.avi"), "MJPG")
+        pipeline.set_source(lambda: DemoScene(96, 64))
+        wait_for(lambda: seen.said("error", "recording stopped"))
+        assert pipeline.recorder is None and pipeline.running

@@ -1,0 +1,218 @@
+"""Tests of the live window (pytest-qt, offscreen) and of `livecodec gui` scripted and headless."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+
+import cv2
+import pytest
+from conftest import REPO, SMALL, FailingCamera, livecodec_threads
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QAbstractButton, QComboBox, QSlider
+
+from app.gui import display_problem, run_gui
+from app.headless import run_headless
+from app.window import MainWindow
+from codec import CodecParams
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """Open a started window on a source; it is closed (pipeline stopped) at teardown."""
+    def make(source, params=None) -> MainWindow:
+        window = MainWindow(source, params or CodecParams())
+        qtbot.addWidget(window)
+        window.show()
+        window.start()
+        return window
+
+    return make
+
+
+def status(window: MainWindow) -> str:
+    return window.statusBar().currentMessage()
+
+
+class TestViews:
+    def test_opens_on_the_demo_scene_and_shows_frames(self, open_window, qtbot):
+        window = open_window("demo")
+        assert window.width() >= 1200 and window.height() >= 700
+        qtbot.waitUntil(lambda: window.frames_displayed >= 3, timeout=WAIT_MS)
+        for pane in window.views.panes:
+            assert pane.image.image.shape == (480, 640, 3)
+        qtbot.waitUntil(lambda: window.readouts["fps"].text().endswith("fps"), timeout=WAIT_MS)
+        assert window.readouts["stream"].text().startswith("demo scene  640×480")
+
+    def test_snapshot_saves_the_views(self, open_window, qtbot, tmp_path):
+        window = open_window(lambda: FailingCamera(frames=10**6))
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        path = window.save_snapshot(str(tmp_path / "snap.png"))
+        image = cv2.imread(str(path))
+        assert image.shape[:2] == (window.views.height(), window.views.width())
+        assert "Snapshot saved" in status(window)
+
+    def test_every_control_has_a_tooltip(self, open_window):
+        window = open_window(lambda: FailingCamera(frames=10**6))
+        controls = window.findChildren(QSlider) + window.findChildren(QAbstractButton) \
+            + window.findChildren(QComboBox)
+        assert len(controls) >= 5 + 3 + 1
+        assert all(control.toolTip() for control in controls)
+
+
+class TestControls:
+    @pytest.mark.parametrize("field, position, expected", [
+        ("n_clusters", 5, 5), ("block_size", 1, 8), ("refresh_interval", 7, 7),
+        ("quality", 20, 20), ("search_range", 3, 3)])
+    def test_each_slider_changes_what_the_encoder_uses(self, open_window, qtbot, small_demo,
+                                                      field, position, expected):
+        window = open_window(small_demo)
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        window.controls.sliders[field].setValue(position)
+        assert window.controls.value_labels[field].text() == str(expected)
+        qtbot.waitUntil(lambda: getattr(window.pipeline.encoder_params, field) == expected,
+                        timeout=WAIT_MS)
+        if field == "block_size":  # the encoded frames themselves use the new blocks
+            qtbot.waitUntil(lambda: window.last_frame.block_size == expected, timeout=WAIT_MS)
+
+    def test_space_pauses_and_resumes(self, open_window, qtbot, small_demo):
+        window = open_window(small_demo)
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        window.activateWindow()
+        qtbot.keyClick(window, Qt.Key.Key_Space)
+        assert window.pipeline.paused and window.pause_action.text() == "Resume"
+        qtbot.keyClick(window, Qt.Key.Key_Space)
+        assert not window.pipeline.paused
+
+    def test_source_selector_switches_the_pipeline(self, open_window, qtbot, small_demo):
+        window = open_window(lambda: FailingCamera(frames=10**6))
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        index = window.selector.findData("demo")
+        window.selector.activated.emit(index)
+        qtbot.waitUntil(lambda: window.pipeline.source_info.get("name") == "demo scene",
+                        timeout=WAIT_MS)
+        assert window.selector.currentIndex() == index
+
+
+class TestRecording:
+    def test_recording_reads_back_with_the_stream_size_and_frame_count(self, open_window, qtbot,
+                                                                         small_demo, tmp_path):
+        window = open_window(small_demo)
+        path = tmp_path / "rec.avi"
+        assert window.start_recording(str(path))  # before the first frame: starts with it
+        qtbot.waitUntil(lambda: window.pipeline.recorder is not None, timeout=WAIT_MS)
+        recorder = window.pipeline.recorder
+        qtbot.waitUntil(lambda: recorder.frames_written >= 20, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: "REC rec.avi" in window.record_label.text(), timeout=WAIT_MS)
+        window.stop_recording()
+        assert "Saved" in status(window) and not window.record_action.isChecked()
+        capture = cv2.VideoCapture(str(path))
+        count = 0
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            assert frame.shape == (SMALL[1], SMALL[0], 3)
+            count += 1
+        assert count == recorder.frames_written >= 20
+
+    def test_unwritable_path_is_reported_and_nothing_records(self, open_window, qtbot, small_demo,
+                                                             tmp_path):
+        window = open_window(small_demo)
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        assert not window.start_recording(str(tmp_path / "nowhere" / "rec.avi"))
+        assert "does not exist" in status(window)
+        assert window.pipeline.recorder is None and not window.record_action.isChecked()
+
+
+class TestLifecycle:
+    def test_closing_stops_every_thread_within_a_second_and_finalises(self, qtbot, small_demo,
+                                                                      tmp_path):
+        window = MainWindow(small_demo, CodecParams())
+        qtbot.addWidget(window)
+        window.show()
+        window.start()
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        window.start_recording(str(tmp_path / "rec.avi"))
+        recorder = window.pipeline.recorder
+        qtbot.waitUntil(lambda: recorder.frames_written >= 3, timeout=WAIT_MS)
+        started = time.monotonic()
+        window.close()
+        assert time.monotonic() - started < 1.0
+        assert not livecodec_threads()
+        assert recorder.closed
+        assert int(cv2.VideoCapture(str(tmp_path / "rec.avi")).get(cv2.CAP_PROP_FRAME_COUNT)) \
+            == recorder.frames_written
+
+    def test_a_source_failing_mid_stream_is_shown_and_the_app_keeps_running(self, open_window,
+                                                                            qtbot):
+        window = open_window(lambda: FailingCamera(frames=8))
+        qtbot.waitUntil(lambda: "flaky camera lost" in status(window), timeout=WAIT_MS)
+        shown = window.frames_displayed
+        qtbot.waitUntil(lambda: window.frames_displayed > shown, timeout=WAIT_MS)  # reconnected
+        assert window.isVisible() and window.pipeline.running
+
+
+class TestScripted:
+    def test_quit_after_takes_screenshot_records_and_prints_stats(self, tmp_path):
+        shot, avi = tmp_path / "s.png", tmp_path / "r.avi"
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        result = subprocess.run(
+            [sys.executable, "-m", "app", "gui", "--source", "demo", "--quit-after", "4",
+             "--record", str(avi), "--screenshot", str(shot)],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+        stats = json.loads(result.stdout.strip().splitlines()[-1])
+        assert stats["frames_shown"] > 0 and stats["frames_captured"] >= stats["frames_shown"]
+        assert {"frames_dropped", "fps", "latency_ms"} <= stats.keys()
+        image = cv2.imread(str(shot))
+        assert image.shape[0] >= 700 and image.shape[1] >= 1200
+        capture = cv2.VideoCapture(str(avi))
+        assert (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) \
+            == (640, 480)
+        assert capture.get(cv2.CAP_PROP_FRAME_COUNT) > 0
+
+    def test_bad_source_is_one_line_and_exit_code_2(self, tmp_path, capsys):
+        assert run_gui(str(tmp_path / "missing.mp4"), CodecParams()) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "missing.mp4" in err
+
+
+class TestHeadless:
+    @pytest.mark.parametrize("env, problem", [
+        ({"QT_QPA_PLATFORM": "offscreen"}, None),
+        ({"DISPLAY": ":0"}, None) if sys.platform.startswith("linux") else ({}, None),
+        ({}, "no display") if sys.platform.startswith("linux") else ({}, None),
+    ])
+    def test_display_detection(self, monkeypatch, env, problem):
+        for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        found = display_problem()
+        assert (found is None) if problem is None else (problem in found)
+
+    def test_without_display_the_pipeline_runs_headless(self, monkeypatch, capsys):
+        for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setattr(sys, "platform", "linux")
+        assert run_gui("demo", CodecParams(), quit_after=1.0) == 0
+        out, err = capsys.readouterr()
+        assert "no display" in err and "headless" in err
+        assert json.loads(out.strip().splitlines()[-1])["frames_captured"] > 0
+
+    def test_headless_readout_and_stats_line(self, small_demo, tmp_path):
+        out, err = io.StringIO(), io.StringIO()
+        assert run_headless(small_demo, CodecParams(), quit_after=1.5, record=str(tmp_path / "h.avi"),
+                            out=out, err=err) == 0
+        stats = json.loads(out.getvalue())
+        assert stats["frames_shown"] > 0
+        assert " fps " in err.getvalue() and "PSNR" in err.getvalue()
+        assert (tmp_path / "h.avi").exists()
+        assert not livecodec_threads()
