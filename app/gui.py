@@ -64,8 +64,9 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
               file=sys.stderr)
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     elif problem:
-        print(f"livecodec: {problem}; running the pipeline headless on {spec} "
-              f"(Ctrl+C stops)", file=sys.stderr)
+        shown = "camera 0 (or the demo scene)" if spec == AUTO_SOURCE else spec
+        print(f"livecodec: {problem}; running the pipeline headless on {shown} (Ctrl+C stops)",
+              file=sys.stderr)
         return run_headless(spec, params, record=record, fourcc=fourcc, quit_after=quit_after)
     return _run_window(spec, params, record, fourcc, quit_after, screenshot)
 

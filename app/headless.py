@@ -12,8 +12,9 @@ from codec import CodecParams
 
 __all__ = ["run_headless", "readout_line"]
 
-#: Readout refresh period: often enough to feel live, rare enough to read.
-READOUT_S = 0.5
+#: Readout period on a terminal (rewritten in place) and into a pipe or log (one line each).
+READOUT_TTY_S = 0.5
+READOUT_PIPE_S = 2.0
 
 
 def readout_line(stats: dict) -> str:
@@ -39,7 +40,8 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
     pipeline.start()
     deadline = None if quit_after is None else time.monotonic() + quit_after
     recording = record is None
-    last_line = 0.0
+    period = READOUT_TTY_S if err.isatty() else READOUT_PIPE_S
+    last_line = time.monotonic()
     try:
         while pipeline.running and (deadline is None or time.monotonic() < deadline):
             time.sleep(0.1)
@@ -51,7 +53,7 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
                     pipeline.start_recording(record, fourcc)
                 except RecorderError as exc:
                     report("error", str(exc))
-            if time.monotonic() - last_line >= (READOUT_S if err.isatty() else 5.0):
+            if time.monotonic() - last_line >= period:
                 last_line = time.monotonic()
                 line = readout_line(pipeline.stats())
                 err.write(f"\r\033[K{line}" if err.isatty() else f"{line}\n")

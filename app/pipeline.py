@@ -55,26 +55,38 @@ T = TypeVar("T")
 
 
 class DropOldestQueue(Generic[T]):
-    """A bounded FIFO whose put() never blocks: when full it discards the oldest item."""
+    """A bounded FIFO whose put() never blocks: when full it discards the oldest items.
+
+    maxsize may change at any time; the next put() trims the queue to it.
+    """
 
     def __init__(self, maxsize: int) -> None:
-        if maxsize < 1:
-            raise ValueError(f"maxsize must be >= 1, got {maxsize}")
         self._items: deque[T] = deque()
-        self._maxsize = maxsize
         self._cond = threading.Condition()
+        self.maxsize = maxsize
         self.dropped = 0
 
+    @property
+    def maxsize(self) -> int:
+        return self._maxsize
+
+    @maxsize.setter
+    def maxsize(self, value: int) -> None:
+        if value < 1:
+            raise ValueError(f"maxsize must be >= 1, got {value}")
+        self._maxsize = value
+
     def put(self, item: T) -> bool:
-        """Append item; returns True when an older item was dropped to make room."""
+        """Append item; returns True when older items were dropped to make room."""
         with self._cond:
-            dropped = len(self._items) >= self._maxsize
-            if dropped:
+            dropped = 0
+            while len(self._items) >= self._maxsize:
                 self._items.popleft()
-                self.dropped += 1
+                dropped += 1
+            self.dropped += dropped
             self._items.append(item)
             self._cond.notify()
-            return dropped
+            return dropped > 0
 
     def get(self, timeout: float) -> T | None:
         """The oldest item, or None when nothing arrived within timeout seconds."""
@@ -149,8 +161,9 @@ class Pipeline:
         on_frame: called in the decoder thread with every decoded PipelineFrame; keep it short.
         on_message: called with (level, text), level "info", "warning" or "error", from any
             thread, for source failures, reconnects and recording problems.
-        raw_queue_size: raw frames that may wait for the encoder; 2 absorbs jitter while
-            keeping at most one frame of extra latency.
+        raw_queue_size: raw frames of a file or the demo that may wait for the encoder; 2
+            absorbs jitter while adding at most one frame of latency. A camera always gets 1:
+            the encoder takes the newest frame.
         packet_queue_size: packets that may wait for the decoder before the encoder waits.
     """
 
@@ -387,8 +400,9 @@ class Pipeline:
 
     def _encode_loop(self, stop: threading.Event) -> None:
         params = self.params
-        encoder = Encoder(params)  # warms the kernels up while the source opens
-        generation, shape = None, None
+        _warm_up(params)
+        encoder = Encoder(params)
+        generation, shape, failing = None, None, False
         while not stop.is_set():
             raw = self._raw.get(_POLL_S)
             if raw is None:
@@ -405,7 +419,15 @@ class Pipeline:
             with self._lock:
                 self._encoder_params = params
             started = time.perf_counter()
-            encoded = encoder.encode(raw.frame)
+            try:
+                encoded = encoder.encode(raw.frame)
+            except Exception as exc:  # a frame the codec rejects: say so once, start afresh
+                log.exception("encoder failed")
+                if not failing:
+                    self._report("error", f"encoder: {exc}")
+                failing, encoder = True, Encoder(params)
+                continue
+            failing = False
             packet = _Packet(raw, encoded, params, (time.perf_counter() - started) * 1000)
             while not stop.is_set():  # never drop a packet: wait for the decoder instead
                 try:
@@ -499,9 +521,10 @@ class Pipeline:
                 "name": source.name, "fps": float(source.fps), "size": tuple(source.size),
                 "is_live": bool(source.is_live)}
 
-    def _push_raw(self, raw: _Raw) -> None:
+    def _push_raw(self, raw: _Raw, live: bool) -> None:
         with self._lock:
             self._frames_captured += 1
+        self._raw.maxsize = 1 if live else self._raw_queue_size
         self._raw.put(raw)
 
 
@@ -577,7 +600,7 @@ class _Capture:
         delay = _RECONNECT_BACKOFF_S[min(self.failures, len(_RECONNECT_BACKOFF_S) - 1)]
         self.failures += 1
         self.retry_at = time.monotonic() + delay
-        self.pipeline._report("warning", f"{reason}; reconnecting in {delay:g} s")
+        self.pipeline._report("warning", f"{reason}; retrying in {delay:g} s")
 
     def _idle_while_paused(self) -> None:
         if self.source.is_live:  # keep the driver's buffer fresh so resuming shows "now"
@@ -600,7 +623,7 @@ class _Capture:
         now = time.monotonic()
         self.index += 1
         fps = float(source.fps) if source.fps and source.fps > 0 else 30.0
-        self.pipeline._push_raw(_Raw(frame, self.index, now, self.generation, fps))
+        self.pipeline._push_raw(_Raw(frame, self.index, now, self.generation, fps), source.is_live)
         self.next_due = max(self.next_due + 1.0 / fps, now - 1.0 / fps)  # no burst after a stall
 
     def _read(self) -> tuple[np.ndarray | None, str | None]:
@@ -625,6 +648,16 @@ class _Capture:
         """Idle until another source is chosen."""
         self.spec = None
         self.pipeline._capture_gave_up()
+
+
+def _warm_up(params: CodecParams) -> None:
+    """Run the codec once on two tiny frames, so JIT compiling or loading its cached kernels
+    happens while the source opens, not on the first live frames (DESIGN.md field notes)."""
+    y, x = np.mgrid[0:48, 0:64]
+    first = np.stack([x * 4, y * 5, (x + y) * 2], axis=2).astype(np.uint8)
+    encoder, decoder = Encoder(params), Decoder()
+    for frame in (first, np.roll(first, (2, 3), axis=(0, 1))):
+        decoder.decode(encoder.encode(frame).data)
 
 
 def _is_camera(spec: SourceSpec) -> bool:

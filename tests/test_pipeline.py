@@ -10,6 +10,7 @@ import threading
 import time
 
 import cv2
+import numpy as np
 import pytest
 from conftest import SMALL, FailingCamera, livecodec_threads
 
@@ -79,6 +80,14 @@ class TestDropOldestQueue:
         with pytest.raises(ValueError, match="maxsize"):
             DropOldestQueue(0)
 
+    def test_shrinking_drops_down_to_the_newest(self):
+        q = DropOldestQueue(3)
+        for i in range(3):
+            q.put(i)
+        q.maxsize = 1
+        assert q.put(3) and q.dropped == 3
+        assert (q.get(0), len(q)) == (3, 0)
+
 
 class TestFlow:
     def test_frames_arrive_decoded_with_stats(self, run, small_demo):
@@ -103,14 +112,18 @@ class TestFlow:
         assert stats["frames_captured"] >= stats["frames_shown"] >= 3
         assert stats["size"] == list(SMALL)
 
-    def test_every_frame_is_shown_dropped_or_in_flight(self, run):
+    @pytest.mark.parametrize("live", [False, True])
+    def test_every_frame_is_shown_dropped_or_in_flight(self, run, live):
         # 1000 fps: far more than the encoder manages, so the raw queue must drop.
-        pipeline, seen = run(lambda: DemoScene(*SMALL, fps=1000.0))
+        source = (lambda: FailingCamera(10**6, fps=1000.0)) if live else \
+            (lambda: DemoScene(*SMALL, fps=1000.0))
+        pipeline, seen = run(source)
         wait_for(lambda: pipeline.stats()["frames_dropped"] > 0 and len(seen.frames) >= 3)
         pipeline.stop()
         stats = pipeline.stats()
         in_flight = stats["frames_captured"] - stats["frames_shown"] - stats["frames_dropped"]
-        assert 0 <= in_flight <= 2 + 2 + 2  # raw queue, packet queue, one frame in each worker
+        raw_queue = 1 if live else 2  # a camera keeps only its newest frame
+        assert 0 <= in_flight <= raw_queue + 2 + 2  # queues, and one frame in each worker
 
     def test_files_and_demo_are_paced_at_their_rate(self, run):
         pipeline, seen = run(lambda: DemoScene(*SMALL, fps=10.0))
@@ -169,7 +182,7 @@ class TestFailures:
     def test_lost_camera_is_reported_and_reconnected(self, run):
         pipeline, seen = run(lambda: FailingCamera(frames=5))
         wait_for(lambda: seen.said("warning", "flaky camera lost"))
-        assert seen.said("warning", "reconnecting in 0.5 s")
+        assert seen.said("warning", "retrying in 0.5 s")
         wait_for(lambda: seen.said("info", "flaky camera: reconnected"))
         shown = len(seen.frames)
         wait_for(lambda: len(seen.frames) > shown)  # frames flow again
@@ -252,3 +265,21 @@ class TestRecording:
         pipeline.set_source(lambda: DemoScene(96, 64))
         wait_for(lambda: seen.said("error", "recording stopped"))
         assert pipeline.recorder is None and pipeline.running
+
+
+class TestCodecFailures:
+    def test_a_frame_the_encoder_rejects_is_reported_and_the_stream_goes_on(self, run):
+        class BadFrames:
+            name, fps, size, is_live = "bad", 100.0, (8, 8), False
+
+            def read(self):
+                return np.zeros((8, 8), np.uint8)  # grey: the codec takes H×W×3 only
+
+            def close(self):
+                pass
+
+        pipeline, seen = run(BadFrames)
+        wait_for(lambda: seen.said("error", "encoder:"))
+        time.sleep(0.2)
+        assert pipeline.running
+        assert sum(level == "error" for level, _ in seen.messages) == 1  # said once, not per frame

@@ -15,7 +15,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QAbstractButton, QComboBox, QSlider
 
 from app.gui import display_problem, run_gui
-from app.headless import run_headless
+from app import headless
 from app.window import MainWindow
 from codec import CodecParams
 
@@ -207,9 +207,10 @@ class TestHeadless:
         assert "no display" in err and "headless" in err
         assert json.loads(out.strip().splitlines()[-1])["frames_captured"] > 0
 
-    def test_headless_readout_and_stats_line(self, small_demo, tmp_path):
+    def test_headless_readout_and_stats_line(self, small_demo, tmp_path, monkeypatch):
+        monkeypatch.setattr(headless, "READOUT_PIPE_S", 0.2)
         out, err = io.StringIO(), io.StringIO()
-        assert run_headless(small_demo, CodecParams(), quit_after=1.5, record=str(tmp_path / "h.avi"),
+        assert headless.run_headless(small_demo, CodecParams(), quit_after=1.5, record=str(tmp_path / "h.avi"),
                             out=out, err=err) == 0
         stats = json.loads(out.getvalue())
         assert stats["frames_shown"] > 0
