@@ -62,6 +62,7 @@ class StatsPlots(QWidget):
         self._rows = RingBuffer(int(seconds * max_fps), _COLUMNS)
         self._window: deque[tuple[float, np.ndarray]] = deque()
         self._window_sum = np.zeros(len(LAYERS))
+        self._y_ranges: dict[int, tuple[float, float]] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.psnr_plot = self._plot("PSNR", "dB")
@@ -86,7 +87,7 @@ class StatsPlots(QWidget):
         plot.setMouseEnabled(x=False, y=False)
         plot.setMenuEnabled(False)
         plot.hideButtons()
-        plot.enableAutoRange(axis="y")
+        plot.disableAutoRange()  # redraw() sets stepped ranges: fewer costly axis repaints
         plot.setClipToView(True)
         plot.setMinimumHeight(140)
         for axis in plot.getPlotItem().axes.values():
@@ -118,3 +119,22 @@ class StatsPlots(QWidget):
         self.psnr_curve.setData(t, rows[:, 1])
         for i, (label, _parts, _colour) in enumerate(LAYERS):
             self.layer_curves[label].setData(t, rows[:, 2 + i])
+        if len(rows):
+            psnr, total = rows[:, 1], rows[:, -1]
+            self._set_y(self.psnr_plot, np.floor(psnr.min()), np.ceil(psnr.max()))
+            self._set_y(self.kbps_plot, 0.0, _round_up(total.max()))
+
+    def _set_y(self, plot: pg.PlotWidget, low: float, high: float) -> None:
+        """Change the y range only when its rounded bounds change: each change repaints the axis."""
+        bounds = (low, max(high, low + 1))
+        if self._y_ranges.get(id(plot)) != bounds:
+            self._y_ranges[id(plot)] = bounds
+            plot.setYRange(*bounds, padding=0.05)
+
+
+def _round_up(value: float) -> float:
+    """value rounded up to 1, 2 or 5 times a power of ten (at least 1)."""
+    if value <= 1:
+        return 1.0
+    power = 10 ** np.floor(np.log10(value))
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= value))
