@@ -121,7 +121,7 @@ class Encoder:
         p = self._params
         quality = p.quality
         refresh = (self._reference is None or self._force_refresh or (w, h) != self._size
-                   or self._since_refresh >= p.refresh_interval)
+                   or self._since_refresh + 1 >= p.refresh_interval)
         if not refresh:
             planes = frame_to_planes(frame, self._block_size)
             result = self._encode_predicted(planes, quality, w, h)
