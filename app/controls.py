@@ -7,12 +7,9 @@ from dataclasses import dataclass
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QFileDialog, QGridLayout, QLabel, QSlider, QWidget
 
-from codec import CodecParams
+from codec import BLOCK_SIZES, CodecParams
 
-__all__ = ["ParamControls", "SourceSelector", "BLOCK_SIZES"]
-
-#: The block sizes the stream can signal (DESIGN.md, Parameters).
-BLOCK_SIZES = (4, 8, 16, 32)
+__all__ = ["ParamControls", "SourceSelector"]
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,7 @@ import numpy as np
 
 from app.recorder import Recorder, RecorderError
 from app.sources import FrameSource, SourceError, open_source
-from codec import BitstreamError, CodecParams, Decoder, Encoder
-from codec.metrics import psnr
+from codec import BitstreamError, CodecParams, Decoder, Encoder, psnr
 
 __all__ = ["Pipeline", "PipelineFrame", "FrameStats", "DropOldestQueue", "SourceSpec",
            "AUTO_SOURCE"]

@@ -331,6 +331,7 @@ class MainWindow(QMainWindow):
         self.record_action.blockSignals(True)
         self.record_action.setChecked(checked)
         self.record_action.blockSignals(False)
+        self.record_action.setText("Stop rec." if checked else "Record")
 
     def _update_record_label(self) -> None:
         recorder = self.pipeline.recorder
