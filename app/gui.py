@@ -1,11 +1,14 @@
 """Entry point of `livecodec gui`: the window, or the headless pipeline when there is no display."""
 from __future__ import annotations
 
-import ctypes.util
 import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
+from importlib.util import find_spec
+from pathlib import Path
 
 from app.headless import run_headless
 from app.pipeline import AUTO_SOURCE
@@ -20,6 +23,9 @@ __all__ = ["run_gui", "display_problem"]
 _DESKTOP_PLATFORMS = ("xcb", "wayland", "wayland-egl")
 #: Wakes the Python interpreter inside Qt's event loop so Ctrl+C is noticed.
 _SIGNAL_POLL_MS = 200
+#: Starts Qt's platform plugin the way the window will, in a child process.
+_QT_PROBE = "from PyQt6.QtGui import QGuiApplication; QGuiApplication([])"
+_QT_PROBE_TIMEOUT_S = 30
 
 
 def display_problem() -> str | None:
@@ -31,11 +37,43 @@ def display_problem() -> str | None:
         return None
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return "no display (DISPLAY and WAYLAND_DISPLAY are unset)"
-    if platform != "wayland" and not os.environ.get("WAYLAND_DISPLAY") \
-            and ctypes.util.find_library("xcb-cursor") is None:
-        # Qt >= 6.5 aborts the whole process without it (DESIGN.md field notes).
-        return "Qt's X11 plugin needs libxcb-cursor0 (apt install libxcb-cursor0)"
-    return None
+    return _qt_platform_problem()
+
+
+def _qt_platform_problem() -> str | None:
+    """Qt aborts the whole process when its platform plugin cannot load (a missing libxcb-*
+    package, an unreachable display), so it is tried in a child process first."""
+    try:
+        probe = subprocess.run([sys.executable, "-c", _QT_PROBE], capture_output=True, text=True,
+                               timeout=_QT_PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return f"Qt did not connect to the display within {_QT_PROBE_TIMEOUT_S} s"
+    if probe.returncode == 0:
+        return None
+    missing = _missing_xcb_libraries()
+    if missing:
+        packages = " ".join(_debian_package(lib) for lib in missing)
+        return f"Qt's X11 plugin lacks {', '.join(missing)} (Debian/Ubuntu: apt install {packages})"
+    lines = [line for line in probe.stderr.splitlines() if line.strip()]
+    return f"Qt cannot open a window ({lines[0] if lines else f'exit status {probe.returncode}'})"
+
+
+def _missing_xcb_libraries() -> list[str]:
+    """System libraries Qt's X11 plugin links to but the system lacks (ldd says "not found")."""
+    spec = find_spec("PyQt6")
+    if spec is None or not spec.submodule_search_locations or shutil.which("ldd") is None:
+        return []
+    plugin = Path(spec.submodule_search_locations[0]) / "Qt6/plugins/platforms/libqxcb.so"
+    if not plugin.exists():
+        return []
+    listing = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True).stdout
+    return sorted({line.split()[0] for line in listing.splitlines() if "not found" in line})
+
+
+def _debian_package(library: str) -> str:
+    """libxcb-icccm.so.4 -> libxcb-icccm4, libxkbcommon-x11.so.0 -> libxkbcommon-x11-0."""
+    name, _, version = library.partition(".so.")
+    return f"{name}{'-' if name[-1:].isdigit() else ''}{version}"
 
 
 def run_gui(source: str | None, params: CodecParams, record: str | None = None,

@@ -28,7 +28,7 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
                  out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run until Ctrl+C, quit_after seconds, or a source that cannot go on; print the stats JSON.
 
-    Returns 0, or 1 when the source failed before a single frame went through.
+    Returns 0, or 1 when the source failed for good before a single frame went through.
     """
     out, err = out or sys.stdout, err or sys.stderr
 
@@ -61,10 +61,10 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
     except KeyboardInterrupt:
         pass
     finally:
-        stats = pipeline.stats()
+        stats, gave_up = pipeline.stats(), not pipeline.source_active
         pipeline.stop()
         if err.isatty():
             err.write("\n")
     out.write(json.dumps(stats) + "\n")
     out.flush()
-    return 0 if stats["frames_shown"] else 1
+    return 1 if gave_up and not stats["frames_shown"] else 0
