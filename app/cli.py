@@ -53,13 +53,16 @@ def _add_codec_options(parser: argparse.ArgumentParser) -> None:
                        help="0 (no residual) to 100 (default %(default)s)")
     group.add_argument("--search-range", type=int, default=defaults.search_range,
                        help="motion search range in pixels, 1-64 (default %(default)s)")
+    group.add_argument("--kbps", type=float, default=None,
+                       help="target bitrate: rate control picks the quality per frame "
+                            "(--quality is then only the starting point)")
 
 
 def _params(args: argparse.Namespace) -> CodecParams:
     try:
         return CodecParams(block_size=args.block_size, n_clusters=args.clusters,
                            refresh_interval=args.refresh, quality=args.quality,
-                           search_range=args.search_range)
+                           search_range=args.search_range, target_kbps=args.kbps)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -177,7 +180,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     params = _params(args)
     out = _check_output(args.output)
     source = _open(args.source)
-    encoder = Encoder(params)
+    encoder = Encoder(params, fps=source.fps)
     frames = 0
     total = 0
     try:
@@ -280,7 +283,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         source.close()
     if not frames:
         raise UsageError(f"{args.source} gave no frames")
-    encoder, decoder = Encoder(params), Decoder()
+    encoder, decoder = Encoder(params, fps=source.fps), Decoder()
     packets, enc_times = [], []
     for frame in tqdm(frames, desc="encoding", unit="frame", disable=None, leave=False):
         t0 = time.perf_counter()
@@ -301,7 +304,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "encode_fps": 1.0 / float(np.median(enc_times)), "decode_fps": 1.0 / float(np.median(dec_times)),
         "params": {"block_size": params.block_size, "n_clusters": params.n_clusters,
                    "refresh_interval": params.refresh_interval, "quality": params.quality,
-                   "search_range": params.search_range},
+                   "search_range": params.search_range, "target_kbps": params.target_kbps},
     }
     if args.json:
         print(json.dumps(result))

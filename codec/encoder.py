@@ -15,6 +15,7 @@ from .framing import RefreshHeader, pack_predicted_header, pack_refresh_header
 from .motion import MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, vector_predictors
 from .palette import fit_palette, nearest_labels
 from .params import CodecParams
+from .ratecontrol import RateController
 from .reconstruct import predict, reconstruct
 from .residual import (ROUNDING_INTER, ROUNDING_INTRA, forward_quantise, quality_to_step,
                        step_fixed_point, transform_size)
@@ -29,8 +30,12 @@ LAMBDA_PER_STEP = 0.4
 LAMBDA_NO_RESIDUAL = 4.0
 #: Scene cut: send a refresh when the best motion-compensated SAD of the whole frame exceeds
 #: this fraction of its "flat block" SAD (each block against its own mean), i.e. when the
-#: previous picture predicts the new one hardly better than flat colours would.
-SCENE_CUT_RATIO = 0.9
+#: previous picture predicts the new one hardly better than flat colours would...
+SCENE_CUT_RATIO = 0.75
+#: ...and that fraction jumped by this factor since the previous frame: a cut is sudden, while
+#: a fade or a burst of fast motion stays hard to predict for many frames, and refreshing each
+#: of them would cost several times more than palette blocks inside predicted frames.
+SCENE_CUT_JUMP = 1.75
 #: Rough bit costs used to compare palette and motion modes before coding.
 _PALETTE_MODE_EXTRA_BITS = 1.0
 _INTER_MODE_BITS = 4.0
@@ -83,10 +88,15 @@ class Encoder:
 
     Args:
         params: codec settings; ``set_params`` changes them between frames.
+        fps: frame rate of the input; only rate control (``params.target_kbps``) uses it.
     """
 
-    def __init__(self, params: CodecParams | None = None):
+    def __init__(self, params: CodecParams | None = None, fps: float = 30.0):
+        if not fps > 0:
+            raise ValueError(f"fps must be positive, got {fps!r}")
+        self._fps = float(fps)
         self._params = params if params is not None else CodecParams()
+        self._rate_control = self._new_rate_control(self._params)
         self._force_refresh = True
         self._reference: Planes | None = None
         self._palette: np.ndarray | None = None
@@ -95,6 +105,7 @@ class Encoder:
         self._frame_index = 0
         self._since_refresh = 0
         self._prev_mvs: np.ndarray | None = None
+        self._prediction_ratio: float | None = None
 
     @property
     def params(self) -> CodecParams:
@@ -108,7 +119,19 @@ class Encoder:
         old = self._params
         if (params.block_size, params.n_clusters) != (old.block_size, old.n_clusters):
             self._force_refresh = True
+        if params.target_kbps != old.target_kbps:
+            self._rate_control = self._new_rate_control(params)
         self._params = params
+
+    def _new_rate_control(self, params: CodecParams) -> RateController | None:
+        if params.target_kbps is None:
+            return None
+        return RateController(params.target_kbps, self._fps, params.quality)
+
+    def _quality(self, frame_type: str) -> int:
+        if self._rate_control is None:
+            return self._params.quality
+        return self._rate_control.choose_quality(frame_type)
 
     def request_refresh(self) -> None:
         """Make the next frame a refresh (e.g. a receiver asked for one)."""
@@ -119,16 +142,19 @@ class Encoder:
         frame = _check_frame(frame)
         h, w = frame.shape[:2]
         p = self._params
-        quality = p.quality
         refresh = (self._reference is None or self._force_refresh or (w, h) != self._size
                    or self._since_refresh + 1 >= p.refresh_interval)
+        result = None
         if not refresh:
             planes = frame_to_planes(frame, self._block_size)
-            result = self._encode_predicted(planes, quality, w, h)
-            if result is not None:
-                return result
-        self._block_size = p.block_size
-        return self._encode_refresh(frame_to_planes(frame, p.block_size), quality, w, h)
+            result = self._encode_predicted(planes, self._quality("predicted"), w, h)
+        if result is None:
+            self._block_size = p.block_size
+            result = self._encode_refresh(frame_to_planes(frame, p.block_size),
+                                          self._quality("refresh"), w, h)
+        if self._rate_control is not None:
+            self._rate_control.update(result.frame_type, result.quality, len(result.data))
+        return result
 
     # -- refresh -------------------------------------------------------------------------
     def _encode_refresh(self, planes: Planes, quality: int, w: int, h: int) -> EncodedFrame:
@@ -141,10 +167,15 @@ class Encoder:
         labels = nearest_labels(flat_means, palette).reshape(rows, cols)
         modes = np.full((rows, cols), MODE_PALETTE, np.int8)
         mvs = np.zeros((rows, cols, 2), np.int32)
-        levels, recon = self._code_residual(None, planes, modes, mvs, labels, palette, quality,
-                                            ROUNDING_INTRA)
-        header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette))
-        symbols, costs = self._entropy_code(True, quality, modes, mvs, labels, palette, levels, bs)
+        prediction = predict(None, modes, mvs, labels, palette, bs)
+        for _ in range(2):
+            levels, recon = self._code_residual(prediction, planes, quality, ROUNDING_INTRA)
+            header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette))
+            symbols, costs = self._entropy_code(True, quality, modes, mvs, labels, palette, levels, bs)
+            retry = self._retry_quality("refresh", quality, len(header) + len(symbols))
+            if retry is None:
+                break
+            quality = retry
         self._palette = palette
         self._since_refresh = 0
         self._force_refresh = False
@@ -161,12 +192,12 @@ class Encoder:
         step = quality_to_step(quality) if quality > 0 else None
         lam = LAMBDA_PER_STEP * step if step is not None else LAMBDA_NO_RESIDUAL
         ref = self._reference
-        prev = self._prev_mvs if self._prev_mvs is not None else np.zeros((1, 1, 2), np.int32)
-        mvs, sads = diamond_search(planes.y, ref.y, bs, p.search_range, lam, prev, True)
+        mvs, sads = diamond_search(planes.y, ref.y, bs, p.search_range, lam, self._prev_mvs, True)
         means = block_means(planes, bs)
         rows, cols = means.shape[:2]
-        flat_sad = block_sums_abs_dev(planes.y, bs, means[:, :, 0])
-        if sads.sum() > SCENE_CUT_RATIO * flat_sad.sum() + bs * bs:
+        ratio = sads.sum() / (block_sums_abs_dev(planes.y, bs, means[:, :, 0]).sum() + bs * bs)
+        previous, self._prediction_ratio = self._prediction_ratio, ratio
+        if ratio > SCENE_CUT_RATIO and (previous is None or ratio > SCENE_CUT_JUMP * previous):
             return None
         nearest = nearest_labels(means.reshape(-1, 3), palette).reshape(rows, cols)
         palette_sad = block_sums_abs_dev(planes.y, bs, palette[nearest][:, :, 0].astype(np.float32))
@@ -175,30 +206,43 @@ class Encoder:
         modes = np.where(use_palette, MODE_PALETTE, MODE_INTER).astype(np.int8)
         mvs[use_palette] = 0
         labels = np.where(use_palette, nearest, -1).astype(np.int32)
-        levels, recon = self._code_residual(ref, planes, modes, mvs, labels, palette, quality,
-                                            ROUNDING_INTER)
+        prediction = predict(ref, modes, mvs, labels, palette, bs)
         mvd = mvs - vector_predictors(mvs)
         mvd[use_palette] = 0
-        coded = self._blocks_with_residual(levels, rows, cols)
-        modes[(modes == MODE_INTER) & ~coded & ~mvd.any(axis=2)] = MODE_SKIP
-        symbols, costs = self._entropy_code(False, quality, modes, mvd, labels, palette, levels, bs)
+        coded_modes = modes
+        for _ in range(2):
+            levels, recon = self._code_residual(prediction, planes, quality, ROUNDING_INTER)
+            coded = self._blocks_with_residual(levels, rows, cols)
+            coded_modes = modes.copy()
+            coded_modes[(modes == MODE_INTER) & ~coded & ~mvd.any(axis=2)] = MODE_SKIP
+            symbols, costs = self._entropy_code(False, quality, coded_modes, mvd, labels, palette,
+                                                levels, bs)
+            retry = self._retry_quality("predicted", quality, 1 + len(symbols))
+            if retry is None:
+                break
+            quality = retry
+        modes = coded_modes
         self._since_refresh += 1
         self._prev_mvs = mvs
         return self._finish(PACKET_PREDICTED, pack_predicted_header(quality), symbols, costs, recon,
                             modes, mvs, quality, w, h, palette_bytes=0)
 
     # -- shared steps --------------------------------------------------------------------
-    def _code_residual(self, ref, planes, modes, mvs, labels, palette, quality, rounding):
+    def _code_residual(self, prediction: Planes, planes: Planes, quality: int, rounding: float):
         """Quantised residual levels (None at quality 0) and the resulting reconstruction."""
-        bs = self._block_size
-        prediction = predict(ref, modes, mvs, labels, palette, bs)
         if quality == 0:
             return None, prediction
+        bs = self._block_size
         step = quality_to_step(quality)
         levels = tuple(
             forward_quantise(cur.astype(np.int16) - pred, transform_size(side), step, rounding)
             for cur, pred, side in zip(planes, prediction, (bs, bs // 2, bs // 2)))
         return levels, reconstruct(prediction, levels, step_fixed_point(quality))
+
+    def _retry_quality(self, frame_type: str, quality: int, n_bytes: int) -> int | None:
+        if self._rate_control is None:
+            return None
+        return self._rate_control.retry_quality(frame_type, quality, n_bytes)
 
     def _blocks_with_residual(self, levels, rows: int, cols: int) -> np.ndarray:
         """bool (rows, cols): whether any tile of the block has a non-zero level."""
