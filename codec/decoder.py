@@ -11,7 +11,7 @@ from .encoder import label_bits
 from .errors import BitstreamError, FrameGapError, MissingReferenceError
 from .framing import unpack_predicted_header, unpack_refresh_header
 from .reconstruct import predict, reconstruct
-from .residual import step_fixed_point, transform_size
+from .residual import LEVEL_DTYPE, step_fixed_point, transform_size
 from .syntax import DECODE_ERRORS, decode_symbols
 
 __all__ = ["Decoder", "DecodedFrame"]
@@ -95,11 +95,11 @@ class Decoder:
         rows, cols = hp // bs, wp // bs
         ty, tc = transform_size(bs), transform_size(bs // 2)
         if quality > 0:
-            levels = (np.zeros((hp // ty, wp // ty, ty * ty), np.int32),
-                      np.zeros((hp // 2 // tc, wp // 2 // tc, tc * tc), np.int32),
-                      np.zeros((hp // 2 // tc, wp // 2 // tc, tc * tc), np.int32))
+            levels = (np.zeros((hp // ty, wp // ty, ty * ty), LEVEL_DTYPE),
+                      np.zeros((hp // 2 // tc, wp // 2 // tc, tc * tc), LEVEL_DTYPE),
+                      np.zeros((hp // 2 // tc, wp // 2 // tc, tc * tc), LEVEL_DTYPE))
         else:
-            empty = np.zeros((1, 1, 1), np.int32)
+            empty = np.zeros((1, 1, 1), LEVEL_DTYPE)
             levels = (empty, empty, empty)
         symbols = np.frombuffer(payload, np.uint8, offset=offset)
         n_labels = len(state.palette)

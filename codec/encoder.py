@@ -17,8 +17,8 @@ from .palette import fit_palette, nearest_labels
 from .params import CodecParams
 from .ratecontrol import RateController
 from .reconstruct import predict, reconstruct
-from .residual import (ROUNDING_INTER, ROUNDING_INTRA, forward_quantise, quality_to_step,
-                       step_fixed_point, transform_size)
+from .residual import (LEVEL_DTYPE, ROUNDING_INTER, ROUNDING_INTRA, forward_quantise,
+                       quality_to_step, step_fixed_point, transform_size)
 from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, encode_symbols
 
 __all__ = ["Encoder", "EncodedFrame", "label_bits"]
@@ -259,7 +259,7 @@ class Encoder:
         ky = bs // transform_size(bs)
         kc = (bs // 2) // transform_size(bs // 2)
         if levels is None:
-            empty = np.zeros((1, 1, 1), np.int32)
+            empty = np.zeros((1, 1, 1), LEVEL_DTYPE)
             levels = (empty, empty, empty)
         return encode_symbols(is_refresh, quality > 0, modes, mvd.astype(np.int32), labels,
                               label_bits(len(palette)), *levels, ky, kc)

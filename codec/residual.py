@@ -16,7 +16,7 @@ from numba import njit
 __all__ = [
     "quality_to_step", "step_fixed_point", "transform_size", "forward_quantise",
     "dequantise_inverse", "add_residual", "zigzag_order", "MAX_LEVEL",
-    "ROUNDING_INTRA", "ROUNDING_INTER",
+    "ROUNDING_INTRA", "ROUNDING_INTER", "LEVEL_DTYPE",
 ]
 
 #: Fixed-point precision of the integer DCT basis (2^12: error < 1e-4 per basis value).
@@ -26,6 +26,8 @@ STEP_SHIFT = 6
 #: Largest quantised level the stream may carry: an 8x8 orthonormal DCT of a +-255 residual
 #: has coefficients up to 8*255 = 2040; at the finest step (0.5) that is 4080 < 4095.
 MAX_LEVEL = 4095
+#: Levels fit 16 bits; half the memory of int32 for the largest (4096 x 4096) pictures.
+LEVEL_DTYPE = np.int16
 #: Dead-zone rounding offsets (fraction of a step added before truncation), the values H.264's
 #: reference encoder uses: refresh (intra) residuals 1/3, motion-compensated ones 1/6.
 ROUNDING_INTRA = 1.0 / 3.0
@@ -115,7 +117,7 @@ def _forward_quantise_kernel(residual, n, basis, zigzag, inv_step, rounding, lev
                 mag = np.floor(abs(c) * inv_step + rounding)
                 if mag > MAX_LEVEL:
                     mag = MAX_LEVEL
-                levels[tr, tc, z] = -np.int32(mag) if c < 0 else np.int32(mag)
+                levels[tr, tc, z] = -np.int16(mag) if c < 0 else np.int16(mag)
 
 
 @njit(cache=True, nogil=True)
@@ -181,10 +183,10 @@ def forward_quantise(residual: np.ndarray, n: int, step: float, rounding: float)
         rounding: dead-zone offset in steps (``ROUNDING_INTRA`` / ``ROUNDING_INTER``).
 
     Returns:
-        int32 levels, shape (H/n, W/n, n*n), each tile in zigzag order.
+        int16 levels, shape (H/n, W/n, n*n), each tile in zigzag order.
     """
     h, w = residual.shape
-    levels = np.zeros((h // n, w // n, n * n), np.int32)
+    levels = np.zeros((h // n, w // n, n * n), LEVEL_DTYPE)
     _forward_quantise_kernel(np.ascontiguousarray(residual, dtype=np.float64), n, _dct_basis(n),
                              zigzag_order(n), 1.0 / step, rounding, levels)
     return levels
@@ -194,7 +196,7 @@ def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
     """Exact integer reconstruction of the residual plane from zigzag-ordered levels.
 
     Args:
-        levels: int32 (TR, TC, n*n) with |level| <= MAX_LEVEL.
+        levels: int16 (TR, TC, n*n) with |level| <= MAX_LEVEL.
         step_fp: quantiser step in 1/64 units (``step_fixed_point``).
 
     Returns:

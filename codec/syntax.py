@@ -183,7 +183,7 @@ def encode_symbols(is_refresh, coded_residual, modes, mvd, labels, label_bits,
         modes: int8 (rows, cols) block modes; mvd: int32 (rows, cols, 2) vector minus its
             median prediction (0 where not MODE_INTER); labels: int32 (rows, cols), -1 where
             the block has no label; label_bits: bits of a palette index.
-        lev_y, lev_cr, lev_cb: int32 zigzag levels (tile rows, tile cols, n*n) per plane.
+        lev_y, lev_cr, lev_cb: int16 zigzag levels (tile rows, tile cols, n*n) per plane.
         ky, kc: transform tiles per block side in luma and in chroma.
 
     Returns:
