@@ -27,6 +27,10 @@ __all__ = ["main", "build_parser"]
 #: Frames encoded from the demo scene when --frames is not given (10 s at 30 fps).
 DEMO_DEFAULT_FRAMES = 300
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+#: FFmpeg inside OpenCV prints its own diagnostics straight to stderr (e.g. "moov atom not
+#: found" for a file that is not a video), around our one-line error. AV_LOG_QUIET (-8) hides
+#: them; OpenCV reads this once, when it first opens a video file, so main() sets it first.
+FFMPEG_LOG_LEVEL_ENV = ("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 class UsageError(Exception):
@@ -347,6 +351,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 fine, 1 failure, 2 bad usage or input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault(*FFMPEG_LOG_LEVEL_ENV)     # a value the user set still wins
     parser = build_parser()
     try:
         args = parser.parse_args(argv or ["gui"])
