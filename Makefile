@@ -25,5 +25,10 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=100000 $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
+# The live pipeline for SOAK_MINUTES (default 10) with parameters changing every 3 s.
+SOAK_MINUTES ?= 10
+soak: $(STAMP)
+	$(PY) -m bench.soak --minutes $(SOAK_MINUTES)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
