@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codec.residual import (MAX_LEVEL, ROUNDING_INTER, ROUNDING_INTRA, add_residual,
-                            dequantise_inverse, forward_quantise, quality_to_step,
+from codec.residual import (LEVEL_DTYPE, MAX_LEVEL, ROUNDING_INTER, ROUNDING_INTRA,
+                            add_residual, dequantise_inverse, forward_quantise, quality_to_step,
                             step_fixed_point, transform_size, zigzag_order)
 
 
@@ -110,7 +110,7 @@ class TestRoundTrip:
         flat = np.full((8 * n, 8 * n), -255, np.int16)
         for residual in (extreme, flat):
             levels = forward_quantise(residual, n, quality_to_step(100), ROUNDING_INTRA)
-            assert levels.dtype == np.int32
+            assert levels.dtype == LEVEL_DTYPE
             assert np.abs(levels).max() <= MAX_LEVEL
         assert np.abs(forward_quantise(flat, n, 0.5, ROUNDING_INTRA)).max() == 2 * n * 255
 
@@ -128,7 +128,7 @@ class TestRoundTrip:
 class TestExactInverse:
     def test_integer_and_deterministic(self):
         rng = np.random.default_rng(3)
-        levels = rng.integers(-MAX_LEVEL, MAX_LEVEL + 1, (5, 7, 64)).astype(np.int32)
+        levels = rng.integers(-MAX_LEVEL, MAX_LEVEL + 1, (5, 7, 64)).astype(LEVEL_DTYPE)
         levels[rng.random(levels.shape) < 0.8] = 0
         a = dequantise_inverse(levels, step_fixed_point(40))
         b = dequantise_inverse(levels.copy(), step_fixed_point(40))
@@ -139,7 +139,7 @@ class TestExactInverse:
         # Tiles are transformed independently: a tile's output depends only on its own levels,
         # whatever the batch around it (different BLAS blockings must not change any bit).
         rng = np.random.default_rng(4)
-        levels = rng.integers(-300, 301, (9, 11, 64)).astype(np.int32)
+        levels = rng.integers(-300, 301, (9, 11, 64)).astype(LEVEL_DTYPE)
         whole = dequantise_inverse(levels, 100)
         for tr, tc in [(0, 0), (4, 5), (8, 10)]:
             single = dequantise_inverse(levels[tr:tr + 1, tc:tc + 1].copy(), 100)
@@ -147,7 +147,7 @@ class TestExactInverse:
 
     def test_matches_float_inverse_within_one(self):
         rng = np.random.default_rng(5)
-        levels = rng.integers(-50, 51, (3, 3, 64)).astype(np.int32)
+        levels = rng.integers(-50, 51, (3, 3, 64)).astype(LEVEL_DTYPE)
         step_fp = step_fixed_point(60)
         n = 8
         k = np.arange(n)[:, None]
@@ -166,7 +166,7 @@ class TestExactInverse:
 class TestAddResidual:
     def test_clips_to_8_bits(self):
         prediction = np.full((8, 8), 250, np.uint8)
-        levels = np.zeros((1, 1, 64), np.int32)
+        levels = np.zeros((1, 1, 64), LEVEL_DTYPE)
         levels[0, 0, 0] = 200          # DC of +200 steps of 1.0 = +25 per pixel
         out = add_residual(prediction, levels, 64)
         assert out.dtype == np.uint8 and (out == 255).all()
@@ -175,5 +175,5 @@ class TestAddResidual:
 
     def test_zero_levels_copy_prediction(self):
         prediction = np.arange(64, dtype=np.uint8).reshape(8, 8)
-        out = add_residual(prediction, np.zeros((1, 1, 64), np.int32), 64)
+        out = add_residual(prediction, np.zeros((1, 1, 64), LEVEL_DTYPE), 64)
         assert np.array_equal(out, prediction) and out is not prediction
