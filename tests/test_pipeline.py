@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from conftest import SMALL, FailingCamera, livecodec_threads
 
-from app.pipeline import DropOldestQueue, Pipeline, PipelineFrame
+from app.pipeline import DropOldestQueue, Pipeline, PipelineFrame, live_psnr
 from app.sources import DemoScene
-from codec import CodecParams
+from codec import CodecParams, psnr
 
 TIMEOUT_S = 20.0
 
@@ -87,6 +87,13 @@ class TestDropOldestQueue:
         q.maxsize = 1
         assert q.put(3) and q.dropped == 3
         assert (q.get(0), len(q)) == (3, 0)
+
+
+def test_live_psnr_is_the_codec_psnr():
+    scene = DemoScene(*SMALL)
+    a, b = scene.read(), scene.read()
+    assert live_psnr(a, b) == pytest.approx(psnr(a, b), abs=1e-9)
+    assert live_psnr(a, a) == psnr(a, a) == 100.0
 
 
 class TestFlow:
