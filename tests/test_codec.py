@@ -181,10 +181,10 @@ class TestEncoderBehaviour:
                 assert set(parts) == PARTS and all(v >= 0 for v in parts.values())
                 assert sum(parts.values()) == len(ef.data)
                 if ef.frame_type == "refresh":
-                    k = len(np.unique(ef.reconstruction.reshape(-1, 3), axis=0))
-                    assert parts["palette"] % 3 == 0 and 6 <= parts["palette"] <= 3 * params.n_clusters
+                    # 3 bytes per palette colour, at least 2 colours in this picture
+                    assert parts["palette"] % 3 == 0
+                    assert 6 <= parts["palette"] <= 3 * params.n_clusters
                     assert parts["labels"] > 0
-                    assert k >= 1
                 else:
                     assert parts["palette"] == 0
                 if params.quality == 0:
