@@ -19,7 +19,7 @@ from PyQt6.QtWidgets import (QApplication, QFrame, QGridLayout, QGroupBox, QHBox
 from app.controls import ParamControls, SourceSelector
 from app.pipeline import AUTO_SOURCE, FrameStats, Pipeline, PipelineFrame, SourceSpec
 from app.plots import StatsPlots
-from app.recorder import DEFAULT_FOURCC, RecorderError
+from app.recorder import DEFAULT_FOURCC, RecorderError, check_output_path
 from app.view_images import ViewImages, prepare_views
 from app.views import VideoViews
 from codec import CodecParams
@@ -128,11 +128,12 @@ class MainWindow(QMainWindow):
         frame rate. Returns False (and shows why) when the recording cannot start.
         """
         path = path or time.strftime("livecodec-%Y%m%d-%H%M%S.avi")
-        if not self.pipeline.source_info or self.frames_displayed == 0:
-            self._pending_record = path
-            self._set_record_checked(True)
-            return True
         try:
+            if not self.pipeline.source_info or self.frames_displayed == 0:
+                check_output_path(path)
+                self._pending_record = path
+                self._set_record_checked(True)
+                return True
             recorder = self.pipeline.start_recording(path, self._fourcc)
         except RecorderError as exc:
             self._set_record_checked(False)

@@ -125,6 +125,7 @@ class TestRecording:
     def test_unwritable_path_is_reported_and_nothing_records(self, open_window, qtbot, small_demo,
                                                              tmp_path):
         window = open_window(small_demo)
+        assert not window.start_recording(str(tmp_path / "nowhere" / "rec.avi"))  # before frames
         qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
         assert not window.start_recording(str(tmp_path / "nowhere" / "rec.avi"))
         assert "does not exist" in status(window)
