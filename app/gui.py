@@ -12,7 +12,7 @@ from pathlib import Path
 
 from app.headless import run_headless
 from app.pipeline import AUTO_SOURCE
-from app.recorder import RecorderError, check_output_path
+from app.recorder import RecorderError, check_fourcc, check_output_path
 from app.sources import SourceError, open_source
 from codec import CodecParams
 
@@ -91,6 +91,8 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
         for path in (record, screenshot):
             if path:
                 check_output_path(path)
+        if record:
+            check_fourcc(fourcc)
         if spec != AUTO_SOURCE and not spec.lower().startswith("camera:"):
             open_source(spec).close()  # fail fast on a bad file; cameras may be plugged in later
     except (RecorderError, SourceError) as exc:

@@ -8,7 +8,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-__all__ = ["Recorder", "RecorderError", "check_output_path", "DEFAULT_FOURCC", "FALLBACK_FOURCC"]
+__all__ = ["Recorder", "RecorderError", "check_output_path", "check_fourcc", "DEFAULT_FOURCC", "FALLBACK_FOURCC"]
 
 #: MPEG-4 Part 2 in AVI: small files that every player opens.
 DEFAULT_FOURCC = "XVID"
@@ -38,8 +38,7 @@ class Recorder:
     def __init__(self, path: str | os.PathLike[str], fps: float, *, fourcc: str = DEFAULT_FOURCC,
                  size: tuple[int, int] | None = None) -> None:
         self.path = Path(path)
-        if len(fourcc) != 4 or not fourcc.isascii():
-            raise RecorderError(f"fourcc must be 4 ASCII characters (e.g. XVID, MJPG), got {fourcc!r}")
+        check_fourcc(fourcc)
         if not fps > 0:
             raise RecorderError(f"recording frame rate must be positive, got {fps!r}")
         check_output_path(self.path)
@@ -118,6 +117,12 @@ def _quiet_writer(path: Path, fourcc: str, fps: float, size: tuple[int, int]) ->
         return cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
     finally:
         cv2.utils.logging.setLogLevel(previous)
+
+
+def check_fourcc(fourcc: str) -> None:
+    """Raise RecorderError unless fourcc is a four-character code."""
+    if len(fourcc) != 4 or not fourcc.isascii():
+        raise RecorderError(f"fourcc must be 4 ASCII characters (e.g. XVID, MJPG), got {fourcc!r}")
 
 
 def check_output_path(path: str | os.PathLike[str]) -> None:
