@@ -28,10 +28,11 @@ STEP_SHIFT = 6
 MAX_LEVEL = 4095
 #: Levels fit 16 bits; half the memory of int32 for the largest (4096 x 4096) pictures.
 LEVEL_DTYPE = np.int16
-#: Dead-zone rounding offsets (fraction of a step added before truncation), the values H.264's
-#: reference encoder uses: refresh (intra) residuals 1/3, motion-compensated ones 1/6.
-ROUNDING_INTRA = 1.0 / 3.0
-ROUNDING_INTER = 1.0 / 6.0
+#: Dead-zone rounding offsets (fraction of a step added before truncation). Tuned on the
+#: shared clips (BD-rate on 60 frames of bikes and carphone): H.264's customary 1/3 (intra)
+#: and 1/6 (inter) cost 0.3-1.4 % and 0.2-0.7 % more bits than these.
+ROUNDING_INTRA = 0.45
+ROUNDING_INTER = 0.25
 
 
 def quality_to_step(quality: int) -> float:
