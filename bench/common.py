@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 __all__ = ["REPO_ROOT", "MEDIA_DIR", "DOCS_DIR", "Clip", "CLIPS", "load_frames", "machine_info",
-           "clip_pixels"]
+           "clip_pixels", "clip_frame_count"]
 
 #: The repository root, from this file's location (bench/common.py).
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +80,18 @@ def load_frames(clip: Clip, max_frames: int | None = None) -> tuple[list[np.ndar
     if not frames:
         raise RuntimeError(f"clip {clip.name}: no frames decoded from {clip.path}")
     return frames, fps
+
+
+def clip_frame_count(clip: Clip) -> int | None:
+    """Frames in the clip's file according to its metadata (None for the demo scene)."""
+    if clip.file is None or not clip.path.is_file():
+        return None
+    cap = cv2.VideoCapture(str(clip.path))
+    try:
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        cap.release()
+    return n if n > 0 else None
 
 
 def clip_pixels(clip: Clip, max_frames: int | None = None) -> int:

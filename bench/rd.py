@@ -11,6 +11,7 @@ depend on timing; the encode/decode fps recorded with each point are therefore o
 from __future__ import annotations
 
 import multiprocessing as mp
+import sys
 import time
 from dataclasses import replace
 from typing import Callable, Sequence
@@ -107,24 +108,37 @@ def run_livecodec(clips: Sequence[Clip], frame_caps: dict[str, int | None],
     bars = {c.name: tqdm(total=len(qualities), desc=f"livecodec {c.name}", unit="pt",
                          position=i, leave=True, disable=None) for i, c in enumerate(order)}
     results: dict[str, list[dict]] = {c.name: [] for c in clips}
+    t0 = time.perf_counter()
     try:
         if jobs <= 1:
             for task in tasks:
                 name, point = _livecodec_task(task)
                 results[name].append(point)
                 bars[name].update()
+                _done(name, results[name], len(qualities), t0)
         else:
             # spawn: a clean interpreter per worker (numba's threads do not survive a fork well).
             with mp.get_context("spawn").Pool(jobs) as pool:
                 for name, point in pool.imap_unordered(_livecodec_task, tasks, chunksize=1):
                     results[name].append(point)
                     bars[name].update()
+                    _done(name, results[name], len(qualities), t0)
     finally:
         for bar in bars.values():
             bar.close()
     for points in results.values():
         points.sort(key=lambda p: p["setting"])
     return results
+
+
+def _done(name: str, points: list[dict], total: int, t0: float) -> None:
+    if len(points) == total:
+        log(f"livecodec {name}: {total} points done at {time.perf_counter() - t0:.0f} s")
+
+
+def log(message: str) -> None:
+    """One progress line on stderr (also when the bars are off: not a terminal)."""
+    tqdm.write(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr)
 
 
 # -- anchors ----------------------------------------------------------------------------------
@@ -191,6 +205,7 @@ def run_rd(clips: Sequence[Clip], frame_caps: dict[str, int | None], *, quick: b
                 res = compare(([p["bpp"] for p in pts], [p["psnr"] for p in pts]), test)
                 bd[key] = {"bd_rate": res.bd_rate, "bd_psnr": res.bd_psnr,
                            "psnr_lo": res.psnr_lo, "psnr_hi": res.psnr_hi}
+        log(f"anchors {clip.name}: done in {time.perf_counter() - t1:.0f} s")
         out.append({"name": clip.name, "source": clip.describe(), "frames": len(frames),
                     "width": w, "height": h, "fps": fps, "sweeps": sweeps, "ceiling": ceiling,
                     "bd": bd, "notes": notes, "anchor_seconds": time.perf_counter() - t1})
@@ -219,7 +234,7 @@ def plot_rd(result: dict, path) -> None:
         if not pts:
             continue
         color, marker, line = _STYLE[key]
-        pts = sorted(pts, key=lambda p: p["bpp"])
+        # In sweep order, so that an anchor whose rate is not monotone in its setting shows it.
         ax.plot([p["bpp"] for p in pts], [p["psnr"] for p in pts], color=color, marker=marker,
                 linestyle=line, markersize=4, linewidth=2.2 if key == "livecodec" else 1.4,
                 label=label)
