@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
+from numba import njit
 
 __all__ = ["Planes", "padded_size", "frame_to_planes", "planes_to_frame", "block_means",
            "block_sums_abs_dev", "MAX_DIMENSION"]
@@ -55,22 +56,44 @@ def planes_to_frame(planes: Planes, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(bgr[:height, :width])
 
 
-def _block_view(plane: np.ndarray, block: int) -> np.ndarray:
-    h, w = plane.shape
-    return plane.reshape(h // block, block, w // block, block)
+@njit(cache=True, nogil=True)
+def _plane_block_means(plane, block, out, channel):
+    rows, cols = out.shape[:2]
+    scale = 1.0 / (block * block)
+    for r in range(rows):
+        for c in range(cols):
+            acc = 0
+            for i in range(block):
+                for j in range(block):
+                    acc += np.int32(plane[r * block + i, c * block + j])
+            out[r, c, channel] = acc * scale
 
 
 def block_means(planes: Planes, block_size: int) -> np.ndarray:
     """Mean (Y, Cr, Cb) of every coding block: float32 (rows, cols, 3)."""
-    half = block_size // 2
-    return np.stack([
-        _block_view(planes.y, block_size).mean(axis=(1, 3), dtype=np.float32),
-        _block_view(planes.cr, half).mean(axis=(1, 3), dtype=np.float32),
-        _block_view(planes.cb, half).mean(axis=(1, 3), dtype=np.float32),
-    ], axis=-1)
+    rows, cols = planes.y.shape[0] // block_size, planes.y.shape[1] // block_size
+    out = np.empty((rows, cols, 3), np.float32)
+    _plane_block_means(planes.y, block_size, out, 0)
+    _plane_block_means(planes.cr, block_size // 2, out, 1)
+    _plane_block_means(planes.cb, block_size // 2, out, 2)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _abs_dev_sums(plane, block, centre, out):
+    rows, cols = out.shape
+    for r in range(rows):
+        for c in range(cols):
+            m = centre[r, c]
+            acc = 0.0
+            for i in range(block):
+                for j in range(block):
+                    acc += abs(np.float32(plane[r * block + i, c * block + j]) - m)
+            out[r, c] = acc
 
 
 def block_sums_abs_dev(plane: np.ndarray, block: int, centre: np.ndarray) -> np.ndarray:
     """Sum of |pixel - centre| over each block; ``centre`` is (rows, cols)."""
-    view = _block_view(plane, block).astype(np.float32)
-    return np.abs(view - centre[:, None, :, None]).sum(axis=(1, 3))
+    out = np.empty((plane.shape[0] // block, plane.shape[1] // block), np.float32)
+    _abs_dev_sums(plane, block, np.ascontiguousarray(centre, dtype=np.float32), out)
+    return out

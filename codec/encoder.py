@@ -6,6 +6,7 @@ any decoder that received the same packets hold bit-identical pictures forever.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -52,8 +53,19 @@ class EncodedFrame:
     block_modes: np.ndarray               # int8 (rows, cols): 0 skip, 1 motion, 2 palette
     block_size: int
     quality: int
-    reconstruction: np.ndarray            # H x W x 3 uint8 BGR, identical to the decoder's output
     bytes_by_part: dict[str, int]         # header, palette, labels, motion, residual
+    width: int
+    height: int
+    planes: Planes                        # the reconstruction as coded (padded YCrCb 4:2:0)
+
+    @cached_property
+    def reconstruction(self) -> np.ndarray:
+        """H x W x 3 uint8 BGR, bit-identical to the decoder's output.
+
+        Converted on first access only: a live encoder whose pictures are shown by the decoder
+        never pays for the conversion.
+        """
+        return planes_to_frame(self.planes, self.width, self.height)
 
 
 def label_bits(n_labels: int) -> int:
@@ -235,7 +247,7 @@ class Encoder:
         bs = self._block_size
         step = quality_to_step(quality)
         levels = tuple(
-            forward_quantise(cur.astype(np.int16) - pred, transform_size(side), step, rounding)
+            forward_quantise(cur, pred, transform_size(side), step, rounding)
             for cur, pred, side in zip(planes, prediction, (bs, bs // 2, bs // 2)))
         return levels, reconstruct(prediction, levels, step_fixed_point(quality))
 
@@ -279,5 +291,5 @@ class Encoder:
         return EncodedFrame(
             data=data, frame_type="refresh" if packet_type == PACKET_REFRESH else "predicted",
             frame_index=index, motion_vectors=pixel_mvs, block_modes=modes,
-            block_size=self._block_size, quality=quality,
-            reconstruction=planes_to_frame(recon, w, h), bytes_by_part=parts)
+            block_size=self._block_size, quality=quality, bytes_by_part=parts,
+            width=w, height=h, planes=recon)

@@ -232,8 +232,10 @@ def diamond_search(cur, ref, bs, search_range, lam, prev_mvs, half_pel):
             for k in range(n):
                 dx = _clamp(cands[k, 0], -search_range, search_range)
                 dy = _clamp(cands[k, 1], -search_range, search_range)
-                sad = _sad_int(cur, ref, y0, x0, dy, dx, bs, big)
-                cost = sad + lam * (mv_bits(2 * dx - pred[0]) + mv_bits(2 * dy - pred[1]))
+                bits = mv_bits(2 * dx - pred[0]) + mv_bits(2 * dy - pred[1])
+                limit = big if best_cost >= 1e29 else np.int64(best_cost - lam * bits) + 1
+                sad = _sad_int(cur, ref, y0, x0, dy, dx, bs, limit)
+                cost = sad + lam * bits
                 if cost < best_cost:
                     best_cost = cost
                     best_sad = sad
@@ -288,6 +290,7 @@ def diamond_search(cur, ref, bs, search_range, lam, prev_mvs, half_pel):
 def _compensate_plane(ref, out, mvs, modes, flat, bs, shift):
     """Fill ``out`` block by block: motion-compensated, or the flat palette value."""
     rows, cols = modes.shape
+    h, w = ref.shape
     mask = (1 << shift) - 1
     for r in range(rows):
         for c in range(cols):
@@ -305,9 +308,30 @@ def _compensate_plane(ref, out, mvs, modes, flat, bs, shift):
             iy = my >> shift
             fx = mx & mask
             fy = my & mask
-            for i in range(bs):
-                for j in range(bs):
-                    out[y0 + i, x0 + j] = _sample(ref, y0 + iy + i, x0 + ix + j, fy, fx, shift)
+            ty = y0 + iy
+            tx = x0 + ix
+            if not (ty >= 0 and tx >= 0 and ty + bs + 1 <= h and tx + bs + 1 <= w):
+                for i in range(bs):
+                    for j in range(bs):
+                        out[y0 + i, x0 + j] = _sample(ref, ty + i, tx + j, fy, fx, shift)
+            elif fx == 0 and fy == 0:
+                for i in range(bs):
+                    for j in range(bs):
+                        out[y0 + i, x0 + j] = ref[ty + i, tx + j]
+            else:
+                # Inside the reference: _sample's formula without the edge clamps.
+                s = np.int64(1) << shift
+                wa = (s - fy) * (s - fx)
+                wb = (s - fy) * fx
+                wc = fy * (s - fx)
+                wd = fy * fx
+                half = np.int64(1) << (2 * shift - 1)
+                for i in range(bs):
+                    for j in range(bs):
+                        out[y0 + i, x0 + j] = (
+                            wa * np.int64(ref[ty + i, tx + j]) + wb * np.int64(ref[ty + i, tx + j + 1])
+                            + wc * np.int64(ref[ty + i + 1, tx + j])
+                            + wd * np.int64(ref[ty + i + 1, tx + j + 1]) + half) >> (2 * shift)
 
 
 def predict_planes(ref, mvs: np.ndarray, modes: np.ndarray, flat_colours: np.ndarray,

@@ -79,7 +79,7 @@ def zigzag_order(n: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _forward_quantise_kernel(residual, n, basis, zigzag, inv_step, rounding, levels):
+def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, rounding, levels):
     tile_rows, tile_cols = levels.shape[:2]
     # Any coefficient is at most max|basis|^2 * sum|residual|: tiles whose bound stays below
     # one step quantise to zero without being transformed (most of a predicted frame).
@@ -88,23 +88,26 @@ def _forward_quantise_kernel(residual, n, basis, zigzag, inv_step, rounding, lev
         for j in range(n):
             bound = max(bound, abs(basis[i, j]))
     bound = bound * bound * inv_step
+    res = np.empty((n, n))
     rows_t = np.empty((n, n))
     coeffs = np.empty((n, n))
     for tr in range(tile_rows):
         for tc in range(tile_cols):
             y0 = tr * n
             x0 = tc * n
-            sad = 0.0
+            sad = 0
             for i in range(n):
                 for j in range(n):
-                    sad += abs(residual[y0 + i, x0 + j])
+                    res[i, j] = np.float64(np.int32(current[y0 + i, x0 + j])
+                                           - np.int32(prediction[y0 + i, x0 + j]))
+                    sad += abs(np.int32(current[y0 + i, x0 + j]) - np.int32(prediction[y0 + i, x0 + j]))
             if sad * bound + rounding < 1.0:
                 continue
             for i in range(n):
                 for k in range(n):
                     acc = 0.0
                     for j in range(n):
-                        acc += residual[y0 + i, x0 + j] * basis[k, j]
+                        acc += res[i, j] * basis[k, j]
                     rows_t[i, k] = acc
             for u in range(n):
                 for k in range(n):
@@ -174,11 +177,12 @@ def _inverse_kernel(levels, n, basis, zigzag, step_fp, prediction, out, add):
                         out[y0 + i, x0 + j] = r
 
 
-def forward_quantise(residual: np.ndarray, n: int, step: float, rounding: float) -> np.ndarray:
-    """DCT the residual plane in n x n tiles and quantise with a dead zone.
+def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: float,
+                     rounding: float) -> np.ndarray:
+    """DCT the residual ``current - prediction`` in n x n tiles and quantise with a dead zone.
 
     Args:
-        residual: (H, W) signed residual, H and W multiples of ``n``.
+        current, prediction: (H, W) uint8 planes, H and W multiples of ``n``.
         n: tile side.
         step: quantiser step (from ``quality_to_step``).
         rounding: dead-zone offset in steps (``ROUNDING_INTRA`` / ``ROUNDING_INTER``).
@@ -186,10 +190,10 @@ def forward_quantise(residual: np.ndarray, n: int, step: float, rounding: float)
     Returns:
         int16 levels, shape (H/n, W/n, n*n), each tile in zigzag order.
     """
-    h, w = residual.shape
+    h, w = current.shape
     levels = np.zeros((h // n, w // n, n * n), LEVEL_DTYPE)
-    _forward_quantise_kernel(np.ascontiguousarray(residual, dtype=np.float64), n, _dct_basis(n),
-                             zigzag_order(n), 1.0 / step, rounding, levels)
+    _forward_quantise_kernel(current, prediction, n, _dct_basis(n), zigzag_order(n), 1.0 / step,
+                             rounding, levels)
     return levels
 
 
