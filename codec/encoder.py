@@ -17,9 +17,10 @@ from .motion import MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, vector_
 from .palette import fit_palette, nearest_labels
 from .params import CodecParams
 from .ratecontrol import RateController
-from .reconstruct import predict, reconstruct
-from .residual import (LEVEL_DTYPE, ROUNDING_INTER, ROUNDING_INTRA, forward_quantise,
-                       quality_to_step, step_fixed_point, transform_size)
+from .parallel import per_plane
+from .reconstruct import predict
+from .residual import (LEVEL_DTYPE, ROUNDING_INTER, ROUNDING_INTRA, add_residual,
+                       forward_quantise, quality_to_step, step_fixed_point, transform_size)
 from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, encode_symbols
 
 __all__ = ["Encoder", "EncodedFrame", "label_bits"]
@@ -244,12 +245,16 @@ class Encoder:
         """Quantised residual levels (None at quality 0) and the resulting reconstruction."""
         if quality == 0:
             return None, prediction
-        bs = self._block_size
+        sides = (self._block_size, self._block_size // 2, self._block_size // 2)
         step = quality_to_step(quality)
-        levels = tuple(
-            forward_quantise(cur, pred, transform_size(side), step, rounding)
-            for cur, pred, side in zip(planes, prediction, (bs, bs // 2, bs // 2)))
-        return levels, reconstruct(prediction, levels, step_fixed_point(quality))
+        step_fp = step_fixed_point(quality)
+
+        def code_plane(k: int) -> tuple[np.ndarray, np.ndarray]:
+            levels = forward_quantise(planes[k], prediction[k], transform_size(sides[k]), step, rounding)
+            return levels, add_residual(prediction[k], levels, step_fp)
+
+        coded = per_plane(code_plane)
+        return tuple(c[0] for c in coded), Planes(*(c[1] for c in coded))
 
     def _retry_quality(self, frame_type: str, quality: int, n_bytes: int) -> int | None:
         if self._rate_control is None:

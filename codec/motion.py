@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .parallel import per_plane, row_bands, run_parallel
+
 __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_search",
            "vector_predictors", "predict_planes", "mv_bits"]
 
@@ -167,14 +169,13 @@ def _sad_half(cur, ref, halves, y0, x0, hy, hx, bs, limit):
     return _sad_int(cur, plane, y0, x0, hy >> 1, hx >> 1, bs, limit)
 
 
-@njit(cache=True, nogil=True)
-def diamond_search(cur, ref, bs, search_range, lam, prev_mvs, half_pel):
+def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int, lam: float,
+                   prev_mvs: np.ndarray, half_pel: bool) -> tuple[np.ndarray, np.ndarray]:
     """Motion vectors (half-pel units) and SADs for every block of ``cur`` against ``ref``.
 
-    Per block: start from the best of several predictors (zero, median, left, top, top-right,
-    the co-located vector of the previous frame), stop at once when the match is as good as
-    the noise, else walk the large diamond until its centre wins, then the small diamond, then
-    (optionally) try the 8 half-pel neighbours. Cost = SAD + lam * bits(vector - median).
+    The frame is searched in horizontal bands on both cores; a band's first row starts without
+    top neighbours, which only changes starting points and rate estimates, never correctness
+    (the coded predictions come from the final field).
 
     Args:
         cur, ref: luma planes (H, W) uint8, H and W multiples of ``bs``.
@@ -185,18 +186,34 @@ def diamond_search(cur, ref, bs, search_range, lam, prev_mvs, half_pel):
     Returns:
         (mvs int32 (rows, cols, 2), sads int64 (rows, cols)).
     """
-    h, w = cur.shape
-    rows = h // bs
-    cols = w // bs
+    rows, cols = cur.shape[0] // bs, cur.shape[1] // bs
     mvs = np.zeros((rows, cols, 2), np.int32)
     sads = np.zeros((rows, cols), np.int64)
-    cands = np.zeros((6, 2), np.int64)
     halves = half_pel_planes(ref) if half_pel else np.zeros((3, 1, 1), np.uint8)
+    run_parallel([
+        (lambda r0=r0, r1=r1: _search_band(cur, ref, halves, bs, search_range, lam,
+                                           prev_mvs[r0:r1], half_pel, r0,
+                                           mvs[r0:r1], sads[r0:r1]))
+        for r0, r1 in row_bands(rows)])
+    return mvs, sads
+
+
+@njit(cache=True, nogil=True)
+def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, half_pel, row0, mvs, sads):
+    """Diamond search of the block rows ``row0 ..`` into the band views ``mvs``/``sads``.
+
+    Per block: start from the best of several predictors (zero, median, left, top, top-right,
+    the co-located vector of the previous frame), stop at once when the match is as good as
+    the noise, else walk the large diamond until its centre wins, then the small diamond, then
+    (optionally) try the 8 half-pel neighbours. Cost = SAD + lam * bits(vector - median).
+    """
+    rows, cols = sads.shape
+    cands = np.zeros((6, 2), np.int64)
     early = _EARLY_STOP_SAD_PER_PIXEL * bs * bs
     big = np.int64(1) << 60
     for r in range(rows):
         for c in range(cols):
-            y0 = r * bs
+            y0 = (row0 + r) * bs
             x0 = c * bs
             pred = vector_predictor(mvs, r, c)
             # Candidate starting points, in whole pixels (half-pel predictors rounded down).
@@ -283,7 +300,6 @@ def diamond_search(cur, ref, bs, search_range, lam, prev_mvs, half_pel):
             mvs[r, c, 0] = hx
             mvs[r, c, 1] = hy
             sads[r, c] = best_sad
-    return mvs, sads
 
 
 @njit(cache=True, nogil=True)
@@ -344,11 +360,11 @@ def predict_planes(ref, mvs: np.ndarray, modes: np.ndarray, flat_colours: np.nda
         flat_colours: uint8 (rows, cols, 3) palette colour (Y, Cr, Cb) of palette blocks.
         block_size: luma block side.
     """
-    out = []
-    for k, (plane, bs, shift) in enumerate(((ref.y, block_size, 1), (ref.cr, block_size // 2, 2),
-                                            (ref.cb, block_size // 2, 2))):
+    def compensate(k: int) -> np.ndarray:
+        plane = ref[k]
         pred = np.empty_like(plane)
         _compensate_plane(plane, pred, mvs, modes, np.ascontiguousarray(flat_colours[:, :, k]),
-                          bs, shift)
-        out.append(pred)
-    return out
+                          block_size if k == 0 else block_size // 2, 1 if k == 0 else 2)
+        return pred
+
+    return per_plane(compensate)

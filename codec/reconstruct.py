@@ -9,6 +9,7 @@ import numpy as np
 
 from .blocks import Planes
 from .motion import predict_planes
+from .parallel import per_plane
 from .residual import add_residual
 
 __all__ = ["flat_planes", "predict", "reconstruct"]
@@ -44,4 +45,4 @@ def reconstruct(prediction: Planes, levels: tuple[np.ndarray, np.ndarray, np.nda
     """Prediction plus decoded residual; ``levels`` None when the frame carries no residual."""
     if levels is None:
         return prediction
-    return Planes(*(add_residual(p, lev, step_fp) for p, lev in zip(prediction, levels)))
+    return Planes(*per_plane(lambda k: add_residual(prediction[k], levels[k], step_fp)))
