@@ -11,7 +11,7 @@ from .encoder import label_bits
 from .errors import BitstreamError, FrameGapError, MissingReferenceError
 from .framing import unpack_predicted_header, unpack_refresh_header
 from .reconstruct import predict, reconstruct
-from .residual import LEVEL_DTYPE, step_fixed_point, transform_size
+from .residual import LEVEL_DTYPE, plane_steps, transform_size
 from .syntax import DECODE_ERRORS, decode_symbols
 
 __all__ = ["Decoder", "DecodedFrame"]
@@ -113,7 +113,7 @@ class Decoder:
                                  f"{consumed - len(symbols)} bytes early")
         prediction = predict(reference, modes, mvs, labels, state.palette, bs)
         recon = reconstruct(prediction, levels if quality > 0 else None,
-                            step_fixed_point(quality) if quality > 0 else 0)
+                            plane_steps(quality) if quality > 0 else (0, 0, 0))
         self._state = state
         self._reference = recon
         self._last_index = packet.frame_index

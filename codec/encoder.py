@@ -19,8 +19,8 @@ from .params import CodecParams
 from .ratecontrol import RateController
 from .parallel import per_plane
 from .reconstruct import predict
-from .residual import (LEVEL_DTYPE, ROUNDING_INTER, ROUNDING_INTRA, add_residual,
-                       forward_quantise, quality_to_step, step_fixed_point, transform_size)
+from .residual import (LEVEL_DTYPE, ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, add_residual,
+                       forward_quantise, plane_steps, quality_to_step, transform_size)
 from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, encode_symbols
 
 __all__ = ["Encoder", "EncodedFrame", "label_bits"]
@@ -246,12 +246,12 @@ class Encoder:
         if quality == 0:
             return None, prediction
         sides = (self._block_size, self._block_size // 2, self._block_size // 2)
-        step = quality_to_step(quality)
-        step_fp = step_fixed_point(quality)
+        steps = plane_steps(quality)
 
         def code_plane(k: int) -> tuple[np.ndarray, np.ndarray]:
-            levels = forward_quantise(planes[k], prediction[k], transform_size(sides[k]), step, rounding)
-            return levels, add_residual(prediction[k], levels, step_fp)
+            levels = forward_quantise(planes[k], prediction[k], transform_size(sides[k]),
+                                      steps[k] / STEP_ONE, rounding)
+            return levels, add_residual(prediction[k], levels, steps[k])
 
         coded = per_plane(code_plane)
         return tuple(c[0] for c in coded), Planes(*(c[1] for c in coded))

@@ -41,8 +41,8 @@ def predict(reference: Planes | None, modes: np.ndarray, mvs: np.ndarray, labels
 
 
 def reconstruct(prediction: Planes, levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-                step_fp: int) -> Planes:
+                steps: tuple[int, int, int]) -> Planes:
     """Prediction plus decoded residual; ``levels`` None when the frame carries no residual."""
     if levels is None:
         return prediction
-    return Planes(*per_plane(lambda k: add_residual(prediction[k], levels[k], step_fp)))
+    return Planes(*per_plane(lambda k: add_residual(prediction[k], levels[k], steps[k])))
