@@ -19,7 +19,8 @@ from .errors import BitstreamError, ChecksumError
 
 __all__ = ["FORMAT_VERSION", "FILE_MAGIC", "SYNC", "PACKET_REFRESH", "PACKET_PREDICTED",
            "MAX_PAYLOAD", "Packet", "FileHeader", "write_file_header", "read_file_header",
-           "build_packet", "parse_packet", "PacketReader", "FILE_HEADER_SIZE"]
+           "build_packet", "parse_packet", "PacketReader", "FILE_HEADER_SIZE", "write_leb128",
+           "read_leb128"]
 
 FORMAT_VERSION = 1
 FILE_MAGIC = b"LVCF"
@@ -76,7 +77,8 @@ def read_file_header(data: bytes) -> FileHeader:
     return FileHeader(version, milli / 1000.0)
 
 
-def _leb128(n: int) -> bytes:
+def write_leb128(n: int) -> bytes:
+    """Unsigned LEB128: 7 bits per byte, low bits first, high bit set on all but the last."""
     out = bytearray()
     while True:
         byte = n & 0x7F
@@ -88,11 +90,25 @@ def _leb128(n: int) -> bytes:
             return bytes(out)
 
 
+def read_leb128(data: bytes | memoryview, pos: int, what: str) -> tuple[int, int]:
+    """(value, position after it) of a LEB128 number of at most 4 bytes (values < 2^28)."""
+    value = 0
+    for i in range(_MAX_LENGTH_BYTES):
+        if pos >= len(data):
+            raise BitstreamError(f"truncated {what} at byte {pos}")
+        byte = int(data[pos])
+        pos += 1
+        value |= (byte & 0x7F) << (7 * i)
+        if not byte & 0x80:
+            return value, pos
+    raise BitstreamError(f"{what} field too long at byte {pos}")
+
+
 def build_packet(packet_type: int, frame_index: int, payload: bytes) -> bytes:
     """Wrap a payload into a packet (frame index is stored modulo 2^16)."""
     if len(payload) > MAX_PAYLOAD:
         raise ValueError(f"payload of {len(payload)} bytes exceeds the {MAX_PAYLOAD}-byte limit")
-    body = struct.pack("<BH", packet_type, frame_index & 0xFFFF) + _leb128(len(payload)) + payload
+    body = struct.pack("<BH", packet_type, frame_index & 0xFFFF) + write_leb128(len(payload)) + payload
     return SYNC + body + struct.pack("<I", zlib.crc32(body))
 
 
@@ -108,18 +124,7 @@ def _parse_header(data: bytes | memoryview, pos: int) -> tuple[int, int, int, in
     packet_type, index = struct.unpack_from("<BH", data, pos + 2)
     if packet_type not in (PACKET_REFRESH, PACKET_PREDICTED):
         raise BitstreamError(f"unknown packet type {packet_type} at byte {pos}")
-    length = 0
-    cursor = pos + 5
-    for i in range(_MAX_LENGTH_BYTES):
-        if cursor >= len(data):
-            raise BitstreamError(f"truncated packet header at byte {pos}")
-        byte = data[cursor]
-        cursor += 1
-        length |= (byte & 0x7F) << (7 * i)
-        if not byte & 0x80:
-            break
-    else:
-        raise BitstreamError(f"packet length field too long at byte {pos}")
+    length, cursor = read_leb128(data, pos + 5, "packet length")
     if length > MAX_PAYLOAD:
         raise BitstreamError(f"payload length {length} exceeds the {MAX_PAYLOAD}-byte limit")
     return packet_type, index, length, cursor

@@ -12,7 +12,7 @@ from .errors import BitstreamError, FrameGapError, MissingReferenceError
 from .framing import unpack_predicted_header, unpack_refresh_header
 from .reconstruct import predict, reconstruct
 from .residual import LEVEL_DTYPE, plane_steps, transform_size
-from .syntax import DECODE_ERRORS, decode_symbols
+from .slices import decode_slices
 
 __all__ = ["Decoder", "DecodedFrame"]
 
@@ -103,14 +103,12 @@ class Decoder:
             levels = (empty, empty, empty)
         symbols = np.frombuffer(payload, np.uint8, offset=offset)
         n_labels = len(state.palette)
-        modes, mvs, labels, error, consumed = decode_symbols(
-            symbols, packet.type == PACKET_REFRESH, quality > 0, rows, cols, n_labels,
-            label_bits(n_labels), *levels, bs // ty, (bs // 2) // tc)
-        if error:
-            raise BitstreamError(f"frame {packet.frame_index}: {DECODE_ERRORS[error]}")
-        if consumed > len(symbols):
-            raise BitstreamError(f"frame {packet.frame_index}: payload ends "
-                                 f"{consumed - len(symbols)} bytes early")
+        try:
+            modes, mvs, labels = decode_slices(
+                symbols, packet.type == PACKET_REFRESH, quality > 0, rows, cols, n_labels,
+                label_bits(n_labels), levels, bs, bs // ty, (bs // 2) // tc)
+        except BitstreamError as exc:
+            raise BitstreamError(f"frame {packet.frame_index}: {exc}") from None
         prediction = predict(reference, modes, mvs, labels, state.palette, bs)
         recon = reconstruct(prediction, levels if quality > 0 else None,
                             plane_steps(quality) if quality > 0 else (0, 0, 0))

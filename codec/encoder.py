@@ -21,7 +21,8 @@ from .parallel import per_plane
 from .reconstruct import predict
 from .residual import (LEVEL_DTYPE, ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, add_residual,
                        forward_quantise, plane_steps, quality_to_step, transform_size)
-from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, encode_symbols
+from .slices import encode_slices
+from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL
 
 __all__ = ["Encoder", "EncodedFrame", "label_bits"]
 
@@ -220,7 +221,7 @@ class Encoder:
         mvs[use_palette] = 0
         labels = np.where(use_palette, nearest, -1).astype(np.int32)
         prediction = predict(ref, modes, mvs, labels, palette, bs)
-        mvd = mvs - vector_predictors(mvs)
+        mvd = mvs - vector_predictors(mvs, bs)
         mvd[use_palette] = 0
         coded_modes = modes
         for _ in range(2):
@@ -278,13 +279,13 @@ class Encoder:
         if levels is None:
             empty = np.zeros((1, 1, 1), LEVEL_DTYPE)
             levels = (empty, empty, empty)
-        return encode_symbols(is_refresh, quality > 0, modes, mvd.astype(np.int32), labels,
-                              label_bits(len(palette)), *levels, ky, kc)
+        return encode_slices(is_refresh, quality > 0, modes, mvd.astype(np.int32), labels,
+                             label_bits(len(palette)), levels, bs, ky, kc)
 
     def _finish(self, packet_type, header, symbols, costs, recon, modes, mvs, quality, w, h,
                 palette_bytes) -> EncodedFrame:
         index = self._frame_index
-        data = build_packet(packet_type, index, header + symbols.tobytes())
+        data = build_packet(packet_type, index, header + symbols)
         labels_b, motion_b, residual_b = _split_bytes(len(symbols), costs[[PART_LABELS, PART_MOTION,
                                                                           PART_RESIDUAL]])
         parts = {"header": len(data) - len(symbols) - palette_bytes, "palette": palette_bytes,

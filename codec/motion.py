@@ -76,9 +76,20 @@ def vector_predictor(mvs, r, c):
     return out
 
 
+def vector_predictors(mvs: np.ndarray, block_size: int) -> np.ndarray:
+    """``vector_predictor`` for every block of a final vector field, band by band.
+
+    Each band of ``row_bands`` is predicted as if it were a picture of its own (its first row
+    has no top neighbours), so the slices of ``codec.slices`` decode independently.
+    """
+    out = np.empty_like(mvs, dtype=np.int32)
+    for r0, r1 in row_bands(mvs.shape[0], mvs.shape[1], block_size):
+        out[r0:r1] = _band_vector_predictors(mvs[r0:r1])
+    return out
+
+
 @njit(cache=True, nogil=True)
-def vector_predictors(mvs):
-    """``vector_predictor`` for every block of a final vector field."""
+def _band_vector_predictors(mvs):
     rows, cols = mvs.shape[:2]
     out = np.zeros((rows, cols, 2), np.int32)
     for r in range(rows):
@@ -194,7 +205,7 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
         (lambda r0=r0, r1=r1: _search_band(cur, ref, halves, bs, search_range, lam,
                                            prev_mvs[r0:r1], half_pel, r0,
                                            mvs[r0:r1], sads[r0:r1]))
-        for r0, r1 in row_bands(rows)])
+        for r0, r1 in row_bands(rows, cols, bs)])
     return mvs, sads
 
 

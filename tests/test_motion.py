@@ -93,12 +93,21 @@ class TestDiamondSearchSynthetic:
         mvs = np.zeros((2, 3, 2), np.int32)
         mvs[0, :, 0] = [2, 4, 8]
         mvs[1, 0, 0] = 6
-        pred = vector_predictors(mvs)
+        pred = vector_predictors(mvs, 8)               # a small frame: one band
         assert pred[0, 0, 0] == 0                      # nothing to the left on row 0
         assert pred[0, 1, 0] == 2 and pred[0, 2, 0] == 4   # row 0: the left vector
         assert pred[1, 0, 0] == 2                      # median(0 (no left), top 2, top-right 4)
         assert pred[1, 1, 0] == 6                      # median(left 6, top 4, top-right 8)
         assert pred[1, 2, 0] == 4                      # median(left 0, top 8, top-left 4)
+
+
+    def test_each_band_of_a_large_frame_is_predicted_on_its_own(self):
+        rows, cols = 30, 40                             # 640x480 at block 16: two bands
+        mvs = np.full((rows, cols, 2), 6, np.int32)
+        pred = vector_predictors(mvs, 16)
+        assert pred[15, 0].tolist() == [0, 0]           # first block of band 2: no neighbour
+        assert pred[15, 1].tolist() == [6, 6]           # then the left vector, as on row 0
+        assert pred[14, 1].tolist() == [6, 6] and pred[16, 1].tolist() == [6, 6]
 
 
 class TestDiamondSearchDemoScene:
