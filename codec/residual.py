@@ -104,6 +104,7 @@ def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, ro
         for j in range(n):
             bound = max(bound, abs(basis[i, j]))
     bound = bound * bound * inv_step
+    basis_t = np.ascontiguousarray(basis.T)
     res = np.empty((n, n))
     rows_t = np.empty((n, n))
     coeffs = np.empty((n, n))
@@ -119,18 +120,20 @@ def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, ro
                     sad += abs(np.int32(current[y0 + i, x0 + j]) - np.int32(prediction[y0 + i, x0 + j]))
             if sad * bound + rounding < 1.0:
                 continue
+            # Loops ordered so the innermost one runs over independent outputs (vectorised);
+            # each sum still adds its terms in the same order, so the result is unchanged.
+            rows_t[:, :] = 0.0
             for i in range(n):
-                for k in range(n):
-                    acc = 0.0
-                    for j in range(n):
-                        acc += res[i, j] * basis[k, j]
-                    rows_t[i, k] = acc
+                for j in range(n):
+                    r = res[i, j]
+                    for k in range(n):
+                        rows_t[i, k] += r * basis_t[j, k]
+            coeffs[:, :] = 0.0
             for u in range(n):
-                for k in range(n):
-                    acc = 0.0
-                    for i in range(n):
-                        acc += basis[u, i] * rows_t[i, k]
-                    coeffs[u, k] = acc
+                for i in range(n):
+                    b = basis[u, i]
+                    for k in range(n):
+                        coeffs[u, k] += b * rows_t[i, k]
             for z in range(n * n):
                 idx = zigzag[z]
                 c = coeffs[idx // n, idx % n]
@@ -154,20 +157,26 @@ def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, out
         idx = zigzag[z]
         coeffs[idx // n, idx % n] = np.int64(levels[tr, tc, z]) * step_fp
     half1 = np.int64(1) << (BASIS_SHIFT - 1)
+    stage1[:, :] = 0
+    for i in range(n):
+        for u in range(n):
+            b = basis[u, i]
+            for k in range(n):
+                stage1[i, k] += b * coeffs[u, k]
     for i in range(n):
         for k in range(n):
-            acc = np.int64(0)
-            for u in range(n):
-                acc += basis[u, i] * coeffs[u, k]
-            stage1[i, k] = (acc + half1) >> BASIS_SHIFT
+            stage1[i, k] = (stage1[i, k] + half1) >> BASIS_SHIFT
     shift = BASIS_SHIFT + STEP_SHIFT
     half2 = np.int64(1) << (shift - 1)
+    out[:, :] = 0
+    for i in range(n):
+        for k in range(n):
+            s = stage1[i, k]
+            for j in range(n):
+                out[i, j] += s * basis[k, j]
     for i in range(n):
         for j in range(n):
-            acc = np.int64(0)
-            for k in range(n):
-                acc += stage1[i, k] * basis[k, j]
-            out[i, j] = (acc + half2) >> shift
+            out[i, j] = (out[i, j] + half2) >> shift
     return True
 
 
