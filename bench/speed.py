@@ -19,6 +19,7 @@ import functools
 import inspect
 import re
 import statistics
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
@@ -40,18 +41,24 @@ ENCODER_STAGES: list[tuple[str, str]] = [
     (r"fit_palette|kmeans|palette", "palette: KMeans fit"),
     (r"search|motion|vector|half_pel|subpel|refine", "motion search"),
     (r"nearest_label|label|block_means|abs_dev|sad|mean|variance|decide|mode|scene", "block analysis / mode decision"),
+    (r"add_residual|reconstruct|dequant|inverse|compensat|predict", "prediction + reconstruction"),
     (r"quant|transform|dct|residual|step", "residual transform + quantisation"),
-    (r"reconstruct|compensat|predict", "reconstruction"),
-    (r"symbol|entropy|ans|range|code|packet|pack_|header|crc", "entropy coding + packet"),
+    (r"symbol|entropy|range_cod|arith|encode|code|slice", "entropy coding + packet"),
 ]
 DECODER_STAGES: list[tuple[str, str]] = [
     (r"parse_packet|unpack|header|crc", "packet parsing"),
-    (r"symbol|entropy|decode", "entropy decoding"),
+    (r"symbol|entropy|decode|slice", "entropy decoding"),
     (r"reconstruct|compensat|predict|quant|transform|step", "reconstruction (incl. inverse transform)"),
     (r"frame_to_planes|planes_to_frame|colou?r|to_frame|ycc|yuv", "colour conversion / planes"),
 ]
 GLUE = "Python glue (not in a wrapped function)"
 OTHER = "other codec functions"
+#: Every stage in a fixed order: the plot's colours and the tables' rows follow it.
+STAGE_ORDER = list(dict.fromkeys([s for _, s in ENCODER_STAGES] + [s for _, s in DECODER_STAGES]
+                                 + [OTHER, GLUE]))
+#: Modules whose functions only hand work to threads (codec.parallel): not wrapped, so that
+#: the stages of the work they run stay visible (see StageTimer).
+DISPATCH_MODULES = ("codec.parallel",)
 
 
 def classify(name: str, rules: Sequence[tuple[str, str]]) -> str:
@@ -71,19 +78,27 @@ def _codec_callables(module) -> dict[str, Callable]:
         if not callable(obj):
             continue
         mod = getattr(obj, "__module__", None) or getattr(getattr(obj, "py_func", None), "__module__", "")
-        if mod and mod.startswith("codec.") and mod != module.__name__:
+        if (mod and mod.startswith("codec.") and mod != module.__name__
+                and mod not in DISPATCH_MODULES):
             found[name] = obj
     return found
 
 
 @dataclass
 class StageTimer:
-    """Accumulates seconds per stage while the wrappers are installed."""
+    """Accumulates seconds per stage while the wrappers are installed.
+
+    Only calls made on the thread that created the timer (the one calling ``encode`` /
+    ``decode``) are timed: where the codec spreads a frame's work over both cores, a stage's
+    time is the wall time the caller spends in it, the stages never overlap, and stages plus
+    glue add up to the frame's time (waiting for the other core's share counts as glue).
+    """
 
     rules: Sequence[tuple[str, str]]
     seconds: dict[str, float] = field(default_factory=dict)
     functions: dict[str, str] = field(default_factory=dict)  # function name -> stage
     _depth: int = 0
+    _owner: int = field(default_factory=threading.get_ident)
 
     def wrap(self, name: str, fn: Callable) -> Callable:
         stage = classify(name, self.rules)
@@ -91,7 +106,7 @@ class StageTimer:
 
         @functools.wraps(fn)
         def timed(*args, **kwargs):
-            if self._depth:
+            if self._depth or threading.get_ident() != self._owner:
                 return fn(*args, **kwargs)
             self._depth += 1
             t0 = time.perf_counter()
@@ -164,7 +179,7 @@ def _stage_table(per_frame: list[list[dict]], totals: list[list[float]], types: 
     out: dict[str, dict[str, float]] = {}
     kinds = {"all": lambda t: True, "refresh": lambda t: t == "refresh",
              "predicted": lambda t: t == "predicted"}
-    stages = sorted({s for run in per_frame for f in run for s in f})
+    stages = sorted({s for run in per_frame for f in run for s in f}, key=_stage_key)
     for kind, keep in kinds.items():
         idx = [i for i, t in enumerate(types) if keep(t)]
         if not idx:
@@ -182,6 +197,10 @@ def _stage_table(per_frame: list[list[dict]], totals: list[list[float]], types: 
             row[stage] = 1000.0 * float(statistics.median(vals))
         out[kind] = row
     return out
+
+
+def _stage_key(stage: str) -> tuple[int, str]:
+    return (STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER), stage)
 
 
 def measure_speed(width: int, height: int, n_frames: int = 60, runs: int = 5,
@@ -272,19 +291,19 @@ def plot_speed(results: Sequence[dict], path) -> None:
         for s in row:
             if s != "total" and s not in stages:
                 stages.append(s)
-    stages.sort(key=lambda s: s == GLUE)
+    stages.sort(key=_stage_key)
     cmap = plt.get_cmap("tab20")
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.7 * len(bars)), dpi=110)
     for i, (label, row, budget) in enumerate(reversed(bars)):
         left = 0.0
-        for k, stage in enumerate(stages):
+        for stage in stages:
             v = row.get(stage, 0.0)
             if v <= 0:
                 continue
-            ax.barh(i, v, left=left, color=cmap(k % 20),
+            ax.barh(i, v, left=left, color=cmap(_stage_key(stage)[0] % 20),
                     label=stage if i == 0 or stage not in ax.get_legend_handles_labels()[1] else None)
             left += v
-        ax.text(left, i, f" {row['total']:.1f} ms", va="center", fontsize=8)
+        ax.text(max(left, budget or 0.0) + 0.3, i, f" {row['total']:.1f} ms", va="center", fontsize=8)
         if budget is not None:
             ax.plot([budget, budget], [i - 0.42, i + 0.42], color="black", linewidth=2)
             ax.text(budget, i + 0.28, f" target {1000 / budget:.0f} fps", fontsize=7, ha="left")

@@ -3,6 +3,7 @@ on a tiny synthetic clip, and a smoke run of the report."""
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -196,3 +197,21 @@ def test_quick_report_on_one_small_clip(tmp_path):
     text = (tmp_path / "BENCHMARKS.md").read_text()
     assert "## BD-rate summary" in text and "rd_carphone.png" in text
     assert (tmp_path / "rd_carphone.png").stat().st_size > 1000
+
+
+def test_stage_timer_times_only_the_calling_thread_and_outermost_calls():
+    import threading
+
+    from bench.speed import ENCODER_STAGES, StageTimer
+
+    timer = StageTimer(ENCODER_STAGES)
+    inner = timer.wrap("forward_quantise", lambda: time.sleep(0.01))
+    outer = timer.wrap("diamond_search", lambda: inner())
+    outer()
+    worker = threading.Thread(target=inner)
+    worker.start()
+    worker.join()
+    got = timer.take()
+    assert set(got) == {"motion search"} and got["motion search"] >= 0.009
+    assert timer.functions == {"forward_quantise": "residual transform + quantisation",
+                               "diamond_search": "motion search"}
