@@ -27,8 +27,9 @@ import numpy as np
 
 from app.recorder import Recorder, RecorderError
 from app.sources import FrameSource, SourceError, open_source
-from codec import BitstreamError, CodecParams, Decoder, Encoder
+from codec import CodecParams, Decoder, Encoder
 from codec.metrics import PSNR_CAP
+from codec.recovery import ConcealingDecoder
 
 __all__ = ["Pipeline", "PipelineFrame", "FrameStats", "DropOldestQueue", "SourceSpec",
            "AUTO_SOURCE", "live_psnr"]
@@ -438,30 +439,30 @@ class Pipeline:
                     continue
 
     def _decode_loop(self, stop: threading.Event) -> None:
-        decoder, generation, concealing = Decoder(), None, False
+        decoder, generation, concealing = ConcealingDecoder(), None, False
         while not stop.is_set():
             try:
                 packet = self._packets.get(timeout=_POLL_S)
             except queue.Empty:
                 continue
-            raw, encoded = packet.raw, packet.encoded
-            if raw.generation != generation:
-                decoder, generation = Decoder(), raw.generation
+            if packet.raw.generation != generation:
+                decoder, generation = ConcealingDecoder(), packet.raw.generation
             started = time.perf_counter()
-            try:
-                reconstruction = decoder.decode(encoded.data)
-            except BitstreamError as exc:
+            recovered = decoder.feed(packet.encoded.data)
+            decode_ms = (time.perf_counter() - started) * 1000
+            problem = recovered[-1].problem if recovered else "; ".join(decoder.problems)
+            decoder.problems.clear()
+            if problem:  # cannot happen in-process unless the codec has a bug: show it
                 with self._lock:
                     self._decode_errors += 1
                 if not concealing:
-                    self._report("warning", f"decoder: {exc}; holding the picture until the next refresh")
+                    self._report("warning", f"decoder: {problem}; concealing until the next refresh")
                 concealing = True
-                continue
-            decode_ms = (time.perf_counter() - started) * 1000
-            if concealing:
+            elif concealing:
                 self._report("info", "decoder: stream resumed")
                 concealing = False
-            self._deliver(packet, reconstruction, decode_ms)
+            if recovered:
+                self._deliver(packet, recovered[-1].image, decode_ms)
 
     def _deliver(self, packet: _Packet, reconstruction: np.ndarray, decode_ms: float) -> None:
         raw, encoded = packet.raw, packet.encoded

@@ -5,6 +5,7 @@ Every wait is for a condition with a generous timeout; nothing asserts a frame r
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 from conftest import SMALL, FailingCamera, livecodec_threads
 
+import app.pipeline as pipeline_module
 from app.pipeline import DropOldestQueue, Pipeline, PipelineFrame, live_psnr
 from app.sources import DemoScene
 from codec import CodecParams, psnr
@@ -290,3 +292,24 @@ class TestCodecFailures:
         time.sleep(0.2)
         assert pipeline.running
         assert sum(level == "error" for level, _ in seen.messages) == 1  # said once, not per frame
+
+    def test_a_damaged_packet_is_concealed_until_the_next_refresh(self, run, monkeypatch):
+        class DamagingEncoder(pipeline_module.Encoder):
+            """Flips one payload byte of the fifth frame, as a bad link would."""
+
+            frames = 0
+
+            def encode(self, frame):
+                encoded = super().encode(frame)
+                DamagingEncoder.frames += 1
+                if DamagingEncoder.frames == 5 + 2:  # after the two warm-up frames
+                    data = bytearray(encoded.data)
+                    data[-1] ^= 0xFF
+                    encoded = dataclasses.replace(encoded, data=bytes(data))
+                return encoded
+
+        monkeypatch.setattr(pipeline_module, "Encoder", DamagingEncoder)
+        pipeline, seen = run(lambda: DemoScene(*SMALL), CodecParams(refresh_interval=4))
+        wait_for(lambda: seen.said("warning", "concealing until the next refresh"))
+        wait_for(lambda: seen.said("info", "decoder: stream resumed"))
+        assert pipeline.stats()["decode_errors"] >= 1 and pipeline.running
