@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import cv2
@@ -135,6 +136,7 @@ class TestRecording:
 class TestLifecycle:
     def test_closing_stops_every_thread_within_a_second_and_finalises(self, qtbot, small_demo,
                                                                       tmp_path):
+        before = set(threading.enumerate())
         window = MainWindow(small_demo, CodecParams())
         qtbot.addWidget(window)
         window.show()
@@ -147,6 +149,8 @@ class TestLifecycle:
         window.close()
         assert time.monotonic() - started < 1.0
         assert not livecodec_threads()
+        # Only the codec's shared, idle worker pool (one per process) may outlive the window.
+        assert all(t.name.startswith("codec-worker") for t in set(threading.enumerate()) - before)
         assert recorder.closed
         assert int(cv2.VideoCapture(str(tmp_path / "rec.avi")).get(cv2.CAP_PROP_FRAME_COUNT)) \
             == recorder.frames_written
