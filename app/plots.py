@@ -68,7 +68,8 @@ class StatsPlots(QWidget):
         self.psnr_plot = self._plot("PSNR", "dB")
         self.psnr_curve = self.psnr_plot.plot(pen=pg.mkPen((255, 220, 90), width=1.5))
         self.kbps_plot = self._plot("Bitrate", "kbps")
-        self.kbps_plot.addLegend(offset=(6, 4), labelTextSize="8pt", brush=(20, 20, 20, 180))
+        self.kbps_plot.addLegend(offset=(4, 2), labelTextSize="8pt", colCount=3,
+                                   brush=(20, 20, 20, 140))
         # Drawn top layer first, each filled down to zero, so the lower layers paint over it.
         self.layer_curves = {}
         for label, _parts, colour in reversed(LAYERS):
