@@ -48,8 +48,9 @@ class TestViews:
         qtbot.waitUntil(lambda: window.frames_displayed >= 3, timeout=WAIT_MS)
         for pane in window.views.panes:
             assert pane.image.image.shape == (480, 640, 3)
-        qtbot.waitUntil(lambda: window.readouts["fps"].text().endswith("fps"), timeout=WAIT_MS)
-        assert window.readouts["stream"].text().startswith("demo scene  640×480")
+        qtbot.waitUntil(lambda: window.readouts["stream"].text().startswith("demo scene  640×480"),
+                        timeout=WAIT_MS)
+        assert window.readouts["fps"].text().endswith(" fps")
 
     def test_snapshot_saves_the_views(self, open_window, qtbot, tmp_path):
         window = open_window(lambda: FailingCamera(frames=10**6))
