@@ -119,8 +119,8 @@ def _speed_section(speed: list[dict]) -> list[str]:
     from .speed import _stage_key
 
     lines = ["## Speed", "",
-             "Demo scene, default `CodecParams`, one process (numba may use both cores inside a "
-             "call), frames generated beforehand. fps = frames / time of a whole run (refresh "
+             "Demo scene, default `CodecParams`, one process (the codec itself may spread one "
+             "frame's work over both cores), frames generated beforehand. fps = frames / time of a whole run (refresh "
              "frames included), median of the runs (the best run shows what the code does when "
              "the machine is quiet); a warm-up run (numba compilation, caches) is not counted.",
              "",
@@ -286,7 +286,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-speed", action="store_true", help="skip the speed benchmark")
     p.add_argument("--out", type=Path, help="output directory (default: docs/)")
     p.add_argument("--json", type=Path, metavar="PATH", help="also save all raw results as JSON")
+    p.add_argument("--from-json", type=Path, metavar="PATH",
+                   help="measure nothing: rewrite the report and plots from a --json file")
     return p
+
+
+def _rewrite(path: Path, out: Path) -> int:
+    """Report and plots again from saved results (after a change to the report's layout)."""
+    from . import rd as rd_mod
+    from . import speed as speed_mod
+
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    meta, rd_results, speed_results = saved["meta"], saved["rd"], saved["speed"]
+    if meta.get("plots", True):
+        for r in rd_results or []:
+            rd_mod.plot_rd(r, out / f"rd_{r['name']}.png")
+        if speed_results:
+            speed_mod.plot_speed(speed_results, out / "speed.png")
+    write_report(out / "BENCHMARKS.md", rd_results, speed_results, meta)
+    print(f"rewrote {out / 'BENCHMARKS.md'} from {path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -305,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (Path(tempfile.gettempdir()) / "livecodec-bench-quick" if args.quick
                        else DOCS_DIR)
     out.mkdir(parents=True, exist_ok=True)
+    if args.from_json is not None:
+        return _rewrite(args.from_json, out)
     clips, skipped = [], []
     for n in names:
         (clips if CLIPS[n].available() else skipped).append(CLIPS[n])

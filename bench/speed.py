@@ -54,8 +54,11 @@ DECODER_STAGES: list[tuple[str, str]] = [
 GLUE = "Python glue (not in a wrapped function)"
 OTHER = "other codec functions"
 #: Every stage in a fixed order: the plot's colours and the tables' rows follow it.
-STAGE_ORDER = list(dict.fromkeys([s for _, s in ENCODER_STAGES] + [s for _, s in DECODER_STAGES]
-                                 + [OTHER, GLUE]))
+STAGE_ORDER = ["colour conversion / planes", "palette: KMeans fit", "motion search",
+               "block analysis / mode decision", "prediction + reconstruction",
+               "residual transform + quantisation", "entropy coding + packet", "packet parsing",
+               "entropy decoding", "reconstruction (incl. inverse transform)", OTHER, GLUE]
+assert set(STAGE_ORDER) >= {s for _, s in ENCODER_STAGES + DECODER_STAGES}
 #: Modules whose functions only hand work to threads (codec.parallel): not wrapped, so that
 #: the stages of the work they run stay visible (see StageTimer).
 DISPATCH_MODULES = ("codec.parallel",)
