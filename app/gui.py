@@ -4,13 +4,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from importlib.util import find_spec
 from pathlib import Path
 
-from app.headless import run_headless
+from app.headless import on_stop_signals, run_headless
 from app.pipeline import AUTO_SOURCE
 from app.recorder import RecorderError, check_fourcc, check_output_path
 from app.sources import SourceError, open_source
@@ -132,6 +131,8 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
     outcome = {"code": 0, "stats": None}
 
     def finish() -> None:
+        if outcome["stats"] is not None:  # already finishing (quit timer and Ctrl+C)
+            return
         if screenshot and not window.grab().save(screenshot):
             print(f"livecodec: cannot write screenshot {screenshot}", file=sys.stderr)
             outcome["code"] = 1
@@ -140,14 +141,13 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
 
     if quit_after is not None:
         QTimer.singleShot(int(quit_after * 1000), finish)
-    previous = signal.signal(signal.SIGINT, lambda *_: finish())
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(_SIGNAL_POLL_MS)
     try:
-        app.exec()
+        with on_stop_signals(finish):
+            app.exec()
     finally:
-        signal.signal(signal.SIGINT, previous)
         wake.stop()
         window.pipeline.stop()
     print(json.dumps(outcome["stats"] or window.pipeline.stats()), flush=True)

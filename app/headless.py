@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
-from typing import TextIO
+from contextlib import contextmanager
+from typing import Callable, Iterator, TextIO
 
 from app.pipeline import Pipeline, SourceSpec
 from app.recorder import RecorderError
 from codec import CodecParams
 
-__all__ = ["run_headless", "readout_line"]
+__all__ = ["run_headless", "readout_line", "on_stop_signals"]
 
 #: Readout period on a terminal (rewritten in place) and into a pipe or log (one line each).
 READOUT_TTY_S = 0.5
@@ -21,6 +24,29 @@ def readout_line(stats: dict) -> str:
     """fps, bitrate, PSNR, latency and drops in one line."""
     return (f"{stats['fps']:5.1f} fps  {stats['kbps']:8.0f} kbps  PSNR {stats['psnr']:5.2f} dB  "
             f"latency {stats['latency_ms']:4.0f} ms  dropped {stats['frames_dropped']}")
+
+
+@contextmanager
+def on_stop_signals(handler: Callable[[], None]) -> Iterator[None]:
+    """Call handler on Ctrl+C (SIGINT) or SIGTERM while inside, so a run that is told to stop
+    still finalises its recording and prints its statistics. Signals the parent set to be
+    ignored (a background job, nohup) stay ignored; outside the main thread nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            previous[number] = signal.signal(number, lambda *_: handler())
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt
 
 
 def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None = None,
@@ -38,26 +64,9 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
 
     pipeline = Pipeline(source, params, loop=True, on_message=report)
     pipeline.start()
-    deadline = None if quit_after is None else time.monotonic() + quit_after
-    recording = record is None
-    period = READOUT_TTY_S if err.isatty() else READOUT_PIPE_S
-    last_line = time.monotonic()
     try:
-        while pipeline.running and (deadline is None or time.monotonic() < deadline):
-            time.sleep(0.1)
-            if not pipeline.source_active:  # the source ended or failed for good
-                break
-            if not recording and pipeline.stats()["frames_shown"]:
-                recording = True  # once the stream's size and rate are known
-                try:
-                    pipeline.start_recording(record, fourcc)
-                except RecorderError as exc:
-                    report("error", str(exc))
-            if time.monotonic() - last_line >= period:
-                last_line = time.monotonic()
-                line = readout_line(pipeline.stats())
-                err.write(f"\r\033[K{line}" if err.isatty() else f"{line}\n")
-                err.flush()
+        with on_stop_signals(_interrupt):
+            _watch(pipeline, quit_after, record, fourcc, report, err)
     except KeyboardInterrupt:
         pass
     finally:
@@ -68,3 +77,27 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
     out.write(json.dumps(stats) + "\n")
     out.flush()
     return 1 if gave_up and not stats["frames_shown"] else 0
+
+
+def _watch(pipeline: Pipeline, quit_after: float | None, record: str | None, fourcc: str,
+           report: Callable[[str, str], None], err: TextIO) -> None:
+    """Readout loop: until quit_after seconds pass or the source gives up for good."""
+    deadline = None if quit_after is None else time.monotonic() + quit_after
+    recording = record is None
+    period = READOUT_TTY_S if err.isatty() else READOUT_PIPE_S
+    last_line = time.monotonic()
+    while pipeline.running and (deadline is None or time.monotonic() < deadline):
+        time.sleep(0.1)
+        if not pipeline.source_active:  # the source ended or failed for good
+            return
+        if not recording and pipeline.stats()["frames_shown"]:
+            recording = True  # once the stream's size and rate are known
+            try:
+                pipeline.start_recording(record, fourcc)
+            except RecorderError as exc:
+                report("error", str(exc))
+        if time.monotonic() - last_line >= period:
+            last_line = time.monotonic()
+            line = readout_line(pipeline.stats())
+            err.write(f"\r\033[K{line}" if err.isatty() else f"{line}\n")
+            err.flush()
