@@ -53,6 +53,8 @@ _RECONNECT_BACKOFF_S = (0.5, 1.0, 2.0, 4.0)
 #: A recording never fills more than this many seconds of dropped frames in one go.
 _MAX_FILL_S = 1.0
 
+_LOG_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
 T = TypeVar("T")
 
 
@@ -162,7 +164,7 @@ class Pipeline:
         loop: restart a video file at its end instead of stopping.
         on_frame: called in the decoder thread with every decoded PipelineFrame; keep it short.
         on_message: called with (level, text), level "info", "warning" or "error", from any
-            thread, for source failures, reconnects and recording problems.
+            thread: source failures and reconnects, codec errors, recording problems.
         raw_queue_size: raw frames of a file or the demo that may wait for the encoder; 2
             absorbs jitter while adding at most one frame of latency. A camera always gets 1:
             the encoder takes the newest frame.
@@ -377,7 +379,7 @@ class Pipeline:
 
     # ----------------------------------------------------------------- workers
     def _report(self, level: str, text: str) -> None:
-        log.log(logging.ERROR if level == "error" else logging.INFO, "%s", text)
+        log.log(_LOG_LEVELS.get(level, logging.INFO), "%s", text)
         if self._on_message is not None:
             try:
                 self._on_message(level, text)
