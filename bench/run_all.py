@@ -229,7 +229,36 @@ def _clip_section(r: dict) -> list[str]:
     return lines + [""]
 
 
-def write_report(path: Path, rd: list[dict] | None, speed: list[dict] | None, meta: dict) -> None:
+def _ratecontrol_section(rows: list[dict]) -> list[str]:
+    lines = ["## Rate control", "",
+             "`--kbps` / `CodecParams.target_kbps`: every 2-second window after the first second "
+             "must carry the target +-10 %. Targets of 0.05, 0.1 and 0.2 bpp per clip "
+             "(`python -m bench.ratecontrol`).", "",
+             "| clip | target kbps | achieved kbps | lowest window | highest window | PSNR dB | within +-10 % |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lines.append(f"| {r['clip']} | {r['target_kbps']:.0f} | {r['achieved_kbps']:.1f} | "
+                     f"{r['window_min']:.3f} | {r['window_max']:.3f} | {r['psnr_mean']:.2f} | "
+                     f"{'yes' if r['within'] else '**no**'} |")
+    return lines + [""]
+
+
+def _entropy_section(rows: list[dict]) -> list[str]:
+    lines = ["## Entropy coding against the zeroth-order entropy", "",
+             "Bytes the context-adaptive range coder spends per stream (default settings, first "
+             "60 frames) against the stream's zeroth-order entropy: per frame, the Shannon entropy "
+             "of its symbol histogram times its length, as a static per-frame code with free "
+             "tables would reach (`python -m bench.entropy_report`). Below 1: the contexts "
+             "capture more than symbol frequencies.", "",
+             "| clip | stream | coded bytes | zeroth-order bytes | ratio |", "| --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lines.append(f"| {r['clip']} | {r['stream']} | {r['coded_bytes']} | {r['h0_bytes']} | "
+                     f"{r['coded_over_h0']:.2f} |")
+    return lines + [""]
+
+
+def write_report(path: Path, rd: list[dict] | None, speed: list[dict] | None, meta: dict,
+                 ratecontrol: list[dict] | None = None, entropy: list[dict] | None = None) -> None:
     m = meta["machine"]
     lines = [INTRO, "## This run", "",
              f"- Date: {meta['date']}",
@@ -251,6 +280,10 @@ def write_report(path: Path, rd: list[dict] | None, speed: list[dict] | None, me
         lines += _summary_section(rd)
     if speed:
         lines += _speed_section(speed)
+    if ratecontrol:
+        lines += _ratecontrol_section(ratecontrol)
+    if entropy:
+        lines += _entropy_section(entropy)
     if rd:
         lines += ["## Rate-distortion per clip", ""]
         for r in rd:
@@ -284,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2, help="processes for livecodec's RD sweeps")
     p.add_argument("--no-rd", action="store_true", help="skip rate-distortion")
     p.add_argument("--no-speed", action="store_true", help="skip the speed benchmark")
+    p.add_argument("--no-ratecontrol", action="store_true",
+                   help="skip the rate-control and entropy-coding reports")
     p.add_argument("--out", type=Path, help="output directory (default: docs/)")
     p.add_argument("--json", type=Path, metavar="PATH", help="also save all raw results as JSON")
     p.add_argument("--from-json", type=Path, metavar="PATH",
@@ -303,7 +338,8 @@ def _rewrite(path: Path, out: Path) -> int:
             rd_mod.plot_rd(r, out / f"rd_{r['name']}.png")
         if speed_results:
             speed_mod.plot_speed(speed_results, out / "speed.png")
-    write_report(out / "BENCHMARKS.md", rd_results, speed_results, meta)
+    write_report(out / "BENCHMARKS.md", rd_results, speed_results, meta,
+                 saved.get("ratecontrol"), saved.get("entropy"))
     print(f"rewrote {out / 'BENCHMARKS.md'} from {path}")
     return 0
 
@@ -359,6 +395,14 @@ def main(argv: list[str] | None = None) -> int:
         speed_results = speed_mod.run_speed(quick=args.quick)
         if plots:
             speed_mod.plot_speed(speed_results, out / "speed.png")
+    rc_results = entropy_results = None
+    if not args.no_ratecontrol and not args.quick:
+        from dataclasses import asdict
+
+        from .entropy_report import run_entropy_report
+        from .ratecontrol import run_ratecontrol
+        rc_results = [asdict(r) for r in run_ratecontrol([c.name for c in clips])]
+        entropy_results = run_entropy_report()
     seconds = time.perf_counter() - t0
     used = {r["name"]: r["frames"] for r in rd_results or []}
     parts, capped = [], False
@@ -388,9 +432,10 @@ def main(argv: list[str] | None = None) -> int:
                    "x264": list(rd_mod.QUICK_X264 if q else rd_mod.X264_CRFS)},
     }
     report = out / "BENCHMARKS.md"
-    write_report(report, rd_results, speed_results, meta)
+    write_report(report, rd_results, speed_results, meta, rc_results, entropy_results)
     if args.json:
-        args.json.write_text(json.dumps({"meta": meta, "rd": rd_results, "speed": speed_results},
+        args.json.write_text(json.dumps({"meta": meta, "rd": rd_results, "speed": speed_results,
+                                         "ratecontrol": rc_results, "entropy": entropy_results},
                                         indent=1, default=float), encoding="utf-8")
     print(f"wrote {report} ({seconds / 60:.1f} min)")
     for r in rd_results or []:
