@@ -100,6 +100,17 @@ def _decode_label(dst, data, probs, labels, r, c, nbits):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _neighbours_in_mode(modes, r, c, mode):
+    """How many of the left and top blocks are in ``mode`` (0-2): a context for mode flags."""
+    n = 0
+    if c > 0 and modes[r, c - 1] == mode:
+        n += 1
+    if r > 0 and modes[r - 1, c] == mode:
+        n += 1
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _activity_class(mvd, r, c, k):
     a = 0
     if c > 0:
@@ -209,19 +220,11 @@ def encode_symbols(is_refresh, coded_residual, modes, mvd, labels, label_bits,
         for c in range(cols):
             mode = modes[r, c]
             if not is_refresh:
-                ctx = CTX_SKIP
-                if c > 0 and modes[r, c - 1] == MODE_SKIP:
-                    ctx += 1
-                if r > 0 and modes[r - 1, c] == MODE_SKIP:
-                    ctx += 1
+                ctx = CTX_SKIP + _neighbours_in_mode(modes, r, c, MODE_SKIP)
                 encode_bit(est, out, probs, ctx, 1 if mode == MODE_SKIP else 0, costs, PART_MOTION)
                 if mode == MODE_SKIP:
                     continue
-                ctx = CTX_MODE
-                if c > 0 and modes[r, c - 1] == MODE_PALETTE:
-                    ctx += 1
-                if r > 0 and modes[r - 1, c] == MODE_PALETTE:
-                    ctx += 1
+                ctx = CTX_MODE + _neighbours_in_mode(modes, r, c, MODE_PALETTE)
                 encode_bit(est, out, probs, ctx, 1 if mode == MODE_PALETTE else 0, costs, PART_LABELS)
             if mode == MODE_PALETTE:
                 _encode_label(est, out, probs, costs, labels, r, c, labels[r, c], label_bits)
@@ -268,22 +271,14 @@ def decode_symbols(data, is_refresh, coded_residual, rows, cols, n_labels, label
         for c in range(cols):
             mode = MODE_PALETTE
             if not is_refresh:
-                ctx = CTX_SKIP
-                if c > 0 and modes[r, c - 1] == MODE_SKIP:
-                    ctx += 1
-                if r > 0 and modes[r - 1, c] == MODE_SKIP:
-                    ctx += 1
+                ctx = CTX_SKIP + _neighbours_in_mode(modes, r, c, MODE_SKIP)
                 if decode_bit(dst, data, probs, ctx):
                     modes[r, c] = MODE_SKIP
                     p = vector_predictor(mvs, r, c)
                     mvs[r, c, 0] = p[0]
                     mvs[r, c, 1] = p[1]
                     continue
-                ctx = CTX_MODE
-                if c > 0 and modes[r, c - 1] == MODE_PALETTE:
-                    ctx += 1
-                if r > 0 and modes[r - 1, c] == MODE_PALETTE:
-                    ctx += 1
+                ctx = CTX_MODE + _neighbours_in_mode(modes, r, c, MODE_PALETTE)
                 mode = MODE_PALETTE if decode_bit(dst, data, probs, ctx) else MODE_INTER
             modes[r, c] = mode
             if mode == MODE_PALETTE:
