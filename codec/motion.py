@@ -146,16 +146,24 @@ def _sample(ref, y, x, fy, fx, shift):
     return (acc + (1 << (2 * shift - 1))) >> (2 * shift)
 
 
-@njit(cache=True, nogil=True)
-def half_pel_planes(ref):
+def half_pel_planes(ref: np.ndarray) -> np.ndarray:
     """The reference interpolated at (0, 1/2), (1/2, 0) and (1/2, 1/2), edge-replicated.
 
-    Computed once per frame so that half-pel SADs cost the same as integer ones; inside the
-    picture the values equal the bilinear samples of ``_sample``.
+    Computed once per frame (top and bottom halves on both cores) so that half-pel SADs cost
+    the same as integer ones; inside the picture the values equal the bilinear samples of
+    ``_sample``.
     """
     h, w = ref.shape
     planes = np.empty((3, h, w), np.uint8)
-    for y in range(h):
+    run_parallel([lambda: _interpolate_rows(ref, planes, 0, h // 2),
+                  lambda: _interpolate_rows(ref, planes, h // 2, h)])
+    return planes
+
+
+@njit(cache=True, nogil=True)
+def _interpolate_rows(ref, planes, y_start, y_end):
+    h, w = ref.shape
+    for y in range(y_start, y_end):
         y1 = min(y + 1, h - 1)
         for x in range(w):
             x1 = min(x + 1, w - 1)
@@ -166,7 +174,6 @@ def half_pel_planes(ref):
             planes[0, y, x] = (a + b + 1) >> 1
             planes[1, y, x] = (a + c + 1) >> 1
             planes[2, y, x] = (a + b + c + d + 2) >> 2
-    return planes
 
 
 @njit(cache=True, nogil=True)
