@@ -10,6 +10,10 @@ Capture, encoding and decoding each run in their own thread, joined by two queue
 The pipeline knows nothing of Qt: it reports decoded frames and messages through callbacks, which
 run in the worker threads (the window turns them into Qt signals). Failures of the source are
 reported, never raised in a thread: a lost camera is reopened with back-off, a file ends or loops.
+
+A live camera is read in a small reader thread of its own (one per connection), so a driver call
+that never returns stalls only that thread; a watchdog in the capture loop notices a camera that
+fails, stops responding or freezes on one picture, abandons its reader and reconnects.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from typing import Any, Callable, Generic, TypeVar, Union
 import cv2
 import numpy as np
 
-from app.recorder import Recorder, RecorderError
+from app.recorder import DiskFullError, Recorder, RecorderError
 from app.sources import FrameSource, SourceError, open_source
 from codec import CodecParams, Decoder, Encoder
 from codec.metrics import PSNR_CAP
@@ -50,6 +54,20 @@ _STATS_WINDOW_S = 2.0
 _TIMING_SAMPLES = 120
 #: Waits before reopening a lost camera; the last one repeats.
 _RECONNECT_BACKOFF_S = (0.5, 1.0, 2.0, 4.0)
+#: A reconnected camera that delivers this long starts the back-off afresh; one that fails again
+#: sooner (a camera that keeps freezing) waits longer each time instead of every 0.5 s.
+_RECOVERED_S = 10.0
+#: Watchdog: a live source that delivers no frame for this long "stopped responding" (a
+#: blocked driver read); one that delivers the identical picture for this long is "frozen".
+#: Webcams run at 5-60 fps, so two seconds is many frames even in dim light.
+STALL_TIMEOUT_S = 2.0
+FROZEN_TIMEOUT_S = 2.0
+#: The frozen check compares every 8th pixel of each row and column: ~15k values at 640x480
+#: (a few microseconds), and no real camera repeats even those exactly, as sensor noise alone
+#: changes them.
+_FROZEN_STRIDE = 8
+#: How long closing a healthy camera waits for its reader's current read (a frame at >= 2 fps).
+_READER_JOIN_S = 0.5
 #: A recording never fills more than this many seconds of dropped frames in one go.
 _MAX_FILL_S = 1.0
 
@@ -110,6 +128,7 @@ class FrameStats:
 
     index: int                   #: capture index within the current source
     frame_type: str              #: "refresh" or "predicted"
+    quality: int                 #: the quality coded with (rate control picks it per frame)
     nbytes: int                  #: packet size
     bytes_by_part: dict[str, int]  #: header / palette / labels / motion / residual
     psnr: float                  #: dB against the captured frame
@@ -195,6 +214,7 @@ class Pipeline:
         self._recorded_upto: tuple[int, int] | None = None
         self._source_info: dict[str, Any] = {}
         self._capture_active = False
+        self._switching = False
         self._frame_size: tuple[int, int] | None = None
         self._reset_stats()
 
@@ -209,6 +229,7 @@ class Pipeline:
         self._reset_stats()
         with self._lock:
             self._source_request = self._source
+            self._switching = True
         stop = self._stop
         self._threads = [
             threading.Thread(target=self._run_stage, args=(stage, stop), daemon=True,
@@ -260,13 +281,26 @@ class Pipeline:
             self._pending_params = params
 
     def set_source(self, source: SourceSpec) -> None:
-        """Switch to another source; it opens in the capture thread (failures are reported)."""
+        """Switch to another source; it opens in the capture thread.
+
+        When it cannot open, the error is reported and the current source (if one is open)
+        carries on, so a bad choice loses nothing; with no current source a camera is retried
+        with back-off (it may be plugged in later).
+        """
         with self._lock:
             self._source = self._source_request = source
+            self._switching = True
+
+    @property
+    def switching(self) -> bool:
+        """True from set_source() until the capture thread has opened the source or given up."""
+        with self._lock:
+            return self._switching
 
     @property
     def source_info(self) -> dict[str, Any]:
-        """name, fps, size (w, h) and is_live of the open source; empty while none is open."""
+        """name, fps, size (w, h), is_live and spec (the "demo" / "camera:N" / path it was
+        opened from; None for a factory) of the open source; empty while none is open."""
         with self._lock:
             return dict(self._source_info)
 
@@ -405,8 +439,8 @@ class Pipeline:
     def _encode_loop(self, stop: threading.Event) -> None:
         params = self.params
         _warm_up(params)
-        encoder = Encoder(params)
-        generation, shape, failing = None, None, False
+        encoder: Encoder | None = None
+        stream, failing = None, False
         while not stop.is_set():
             raw = self._raw.get(_POLL_S)
             if raw is None:
@@ -414,10 +448,11 @@ class Pipeline:
             with self._lock:
                 pending, self._pending_params = self._pending_params, None
             params = pending or params
-            if (generation, shape) != (raw.generation, raw.frame.shape):
-                if generation is not None:  # a new source or frame size starts a new stream
-                    encoder = Encoder(params)
-                generation, shape = raw.generation, raw.frame.shape
+            if encoder is None or stream != (raw.generation, raw.frame.shape, raw.fps):
+                # A new source or frame size starts a new stream; rate control budgets bits
+                # per frame from the source's frame rate.
+                encoder = Encoder(params, fps=raw.fps)
+                stream = (raw.generation, raw.frame.shape, raw.fps)
             elif pending is not None:
                 encoder.set_params(params)
             with self._lock:
@@ -429,7 +464,7 @@ class Pipeline:
                 log.exception("encoder failed")
                 if not failing:
                     self._report("error", f"encoder: {exc}")
-                failing, encoder = True, Encoder(params)
+                failing, encoder = True, None
                 continue
             failing = False
             packet = _Packet(raw, encoded, params, (time.perf_counter() - started) * 1000)
@@ -472,9 +507,9 @@ class Pipeline:
         self._record(raw, reconstruction)
         now = time.monotonic()
         stats = FrameStats(
-            index=raw.index, frame_type=encoded.frame_type, nbytes=len(encoded.data),
-            bytes_by_part=dict(encoded.bytes_by_part), psnr=float(quality),
-            encode_ms=packet.encode_ms, decode_ms=decode_ms,
+            index=raw.index, frame_type=encoded.frame_type, quality=encoded.quality,
+            nbytes=len(encoded.data), bytes_by_part=dict(encoded.bytes_by_part),
+            psnr=float(quality), encode_ms=packet.encode_ms, decode_ms=decode_ms,
             latency_ms=(now - raw.captured_at) * 1000, shown_at=now)
         with self._lock:
             self._frame_size = (reconstruction.shape[1], reconstruction.shape[0])
@@ -503,7 +538,8 @@ class Pipeline:
             except RecorderError as exc:
                 self._recorder.close()
                 self._recorder = None
-                self._report("error", f"recording stopped: {exc}")
+                self._report("error", str(exc) if isinstance(exc, DiskFullError)
+                             else f"recording stopped: {exc}")
                 return
             self._recorded_upto = (raw.generation, raw.index)
 
@@ -515,15 +551,19 @@ class Pipeline:
                 self._capture_active = True
             return request
 
+    def _switch_done(self) -> None:
+        with self._lock:
+            self._switching = self._source_request is not None
+
     def _capture_gave_up(self) -> None:
         with self._lock:
             self._capture_active = False
 
-    def _set_source_info(self, source: FrameSource | None) -> None:
+    def _set_source_info(self, source: FrameSource | None, spec: SourceSpec | None = None) -> None:
         with self._lock:
             self._source_info = {} if source is None else {
                 "name": source.name, "fps": float(source.fps), "size": tuple(source.size),
-                "is_live": bool(source.is_live)}
+                "is_live": bool(source.is_live), "spec": spec if isinstance(spec, str) else None}
 
     def _push_raw(self, raw: _Raw, live: bool) -> None:
         with self._lock:
@@ -532,17 +572,101 @@ class Pipeline:
         self._raw.put(raw)
 
 
+class _LiveReader:
+    """Reads a live source in a daemon thread of its own, keeping only the newest frame.
+
+    A driver read can block for good (some backends do when a camera is unplugged); then only
+    this thread is stuck, and the capture loop abandons it. The reader alone touches its source,
+    so it closes it too: when told to stop, or whenever a stuck read returns at last. It keeps
+    what the watchdog needs to know: when the last frame came, and since when the picture has
+    not changed.
+    """
+
+    def __init__(self, source: FrameSource) -> None:
+        self.source = source
+        self._cond = threading.Condition()
+        self._frame: np.ndarray | None = None
+        self._error: str | None = None
+        self._sample: np.ndarray | None = None
+        self._last_frame_at = self._same_since = time.monotonic()
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="livecodec-reader")
+        self._thread.start()
+
+    def take(self, timeout: float) -> np.ndarray | None:
+        """The newest frame not taken yet, waiting up to timeout seconds for one."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._frame is not None or self._error is not None,
+                                timeout)
+            frame, self._frame = self._frame, None
+            return frame
+
+    def fault(self) -> str | None:
+        """What is wrong with the camera, if anything: it failed, stopped responding or froze."""
+        now = time.monotonic()
+        with self._cond:
+            if self._error is not None:
+                return f"lost: {self._error}"
+            if now - self._last_frame_at > STALL_TIMEOUT_S:
+                return f"stopped responding (no frame for {now - self._last_frame_at:.1f} s)"
+            if self._last_frame_at - self._same_since > FROZEN_TIMEOUT_S:
+                return (f"frozen (the same picture for "
+                        f"{self._last_frame_at - self._same_since:.1f} s)")
+        return None
+
+    def close(self, wait: float) -> None:
+        """Stop reading; wait up to `wait` seconds for a read in progress (0: abandon it)."""
+        self._closing.set()
+        self._thread.join(wait)
+
+    def _run(self) -> None:
+        try:
+            while not self._closing.is_set():
+                try:
+                    frame, error = self.source.read(), "no frame"
+                except Exception as exc:  # SourceError, or a driver error surfacing as anything
+                    frame, error = None, str(exc) or type(exc).__name__
+                if self._closing.is_set():  # abandoned meanwhile: whatever a late read brought
+                    return
+                if frame is None:
+                    with self._cond:
+                        self._error = error
+                        self._cond.notify_all()
+                    return
+                self._store(frame)
+        finally:
+            try:
+                self.source.close()
+            except Exception:
+                log.exception("closing the camera failed")
+
+    def _store(self, frame: np.ndarray) -> None:
+        sample = frame[::_FROZEN_STRIDE, ::_FROZEN_STRIDE]
+        # A uniform picture (lens cap, dark room) may repeat exactly on a healthy camera.
+        changed = (self._sample is None or sample.shape != self._sample.shape
+                   or not np.array_equal(sample, self._sample) or sample.min() == sample.max())
+        now = time.monotonic()
+        with self._cond:
+            if changed:
+                self._sample, self._same_since = sample.copy(), now
+            self._frame, self._last_frame_at = frame, now
+            self._cond.notify_all()
+
+
 class _Capture:
-    """The capture worker's state: which source, when the next frame is due, reconnects."""
+    """The capture worker's state: which source, when the next frame is due, the watchdog of a
+    live source, and reconnects with back-off."""
 
     def __init__(self, pipeline: Pipeline, stop: threading.Event) -> None:
         self.pipeline = pipeline
         self.stop = stop
         self.spec: SourceSpec | None = None
         self.source: FrameSource | None = None
+        self.reader: _LiveReader | None = None
         self.generation = 0
         self.index = 0
         self.next_due = 0.0
+        self.opened_at = 0.0
         self.retry_at: float | None = None
         self.failures = 0
 
@@ -550,30 +674,53 @@ class _Capture:
         while not self.stop.is_set():
             request = self.pipeline._take_source_request()
             if request is not None:
-                self.close()
-                self.spec, self.retry_at, self.failures = request, None, 0
+                self._switch(request)
             if self.source is None:
                 self._open_when_due()
-            elif self.pipeline.paused:
-                self._idle_while_paused()
+            elif self.reader is not None:
+                self._capture_live()
+            elif self.pipeline.paused:  # files and the demo wait where they are
+                self.stop.wait(_POLL_S)
+                self.next_due = time.monotonic()
             else:
-                self._capture_one()
+                self._capture_paced()
 
-    def close(self) -> None:
-        if self.source is not None:
+    def close(self, wait: float = _READER_JOIN_S) -> None:
+        if self.reader is not None:
+            self.reader.close(wait)  # the reader closes its source itself, even when stuck
+            self.reader = None
+        elif self.source is not None:
             try:
                 self.source.close()
             except Exception:
                 log.exception("closing the source failed")
-            self.source = None
-            self.pipeline._set_source_info(None)
+        self.source = None
+        self.pipeline._set_source_info(None)
+
+    def _switch(self, request: SourceSpec) -> None:
+        """Open the requested source; when it fails, the current one (if any) carries on."""
+        current = self.source
+        if current is None or request == self.spec:  # nothing to keep, or the same device
+            self.close()
+            self.spec, self.retry_at, self.failures = request, None, 0
+            return  # _open_when_due opens it, and retries a camera
+        try:
+            source, spec = self._open(request)
+        except Exception as exc:  # SourceError, or anything a source factory raises
+            self.pipeline._report("error", f"{exc}; still showing {current.name}")
+            return
+        finally:
+            self.pipeline._switch_done()
+        self.close()
+        self.spec, self.failures = spec, 0
+        self._started(source, spec)
 
     def _open_when_due(self) -> None:
         if self.spec is None or (self.retry_at is not None and time.monotonic() < self.retry_at):
             self.stop.wait(_POLL_S)
             return
         try:
-            self.source = self._open(self.spec)
+            source, self.spec = self._open(self.spec)
         except Exception as exc:  # SourceError, or anything a source factory raises
             if self.retry_at is not None or _is_camera(self.spec):
                 self._schedule_retry(f"{exc}")
@@ -581,24 +728,31 @@ class _Capture:
                 self.pipeline._report("error", str(exc))
                 self._give_up()
             return
+        finally:
+            self.pipeline._switch_done()
         if self.failures:
-            self.pipeline._report("info", f"{self.source.name}: reconnected")
-        self.generation += 1
-        self.index, self.retry_at, self.failures = 0, None, 0
-        self.next_due = time.monotonic()
-        self.pipeline._set_source_info(self.source)
+            self.pipeline._report("info", f"{source.name}: reconnected")
+        self._started(source, self.spec)
 
-    def _open(self, spec: SourceSpec) -> FrameSource:
+    def _open(self, spec: SourceSpec) -> tuple[FrameSource, SourceSpec]:
+        """The opened source and the spec that opened it (AUTO_SOURCE resolves to one)."""
         if callable(spec):
-            return spec()
+            return spec(), spec
         if spec != AUTO_SOURCE:
-            return open_source(spec, loop=self.pipeline._loop)
+            return open_source(spec, loop=self.pipeline._loop), spec
         try:
-            return open_source(_AUTO_CHOICES[0])
+            return open_source(_AUTO_CHOICES[0]), _AUTO_CHOICES[0]
         except SourceError as exc:
             self.pipeline._report("info", f"{exc}: showing the demo scene instead")
-            self.spec = _AUTO_CHOICES[1]
-            return open_source(self.spec)
+            return open_source(_AUTO_CHOICES[1]), _AUTO_CHOICES[1]
+
+    def _started(self, source: FrameSource, spec: SourceSpec) -> None:
+        self.source = source
+        self.reader = _LiveReader(source) if source.is_live else None
+        self.generation += 1
+        self.index, self.retry_at = 0, None
+        self.next_due = self.opened_at = time.monotonic()
+        self.pipeline._set_source_info(source, spec)
 
     def _schedule_retry(self, reason: str) -> None:
         delay = _RECONNECT_BACKOFF_S[min(self.failures, len(_RECONNECT_BACKOFF_S) - 1)]
@@ -606,43 +760,48 @@ class _Capture:
         self.retry_at = time.monotonic() + delay
         self.pipeline._report("warning", f"{reason}; retrying in {delay:g} s")
 
-    def _idle_while_paused(self) -> None:
-        if self.source.is_live:  # keep the driver's buffer fresh so resuming shows "now"
-            self._read()
-        else:
-            self.stop.wait(_POLL_S)
-        self.next_due = time.monotonic()
+    def _capture_live(self) -> None:
+        """Take the reader's newest frame and ask the watchdog; a camera runs on while paused
+        (frames are read and dropped), so resuming shows "now"."""
+        frame = self.reader.take(_POLL_S)
+        fault = self.reader.fault()
+        if fault is not None:
+            self._lost(fault)
+        elif frame is not None and not self.pipeline.paused:
+            self._push(frame)
 
-    def _capture_one(self) -> None:
-        source = self.source
-        if not source.is_live:  # files and the demo play at their own rate
-            delay = self.next_due - time.monotonic()
-            if delay > 0:
-                self.stop.wait(min(delay, _POLL_S))
-                return
-        frame, error = self._read()
+    def _capture_paced(self) -> None:
+        """Files and the demo play at their own rate, read here when a frame is due."""
+        delay = self.next_due - time.monotonic()
+        if delay > 0:
+            self.stop.wait(min(delay, _POLL_S))
+            return
+        try:
+            frame, error = self.source.read(), None
+        except Exception as exc:  # SourceError, or a decoder error surfacing as anything else
+            frame, error = None, str(exc) or type(exc).__name__
         if frame is None:
             self._lost(error)
-            return
-        now = time.monotonic()
+        else:
+            self._push(frame)
+
+    def _push(self, frame: np.ndarray) -> None:
+        source, now = self.source, time.monotonic()
         self.index += 1
         fps = float(source.fps) if source.fps and source.fps > 0 else 30.0
         self.pipeline._push_raw(_Raw(frame, self.index, now, self.generation, fps), source.is_live)
         self.next_due = max(self.next_due + 1.0 / fps, now - 1.0 / fps)  # no burst after a stall
+        if self.failures and now - self.opened_at >= _RECOVERED_S:
+            self.failures = 0
 
-    def _read(self) -> tuple[np.ndarray | None, str | None]:
-        try:
-            return self.source.read(), None
-        except Exception as exc:  # SourceError, or a driver error surfacing as anything else
-            return None, str(exc) or type(exc).__name__
-
-    def _lost(self, error: str | None) -> None:
+    def _lost(self, problem: str | None) -> None:
+        """A live source failed (problem says how): reconnect. A file failed or ended: stop."""
         name, live = self.source.name, self.source.is_live
-        self.close()
+        self.close(wait=0.0)  # a stuck reader is abandoned; it closes the camera if it returns
         if live:
-            self._schedule_retry(f"{name} lost: {error or 'no frame'}")
-        elif error:
-            self.pipeline._report("error", f"{name}: {error}")
+            self._schedule_retry(f"{name} {problem}")
+        elif problem:
+            self.pipeline._report("error", f"{name}: {problem}")
             self._give_up()
         else:
             self.pipeline._report("info", f"{name}: end of file")

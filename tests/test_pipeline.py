@@ -186,6 +186,40 @@ class TestParams:
         wait_for(lambda: seen.frames[-1].reconstruction.shape == (64, 96, 3))
         assert pipeline.source_info["size"] == (96, 64)
 
+    def test_the_encoder_runs_at_the_source_frame_rate(self, run, monkeypatch):
+        rates = []
+
+        class RecordingEncoder(pipeline_module.Encoder):
+            def __init__(self, params, fps=30.0):
+                rates.append(fps)
+                super().__init__(params, fps=fps)
+
+        monkeypatch.setattr(pipeline_module, "Encoder", RecordingEncoder)
+        pipeline, seen = run(lambda: DemoScene(*SMALL, fps=25.0))
+        wait_for(lambda: len(seen.frames) >= 2)
+        pipeline.set_source(lambda: DemoScene(*SMALL, fps=50.0))
+        wait_for(lambda: seen.frames[-1].source_fps == 50.0)
+        assert rates[-2:] == [25.0, 50.0]  # one encoder per source, after the warm-up ones
+
+    def test_target_bitrate_moves_the_stream_to_it(self, run, small_demo):
+        """Rate control in the live pipeline: about 500 kbps by default at 160×120, asked for
+        150. Measured as DESIGN.md defines bitrate (bytes per frame at the source rate), which
+        frames dropped on a busy machine do not skew; loose bounds, to never flake."""
+        target = 150.0
+        pipeline, seen = run(small_demo)
+        wait_for(lambda: len(seen.frames) >= 30)
+        pipeline.set_params(CodecParams(target_kbps=target))
+        wait_for(lambda: pipeline.encoder_params.target_kbps == target)
+
+        def kbps(frames: list[PipelineFrame]) -> float:
+            return 8 * sum(f.stats.nbytes for f in frames) * 30.0 / len(frames) / 1000
+
+        before = kbps(seen.frames[5:30])
+        wait_for(lambda: sum(f.params.target_kbps == target for f in seen.frames) >= 90)
+        held = [f for f in seen.frames if f.params.target_kbps == target][30:90]  # after 1 s
+        assert before > 1.5 * target
+        assert target / 1.5 < kbps(held) < target * 1.5
+
 
 class TestFailures:
     def test_lost_camera_is_reported_and_reconnected(self, run):
@@ -196,6 +230,18 @@ class TestFailures:
         shown = len(seen.frames)
         wait_for(lambda: len(seen.frames) > shown)  # frames flow again
         assert pipeline.running
+
+    def test_a_source_that_cannot_open_leaves_the_current_one_playing(self, run, small_demo,
+                                                                      tmp_path):
+        pipeline, seen = run(small_demo)
+        wait_for(lambda: len(seen.frames) >= 2)
+        (tmp_path / "notes.mp4").write_text("not a video")
+        pipeline.set_source(str(tmp_path / "notes.mp4"))
+        wait_for(lambda: seen.said("error", "not a readable video"))
+        assert seen.said("error", "notes.mp4; still showing demo scene")
+        assert not pipeline.switching and pipeline.source_info["name"] == "demo scene"
+        shown = len(seen.frames)
+        wait_for(lambda: len(seen.frames) > shown)
 
     def test_missing_camera_is_retried(self, run):
         pipeline, seen = run("camera:97")
