@@ -1,23 +1,52 @@
-"""AVI recording of the reconstructed stream through OpenCV's VideoWriter."""
+"""AVI recording of the reconstructed stream through OpenCV's VideoWriter.
+
+cv2.VideoWriter reports no write errors: on a full disk it drops frames silently and release()
+cannot write the AVI index (on a full 3 MB tmpfs, XVID and MJPG files alike ended with a frame
+count of 0: FFmpeg still decodes them by scanning, but players cannot seek or show a length).
+So the recorder watches the free space itself and finishes the file while the index still fits.
+"""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from types import TracebackType
 
 import cv2
 import numpy as np
 
-__all__ = ["Recorder", "RecorderError", "check_output_path", "check_fourcc", "DEFAULT_FOURCC", "FALLBACK_FOURCC"]
+__all__ = ["Recorder", "RecorderError", "DiskFullError", "check_output_path", "check_fourcc",
+           "free_bytes", "DEFAULT_FOURCC", "FALLBACK_FOURCC"]
 
 #: MPEG-4 Part 2 in AVI: small files that every player opens.
 DEFAULT_FOURCC = "XVID"
 #: Motion-JPEG is built into OpenCV itself, so it opens where an FFmpeg codec is missing.
 FALLBACK_FOURCC = "MJPG"
 
+#: Free space looked up every this many frames (a second at 30 fps): cheap enough, and often
+#: enough that the margin below covers what is written in between.
+SPACE_CHECK_FRAMES = 30
+#: Always left free: write buffers of the writer and the file system, and the AVI headers.
+SPACE_RESERVE_BYTES = 1 << 20
+#: Bytes of AVI index per frame, written by release(): 16 (idx1 entry), doubled for the
+#: OpenDML index FFmpeg adds.
+INDEX_BYTES_PER_FRAME = 32
+#: Before anything is written, a coded frame is assumed to be this fraction of the raw one
+#: (intra-coded MJPG/XVID camera pictures measure 1/10 to 1/20).
+FIRST_FRAME_FRACTION = 0.1
+
 
 class RecorderError(Exception):
     """A recording that cannot start or continue; the message is one line naming the cause."""
+
+
+class DiskFullError(RecorderError):
+    """The disk is almost full: the recording was finished (still playable) before it filled."""
+
+
+def free_bytes(folder: Path) -> int:
+    """Bytes an unprivileged writer may still use on the file system holding folder."""
+    return shutil.disk_usage(folder).free
 
 
 class Recorder:
@@ -26,7 +55,8 @@ class Recorder:
     The writer opens at construction when ``size`` is given, otherwise at the first frame, whose
     size every later frame must match: OpenCV silently drops a frame of the wrong size, so the
     recorder checks it and raises instead. When ``fourcc`` cannot open, MJPG is tried before
-    giving up; ``fourcc`` then tells which one is in use.
+    giving up; ``fourcc`` then tells which one is in use. Every SPACE_CHECK_FRAMES frames the
+    free disk space is checked: when it runs low, the file is finished and DiskFullError raised.
 
     Args:
         path: output file; its folder must exist and be writable.
@@ -78,8 +108,29 @@ class Recorder:
         elif size != self.size:
             raise RecorderError(f"frame size {size[0]}x{size[1]} differs from the recording's "
                                 f"{self.size[0]}x{self.size[1]}")
+        if self.frames_written % SPACE_CHECK_FRAMES == 0:
+            self._check_space(frame.nbytes)
         self._writer.write(np.ascontiguousarray(frame))
         self.frames_written += 1
+
+    def _check_space(self, raw_bytes: int) -> None:
+        """Finish the file and raise DiskFullError unless the next SPACE_CHECK_FRAMES frames
+        (twice the average so far, for refresh-frame peaks), the index and the reserve fit."""
+        if self.frames_written:
+            per_frame = os.path.getsize(self.path) / self.frames_written
+        else:
+            per_frame = raw_bytes * FIRST_FRAME_FRACTION
+        upcoming = self.frames_written + SPACE_CHECK_FRAMES
+        needed = (SPACE_RESERVE_BYTES + 2 * SPACE_CHECK_FRAMES * per_frame
+                  + INDEX_BYTES_PER_FRAME * upcoming)
+        free = free_bytes(self.path.parent)
+        if free < needed:
+            self.close()
+            full = f"disk almost full ({free / 1e6:.1f} MB free)"
+            if not self.frames_written:
+                raise DiskFullError(f"{full}: no room to record {self.path.name}")
+            raise DiskFullError(f"{full}: recording stopped after {self.frames_written} frames, "
+                                f"{self.path.name} is playable")
 
     def close(self) -> None:
         """Finalise the file (writes the AVI index); safe to call twice."""
