@@ -5,7 +5,8 @@ import os
 from dataclasses import dataclass
 
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import QComboBox, QFileDialog, QGridLayout, QLabel, QSlider, QWidget
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QLabel, QSlider,
+                             QSpinBox, QWidget)
 
 from codec import BLOCK_SIZES, CodecParams
 
@@ -38,11 +39,20 @@ _SLIDERS = (
             "Motion search window, ± pixels (1–64): wider catches faster motion but costs time."),
 )
 
+#: Range of the target bitrate control (kbps): from a thumbnail-sized stream to 720p at high
+#: quality; the codec itself accepts 1-100000.
+TARGET_KBPS_RANGE = (50, 20_000)
+#: Offered when the control is first switched on: a good 640×480 stream at 30 fps.
+DEFAULT_TARGET_KBPS = 1000
+_TARGET_TIP = ("Rate control: the encoder picks the quality of every frame to hold this bitrate\n"
+               "(frames it skips when busy are not sent, so the link may carry less).\n"
+               "While on, the Quality slider follows the quality it picks.")
+
 
 class ParamControls(QWidget):
-    """One slider per codec setting, its value shown beside it.
+    """One slider per codec setting, its value shown beside it, and a target bitrate.
 
-    Emits params_changed(CodecParams) whenever a slider moves (by mouse, keyboard or code).
+    Emits params_changed(CodecParams) whenever a control changes (by mouse, keyboard or code).
     """
 
     params_changed = pyqtSignal(object)
@@ -71,15 +81,32 @@ class ParamControls(QWidget):
             grid.addWidget(value, row, 2)
             self.sliders[spec.field] = slider
             self.value_labels[spec.field] = value
+        self.target_check = QCheckBox("Target bitrate")
+        self.target_kbps = QSpinBox()
+        self.target_kbps.setRange(*TARGET_KBPS_RANGE)
+        self.target_kbps.setSingleStep(50)
+        self.target_kbps.setSuffix(" kbps")
+        self.target_kbps.setValue(DEFAULT_TARGET_KBPS)
+        self.target_kbps.setKeyboardTracking(False)  # typing 1500 must not ask for 1, 15, 150
+        self.target_kbps.setAccessibleName("Target bitrate in kbps")
+        for widget in (self.target_check, self.target_kbps):
+            widget.setToolTip(_TARGET_TIP)
+        grid.addWidget(self.target_check, len(_SLIDERS), 0)
+        grid.addWidget(self.target_kbps, len(_SLIDERS), 1, 1, 2)
         self.set_params(params)
         for slider in self.sliders.values():
             slider.valueChanged.connect(self._changed)
+        self.target_check.toggled.connect(self._changed)
+        self.target_kbps.valueChanged.connect(self._changed)
 
     @property
     def params(self) -> CodecParams:
         """The settings the sliders show (fields without a slider come from the initial params)."""
-        values = {field: slider.value() for field, slider in self.sliders.items()}
+        values: dict[str, int | float | None] = {
+            field: slider.value() for field, slider in self.sliders.items()}
         values["block_size"] = BLOCK_SIZES[values["block_size"]]
+        values["target_kbps"] = (float(self.target_kbps.value()) if self.target_check.isChecked()
+                                 else None)
         return self._base.with_changes(**values)
 
     def set_params(self, params: CodecParams) -> None:
@@ -90,12 +117,32 @@ class ParamControls(QWidget):
             slider.blockSignals(True)
             slider.setValue(BLOCK_SIZES.index(value) if field == "block_size" else value)
             slider.blockSignals(False)
+        for widget in (self.target_check, self.target_kbps):
+            widget.blockSignals(True)
+        self.target_check.setChecked(params.target_kbps is not None)
+        if params.target_kbps is not None:
+            self.target_kbps.setValue(round(params.target_kbps))
+        for widget in (self.target_check, self.target_kbps):
+            widget.blockSignals(False)
         self._show_values()
+
+    def show_chosen_quality(self, quality: int) -> None:
+        """Under rate control, move the (disabled) quality slider to the quality it picked, so
+        switching rate control off carries on from there."""
+        if self.target_check.isChecked():
+            slider = self.sliders["quality"]
+            slider.blockSignals(True)
+            slider.setValue(quality)
+            slider.blockSignals(False)
+            self._show_values()
 
     def _show_values(self) -> None:
         for field, slider in self.sliders.items():
             value = BLOCK_SIZES[slider.value()] if field == "block_size" else slider.value()
             self.value_labels[field].setText(str(value))
+        rate_control = self.target_check.isChecked()
+        self.sliders["quality"].setEnabled(not rate_control)
+        self.target_kbps.setEnabled(rate_control)
 
     def _changed(self) -> None:
         self._show_values()

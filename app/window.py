@@ -39,7 +39,8 @@ _MESSAGE_COLOUR = {"info": "", "warning": "#ffb347", "error": "#ff6b6b"}
 
 _READOUTS = (
     ("fps", "Frame rate", "Frames per second delivered to the views (last 2 s)"),
-    ("frame", "Frame", "Type of the frame on screen: refresh (self-contained) or predicted"),
+    ("frame", "Frame", "Type of the frame on screen: refresh (self-contained) or predicted,\n"
+                       "and the quality it was coded with"),
     ("kbps", "Bitrate", "Bits per second of the compressed stream (last 2 s)"),
     ("psnr", "PSNR", "Reconstruction quality against the captured frame, mean of the last 2 s"),
     ("latency", "Latency", "Capture to display, median of the last frames"),
@@ -74,7 +75,6 @@ class MainWindow(QMainWindow):
         self._latest_lock = threading.Lock()
         self._stats_inbox: deque[FrameStats] = deque()
         self._pending_record: str | None = None
-        self._follow_source = source == AUTO_SOURCE
         self._ticks = 0
         self._last_frame: ViewImages | None = None
         #: Frames drawn by the GUI thread (fewer than delivered when the GUI is the slow part).
@@ -111,8 +111,7 @@ class MainWindow(QMainWindow):
         self._timer.start()
 
     def set_source(self, spec: str) -> None:
-        """Switch the pipeline to another source."""
-        self._follow_source = False
+        """Switch the pipeline to another source; if it cannot open, the current one stays."""
         self.selector.show_source(spec)
         self.pipeline.set_source(spec)
         self.plots.clear()
@@ -306,15 +305,17 @@ class MainWindow(QMainWindow):
             "decode": f"{stats['decode_ms']:.1f} ms",
         }
         if self._last_frame is not None:
-            values["frame"] = self._last_frame.stats.frame_type
+            shown = self._last_frame.stats
+            values["frame"] = f"{shown.frame_type}, q {shown.quality}"
+            self.controls.show_chosen_quality(shown.quality)
         if info:
             width, height = info["size"]
             values["stream"] = f"{info['name']}  {width}×{height} @ {info['fps']:g} fps"
-            if self._follow_source:
-                self._follow_source = False
-                name = info["name"]
-                self.selector.show_source("demo" if name == "demo scene"
-                                          else name.replace("camera ", "camera:"))
+            # The selector shows what actually plays: auto's pick, or the previous source
+            # after a choice that could not open.
+            spec = info.get("spec")
+            if spec and not self.pipeline.switching and spec != self.selector.currentData():
+                self.selector.show_source(spec)
         elif self.pipeline.running:
             values["stream"] = "no source open"
         for key, text in values.items():

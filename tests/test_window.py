@@ -83,6 +83,26 @@ class TestControls:
         if field == "block_size":  # the encoded frames themselves use the new blocks
             qtbot.waitUntil(lambda: window.last_frame.block_size == expected, timeout=WAIT_MS)
 
+    def test_target_bitrate_hands_rate_control_the_quality(self, open_window, qtbot, small_demo):
+        window = open_window(small_demo)
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        controls = window.controls
+        assert not controls.target_kbps.isEnabled() and controls.sliders["quality"].isEnabled()
+        controls.target_kbps.setValue(200)  # while off: nothing changes
+        assert window.pipeline.params.target_kbps is None
+        controls.target_check.setChecked(True)
+        qtbot.waitUntil(lambda: window.pipeline.encoder_params.target_kbps == 200.0,
+                        timeout=WAIT_MS)
+        assert controls.target_kbps.isEnabled() and not controls.sliders["quality"].isEnabled()
+        # The disabled slider follows the quality rate control picks (~30 for 200 kbps here).
+        qtbot.waitUntil(lambda: controls.sliders["quality"].value()
+                        == window.last_frame.stats.quality < 45, timeout=WAIT_MS)
+        assert window.readouts["frame"].text().endswith(f"q {controls.sliders['quality'].value()}")
+        controls.target_check.setChecked(False)
+        qtbot.waitUntil(lambda: window.pipeline.encoder_params.target_kbps is None,
+                        timeout=WAIT_MS)
+        assert window.pipeline.params.quality == controls.sliders["quality"].value()
+
     def test_space_pauses_and_resumes(self, open_window, qtbot, small_demo):
         window = open_window(small_demo)
         qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
@@ -132,6 +152,31 @@ class TestRecording:
         assert not window.start_recording(str(tmp_path / "nowhere" / "rec.avi"))
         assert "does not exist" in status(window)
         assert window.pipeline.recorder is None and not window.record_action.isChecked()
+
+
+class TestBadInput:
+    def test_bad_choices_are_one_line_and_the_stream_goes_on(self, open_window, qtbot,
+                                                             tmp_path):
+        """A file that is not a video, a camera that does not exist, a snapshot that cannot be
+        written: one line in the status bar each; the demo plays on and the selector says so."""
+        window = open_window("demo")
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        shown: list[str] = []
+        window.statusBar().messageChanged.connect(shown.append)
+        notes = tmp_path / "notes.mp4"
+        notes.write_text("not a video")
+        for spec, expected in ((str(notes), f"not a readable video: {notes}"),
+                               ("camera:9", "cannot open camera 9")):
+            window.set_source(spec)
+            qtbot.waitUntil(lambda: any(expected in text for text in shown), timeout=WAIT_MS)
+            error = next(text for text in shown if expected in text)
+            assert "\n" not in error and error.endswith("; still showing demo scene")
+            qtbot.waitUntil(lambda: window.selector.currentData() == "demo", timeout=WAIT_MS)
+            displayed = window.frames_displayed
+            qtbot.waitUntil(lambda: window.frames_displayed > displayed, timeout=WAIT_MS)
+        assert window.save_snapshot(str(tmp_path / "nowhere" / "snap.png")) is None
+        assert status(window) == f"cannot write snapshot {tmp_path / 'nowhere' / 'snap.png'}"
+        assert window.pipeline.running and window.isVisible()
 
 
 class TestLifecycle:
