@@ -1,6 +1,6 @@
 """``python -m app`` runs the livecodec command."""
 import sys
 
-from .cli import main
+from .entry import main
 
 sys.exit(main())
