@@ -71,6 +71,14 @@ def _shift_low(est, out):
     est[0] = (low & 0x00FFFFFF) << 8
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _renormalise_encoder(est, out):
+    """Shift out bytes until the range is back above 2^24."""
+    while est[1] < TOP:
+        est[1] = (est[1] << 8) & MASK32
+        _shift_low(est, out)
+
+
 @njit(cache=True, nogil=True)
 def encode_bit(est, out, probs, ctx, bit, costs, category):
     p = probs[ctx]
@@ -84,9 +92,7 @@ def encode_bit(est, out, probs, ctx, bit, costs, category):
         est[1] -= bound
         probs[ctx] = p - (p >> ADAPT_SHIFT)
         costs[category] += BIT_COST[PROB_ONE - p]
-    while est[1] < TOP:
-        est[1] = (est[1] << 8) & MASK32
-        _shift_low(est, out)
+    _renormalise_encoder(est, out)
 
 
 @njit(cache=True, nogil=True)
@@ -96,9 +102,7 @@ def encode_bypass(est, out, bit, costs, category):
     if bit:
         est[0] += est[1]
     costs[category] += 1.0
-    while est[1] < TOP:
-        est[1] = (est[1] << 8) & MASK32
-        _shift_low(est, out)
+    _renormalise_encoder(est, out)
 
 
 @njit(cache=True, nogil=True)
@@ -152,6 +156,14 @@ def new_decoder(data) -> np.ndarray:
     return dst
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _renormalise_decoder(dst, data):
+    """Shift in bytes until the range is back above 2^24."""
+    while dst[0] < TOP:
+        dst[0] = (dst[0] << 8) & MASK32
+        dst[1] = ((dst[1] << 8) | _next_byte(dst, data)) & MASK32
+
+
 @njit(cache=True, nogil=True)
 def decode_bit(dst, data, probs, ctx):
     p = probs[ctx]
@@ -165,9 +177,7 @@ def decode_bit(dst, data, probs, ctx):
         dst[0] -= bound
         probs[ctx] = p - (p >> ADAPT_SHIFT)
         bit = 1
-    while dst[0] < TOP:
-        dst[0] = (dst[0] << 8) & MASK32
-        dst[1] = ((dst[1] << 8) | _next_byte(dst, data)) & MASK32
+    _renormalise_decoder(dst, data)
     return bit
 
 
@@ -179,9 +189,7 @@ def decode_bypass(dst, data):
         bit = 1
     else:
         bit = 0
-    while dst[0] < TOP:
-        dst[0] = (dst[0] << 8) & MASK32
-        dst[1] = ((dst[1] << 8) | _next_byte(dst, data)) & MASK32
+    _renormalise_decoder(dst, data)
     return bit
 
 

@@ -19,8 +19,8 @@ from app.pipeline import Pipeline, PipelineFrame
 from app.sources import DemoScene, SourceError
 from app.window import MainWindow
 from codec import CodecParams
+from tests.waiting import TIMEOUT_S, wait_for
 
-TIMEOUT_S = 20.0
 WATCHDOG_S = 0.3
 BACKOFF_S = (0.1, 0.2, 0.4)
 
@@ -90,14 +90,6 @@ class Seen:
 
     def said(self, fragment: str, level: str | None = None) -> bool:
         return any(fragment in text and level in (None, lv) for lv, text in self.messages)
-
-
-def wait_for(condition, timeout: float = TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 @pytest.fixture

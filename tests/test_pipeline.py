@@ -19,16 +19,8 @@ import app.pipeline as pipeline_module
 from app.pipeline import DropOldestQueue, Pipeline, PipelineFrame, live_psnr
 from app.sources import DemoScene
 from codec import CodecParams, psnr
+from tests.waiting import wait_for
 
-TIMEOUT_S = 20.0
-
-
-def wait_for(condition, timeout: float = TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 class Collector:
