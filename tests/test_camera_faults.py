@@ -19,7 +19,7 @@ from app.pipeline import Pipeline, PipelineFrame
 from app.sources import DemoScene, SourceError
 from app.window import MainWindow
 from codec import CodecParams
-from tests.waiting import TIMEOUT_S, wait_for
+from tests.waiting import wait_for
 
 WATCHDOG_S = 0.3
 BACKOFF_S = (0.1, 0.2, 0.4)
