@@ -227,12 +227,17 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, half_pel, ro
     """
     rows, cols = sads.shape
     cands = np.zeros((6, 2), np.int64)
+    # visited[dy + R, dx + R] == id of the block that last evaluated that integer vector: a
+    # point seen before cannot win again (its cost is no better than the best so far), so
+    # repeated candidates and the diamond's overlapping points are skipped, same result.
+    visited = np.full((2 * search_range + 1, 2 * search_range + 1), -1, np.int64)
     early = _EARLY_STOP_SAD_PER_PIXEL * bs * bs
     big = np.int64(1) << 60
     for r in range(rows):
         for c in range(cols):
             y0 = (row0 + r) * bs
             x0 = c * bs
+            block_id = r * cols + c
             pred = vector_predictor(mvs, r, c)
             # Candidate starting points, in whole pixels (half-pel predictors rounded down).
             cands[0, 0] = 0
@@ -267,6 +272,9 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, half_pel, ro
             for k in range(n):
                 dx = _clamp(cands[k, 0], -search_range, search_range)
                 dy = _clamp(cands[k, 1], -search_range, search_range)
+                if visited[dy + search_range, dx + search_range] == block_id:
+                    continue
+                visited[dy + search_range, dx + search_range] = block_id
                 bits = mv_bits(2 * dx - pred[0]) + mv_bits(2 * dy - pred[1])
                 limit = big if best_cost >= 1e29 else np.int64(best_cost - lam * bits) + 1
                 sad = _sad_int(cur, ref, y0, x0, dy, dx, bs, limit)
@@ -287,6 +295,9 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, half_pel, ro
                             dy = cy + pts[k, 1]
                             if abs(dx) > search_range or abs(dy) > search_range:
                                 continue
+                            if visited[dy + search_range, dx + search_range] == block_id:
+                                continue
+                            visited[dy + search_range, dx + search_range] = block_id
                             bits = mv_bits(2 * dx - pred[0]) + mv_bits(2 * dy - pred[1])
                             sad = _sad_int(cur, ref, y0, x0, dy, dx, bs,
                                            np.int64(best_cost - lam * bits) + 1)
