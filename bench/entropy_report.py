@@ -37,10 +37,11 @@ def measure(frames: list[np.ndarray], params: CodecParams) -> dict[str, dict[str
     captured: dict = {}
     original = encoder_module.encode_slices
 
-    def spy(is_refresh, coded_residual, modes, mvd, labels, label_bits, levels, *rest):
-        captured.update(is_refresh=is_refresh, coded=coded_residual, modes=modes.copy(),
-                        mvd=mvd.copy(), labels=labels.copy(), levels=[l.copy() for l in levels])
-        return original(is_refresh, coded_residual, modes, mvd, labels, label_bits, levels, *rest)
+    def spy(is_refresh, modes, mvd, labels, label_bits, levels, block_size):
+        captured.update(is_refresh=is_refresh, coded=levels is not None, modes=modes.copy(),
+                        mvd=mvd.copy(), labels=labels.copy(),
+                        levels=None if levels is None else [lev.copy() for lev in levels])
+        return original(is_refresh, modes, mvd, labels, label_bits, levels, block_size)
 
     totals: dict[str, dict[str, float]] = defaultdict(lambda: {"coded_bytes": 0.0, "h0_bytes": 0.0})
     encoder_module.encode_slices = spy

@@ -10,6 +10,7 @@ from .blocks import Planes, padded_size, planes_to_frame
 from .encoder import label_bits
 from .errors import BitstreamError, FrameGapError, MissingReferenceError
 from .framing import unpack_predicted_header, unpack_refresh_header
+from .motion import vectors_in_pixels
 from .reconstruct import predict, reconstruct
 from .residual import LEVEL_DTYPE, plane_steps, transform_size
 from .slices import decode_slices
@@ -93,25 +94,22 @@ class Decoder:
         bs = state.block_size
         wp, hp = padded_size(state.width, state.height, bs)
         rows, cols = hp // bs, wp // bs
-        ty, tc = transform_size(bs), transform_size(bs // 2)
+        levels = None
         if quality > 0:
+            ty, tc = transform_size(bs), transform_size(bs // 2)
             levels = (np.zeros((hp // ty, wp // ty, ty * ty), LEVEL_DTYPE),
                       np.zeros((hp // 2 // tc, wp // 2 // tc, tc * tc), LEVEL_DTYPE),
                       np.zeros((hp // 2 // tc, wp // 2 // tc, tc * tc), LEVEL_DTYPE))
-        else:
-            empty = np.zeros((1, 1, 1), LEVEL_DTYPE)
-            levels = (empty, empty, empty)
         symbols = np.frombuffer(payload, np.uint8, offset=offset)
         n_labels = len(state.palette)
         try:
             modes, mvs, labels = decode_slices(
-                symbols, packet.type == PACKET_REFRESH, quality > 0, rows, cols, n_labels,
-                label_bits(n_labels), levels, bs, bs // ty, (bs // 2) // tc)
+                symbols, packet.type == PACKET_REFRESH, rows, cols, n_labels,
+                label_bits(n_labels), levels, bs)
         except BitstreamError as exc:
             raise BitstreamError(f"frame {packet.frame_index}: {exc}") from None
         prediction = predict(reference, modes, mvs, labels, state.palette, bs)
-        recon = reconstruct(prediction, levels if quality > 0 else None,
-                            plane_steps(quality) if quality > 0 else (0, 0, 0))
+        recon = reconstruct(prediction, levels, plane_steps(quality) if levels is not None else (0, 0, 0))
         self._state = state
         self._reference = recon
         self._last_index = packet.frame_index
@@ -120,4 +118,4 @@ class Decoder:
             image=planes_to_frame(recon, state.width, state.height),
             frame_type="refresh" if is_refresh else "predicted", frame_index=packet.frame_index,
             block_modes=modes, block_size=bs,
-            motion_vectors=None if is_refresh else np.floor_divide(mvs + 1, 2).astype(np.int32))
+            motion_vectors=None if is_refresh else vectors_in_pixels(mvs))

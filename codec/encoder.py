@@ -13,14 +13,15 @@ import numpy as np
 from .bitstream import PACKET_PREDICTED, PACKET_REFRESH, build_packet
 from .blocks import MAX_DIMENSION, Planes, block_means, block_sums_abs_dev, frame_to_planes, planes_to_frame
 from .framing import RefreshHeader, pack_predicted_header, pack_refresh_header
-from .motion import MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, vector_predictors
+from .motion import (MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, vector_predictors,
+                     vectors_in_pixels)
 from .palette import fit_palette, nearest_labels
 from .params import CodecParams
 from .ratecontrol import RateController
 from .parallel import per_plane
-from .reconstruct import predict
-from .residual import (LEVEL_DTYPE, ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, add_residual,
-                       forward_quantise, plane_steps, quality_to_step, transform_size)
+from .reconstruct import predict, reconstruct
+from .residual import (ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, forward_quantise, plane_steps,
+                       quality_to_step, transform_size)
 from .slices import encode_slices
 from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL
 
@@ -158,14 +159,15 @@ class Encoder:
         p = self._params
         refresh = (self._reference is None or self._force_refresh or (w, h) != self._size
                    or self._since_refresh + 1 >= p.refresh_interval)
+        # A new block size always forces a refresh, so the planes fit whichever frame this is,
+        # including a refresh sent after a scene cut was detected.
+        planes = frame_to_planes(frame, p.block_size)
         result = None
         if not refresh:
-            planes = frame_to_planes(frame, self._block_size)
             result = self._encode_predicted(planes, self._quality("predicted"), w, h)
         if result is None:
             self._block_size = p.block_size
-            result = self._encode_refresh(frame_to_planes(frame, p.block_size),
-                                          self._quality("refresh"), w, h)
+            result = self._encode_refresh(planes, self._quality("refresh"), w, h)
         if self._rate_control is not None:
             self._rate_control.update(result.frame_type, result.quality, len(result.data))
         return result
@@ -248,14 +250,9 @@ class Encoder:
             return None, prediction
         sides = (self._block_size, self._block_size // 2, self._block_size // 2)
         steps = plane_steps(quality)
-
-        def code_plane(k: int) -> tuple[np.ndarray, np.ndarray]:
-            levels = forward_quantise(planes[k], prediction[k], transform_size(sides[k]),
-                                      steps[k] / STEP_ONE, rounding)
-            return levels, add_residual(prediction[k], levels, steps[k])
-
-        coded = per_plane(code_plane)
-        return tuple(c[0] for c in coded), Planes(*(c[1] for c in coded))
+        levels = tuple(per_plane(lambda k: forward_quantise(
+            planes[k], prediction[k], transform_size(sides[k]), steps[k] / STEP_ONE, rounding)))
+        return levels, reconstruct(prediction, levels, steps)
 
     def _retry_quality(self, frame_type: str, quality: int, n_bytes: int) -> int | None:
         if self._rate_control is None:
@@ -274,13 +271,8 @@ class Encoder:
         return coded
 
     def _entropy_code(self, is_refresh, quality, modes, mvd, labels, palette, levels, bs):
-        ky = bs // transform_size(bs)
-        kc = (bs // 2) // transform_size(bs // 2)
-        if levels is None:
-            empty = np.zeros((1, 1, 1), LEVEL_DTYPE)
-            levels = (empty, empty, empty)
-        return encode_slices(is_refresh, quality > 0, modes, mvd.astype(np.int32), labels,
-                             label_bits(len(palette)), levels, bs, ky, kc)
+        return encode_slices(is_refresh, modes, mvd.astype(np.int32), labels,
+                             label_bits(len(palette)), levels, bs)
 
     def _finish(self, packet_type, header, symbols, costs, recon, modes, mvs, quality, w, h,
                 palette_bytes) -> EncodedFrame:
@@ -293,7 +285,7 @@ class Encoder:
         self._reference = recon
         self._size = (w, h)
         self._frame_index += 1
-        pixel_mvs = None if mvs is None else (np.floor_divide(mvs + 1, 2)).astype(np.int32)
+        pixel_mvs = None if mvs is None else vectors_in_pixels(mvs)
         return EncodedFrame(
             data=data, frame_type="refresh" if packet_type == PACKET_REFRESH else "predicted",
             frame_index=index, motion_vectors=pixel_mvs, block_modes=modes,

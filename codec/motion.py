@@ -17,7 +17,7 @@ from numba import njit
 from .parallel import per_plane, row_bands, run_parallel
 
 __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_search",
-           "vector_predictors", "predict_planes", "mv_bits"]
+           "vector_predictors", "predict_planes", "mv_bits", "vectors_in_pixels"]
 
 MODE_SKIP, MODE_INTER, MODE_PALETTE = 0, 1, 2
 #: Largest |component| of a vector in half-pel units the stream accepts (search range 64 plus
@@ -43,6 +43,11 @@ def mv_bits(d):
     while (a >> n) > 1:
         n += 1
     return 2.0 * n + 3.0
+
+
+def vectors_in_pixels(mvs: np.ndarray) -> np.ndarray:
+    """Half-pel vectors rounded to whole pixels (halves up), for displays and the public API."""
+    return np.floor_divide(mvs + 1, 2).astype(np.int32)
 
 
 @njit(cache=True, nogil=True, inline="always")

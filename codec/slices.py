@@ -14,22 +14,36 @@ import numpy as np
 from .bitstream import read_leb128, write_leb128
 from .errors import BitstreamError
 from .parallel import row_bands, run_parallel
+from .residual import LEVEL_DTYPE, transform_size
 from .syntax import DECODE_ERRORS, decode_symbols, encode_symbols
 
 __all__ = ["encode_slices", "decode_slices"]
 
+#: Stand-in level array for frames without residual (quality 0).
+_NO_LEVELS = np.zeros((1, 1, 1), LEVEL_DTYPE)
+
+
+def _tiles_per_block(block_size: int) -> tuple[int, int]:
+    """Transform tiles per block side in luma and in chroma."""
+    return (block_size // transform_size(block_size),
+            (block_size // 2) // transform_size(block_size // 2))
+
 
 def _band_levels(levels, r0: int, r1: int, ky: int, kc: int):
+    if levels is None:      # no residual: the kernels never touch the level arrays
+        return (_NO_LEVELS,) * 3
     return tuple(lev[r0 * k:r1 * k] for lev, k in zip(levels, (ky, kc, kc)))
 
 
-def encode_slices(is_refresh: bool, coded_residual: bool, modes: np.ndarray, mvd: np.ndarray,
-                  labels: np.ndarray, label_bits: int, levels, block_size: int, ky: int, kc: int
-                  ) -> tuple[bytes, np.ndarray]:
+def encode_slices(is_refresh: bool, modes: np.ndarray, mvd: np.ndarray, labels: np.ndarray,
+                  label_bits: int, levels, block_size: int) -> tuple[bytes, np.ndarray]:
     """Range-code a frame's symbols slice by slice (see ``syntax.encode_symbols`` for the
-    arguments). Returns the symbol bytes and the estimated bits per part."""
+    arguments; ``levels`` None for a frame without residual). Returns the symbol bytes and the
+    estimated bits per part."""
+    ky, kc = _tiles_per_block(block_size)
+
     def code_band(r0: int, r1: int):
-        return encode_symbols(is_refresh, coded_residual, modes[r0:r1], mvd[r0:r1],
+        return encode_symbols(is_refresh, levels is not None, modes[r0:r1], mvd[r0:r1],
                               labels[r0:r1], label_bits, *_band_levels(levels, r0, r1, ky, kc),
                               ky, kc)
 
@@ -40,16 +54,17 @@ def encode_slices(is_refresh: bool, coded_residual: bool, modes: np.ndarray, mvd
     return data, sum(costs for _, costs in results)
 
 
-def decode_slices(data: np.ndarray, is_refresh: bool, coded_residual: bool, rows: int, cols: int,
-                  n_labels: int, label_bits: int, levels, block_size: int, ky: int, kc: int
+def decode_slices(data: np.ndarray, is_refresh: bool, rows: int, cols: int, n_labels: int,
+                  label_bits: int, levels, block_size: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Decode every slice (filling the zeroed ``levels`` in place).
+    """Decode every slice (filling the zeroed ``levels`` in place; None: no residual).
 
     Returns:
         (modes, mvs, labels) of the whole frame. Raises BitstreamError for a slice that is
         malformed or runs past its bytes.
     """
     bands = row_bands(rows, cols, block_size)
+    ky, kc = _tiles_per_block(block_size)
     chunks = []
     pos = 0
     for i in range(len(bands) - 1):
@@ -64,7 +79,7 @@ def decode_slices(data: np.ndarray, is_refresh: bool, coded_residual: bool, rows
         r0, r1 = bands[i]
         chunk = chunks[i]
         modes, mvs, labels, error, consumed = decode_symbols(
-            chunk, is_refresh, coded_residual, r1 - r0, cols, n_labels, label_bits,
+            chunk, is_refresh, levels is not None, r1 - r0, cols, n_labels, label_bits,
             *_band_levels(levels, r0, r1, ky, kc), ky, kc)
         if error:
             raise BitstreamError(f"slice {i}: {DECODE_ERRORS[error]}")
