@@ -153,7 +153,8 @@ def _check_output(path: str, suffixes: tuple[str, ...] | None = None) -> Path:
     if out.is_dir():
         raise UsageError(f"cannot write {out}: it is a folder")
     if not out.parent.is_dir():
-        raise UsageError(f"cannot write {out}: folder {out.parent} does not exist")
+        reason = "is a file, not a folder" if out.parent.exists() else "does not exist"
+        raise UsageError(f"cannot write {out}: {out.parent} {reason}")
     if suffixes and out.suffix.lower() not in suffixes:
         raise UsageError(f"output {out} should end in {' or '.join(suffixes)}")
     return out
