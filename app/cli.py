@@ -19,7 +19,7 @@ from codec.bitstream import PACKET_REFRESH
 from codec.palette import fit_palette, nearest_labels
 from codec.recovery import recover_frames
 
-from .recorder import Recorder, RecorderError
+from .recorder import DEFAULT_FOURCC, Recorder, RecorderError
 from .sources import DemoScene, FrameSource, SourceError, open_source
 
 __all__ = ["main", "build_parser"]
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="camera:N, demo, or a video file (default: camera:0, else demo)")
     _add_codec_options(gui)
     gui.add_argument("--record", metavar="AVI", help="record the reconstruction to this file")
-    gui.add_argument("--fourcc", default="XVID", help="recording codec (default %(default)s)")
+    gui.add_argument("--fourcc", default=DEFAULT_FOURCC, help="recording codec (default %(default)s)")
     gui.add_argument("--quit-after", type=float, metavar="S", help="close after S seconds")
     gui.add_argument("--screenshot", metavar="PNG", help="save the window just before quitting")
 
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     dec = sub.add_parser("decode", help="decode a .lvc stream to a video file")
     dec.add_argument("input", metavar="IN.lvc")
     dec.add_argument("-o", "--output", required=True, metavar="OUT.avi")
-    dec.add_argument("--fourcc", default="XVID", help="XVID (default), MJPG, or FFV1 (lossless)")
+    dec.add_argument("--fourcc", default=DEFAULT_FOURCC, help="XVID (default), MJPG, or FFV1 (lossless)")
 
     info = sub.add_parser("info", help="describe a .lvc stream")
     info.add_argument("input", metavar="IN.lvc")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app.headless import on_stop_signals, run_headless
 from app.pipeline import AUTO_SOURCE
-from app.recorder import RecorderError, check_fourcc, check_output_path
+from app.recorder import DEFAULT_FOURCC, RecorderError, check_fourcc, check_output_path
 from app.sources import SourceError, open_source
 from codec import CodecParams
 
@@ -76,7 +76,7 @@ def _debian_package(library: str) -> str:
 
 
 def run_gui(source: str | None, params: CodecParams, record: str | None = None,
-            fourcc: str = "XVID", quit_after: float | None = None,
+            fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
             screenshot: str | None = None) -> int:
     """Show the live window on source until closed or quit_after seconds; return the exit code.
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator, TextIO
 
 from app.pipeline import Pipeline, SourceSpec
-from app.recorder import RecorderError
+from app.recorder import DEFAULT_FOURCC, RecorderError
 from codec import CodecParams
 
 __all__ = ["run_headless", "readout_line", "on_stop_signals"]
@@ -50,7 +50,7 @@ def _interrupt() -> None:
 
 
 def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None = None,
-                 fourcc: str = "XVID", quit_after: float | None = None,
+                 fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
                  out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run until Ctrl+C, quit_after seconds, or a source that cannot go on; print the stats JSON.
 

@@ -29,8 +29,8 @@ from typing import Any, Callable, Generic, TypeVar, Union
 import cv2
 import numpy as np
 
-from app.recorder import DiskFullError, Recorder, RecorderError
-from app.sources import FrameSource, SourceError, open_source
+from app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError
+from app.sources import FALLBACK_FPS, FrameSource, SourceError, open_source
 from codec import CodecParams, Decoder, Encoder
 from codec.metrics import PSNR_CAP
 from codec.recovery import ConcealingDecoder
@@ -324,13 +324,13 @@ class Pipeline:
         with self._record_lock:
             return self._recorder
 
-    def start_recording(self, path: str, fourcc: str = "XVID") -> Recorder:
+    def start_recording(self, path: str, fourcc: str = DEFAULT_FOURCC) -> Recorder:
         """Record the reconstruction to path from the next frame on, replacing any recording.
 
         Raises RecorderError at once for an unusable path or codec.
         """
         with self._lock:
-            fps = float(self._source_info.get("fps") or 30.0)
+            fps = float(self._source_info.get("fps") or FALLBACK_FPS)
             size = self._frame_size
         recorder = Recorder(path, fps, fourcc=fourcc, size=size)
         with self._record_lock:
@@ -788,7 +788,7 @@ class _Capture:
     def _push(self, frame: np.ndarray) -> None:
         source, now = self.source, time.monotonic()
         self.index += 1
-        fps = float(source.fps) if source.fps and source.fps > 0 else 30.0
+        fps = float(source.fps) if source.fps and source.fps > 0 else FALLBACK_FPS
         self.pipeline._push_raw(_Raw(frame, self.index, now, self.generation, fps), source.is_live)
         self.next_due = max(self.next_due + 1.0 / fps, now - 1.0 / fps)  # no burst after a stall
         if self.failures and now - self.opened_at >= _RECOVERED_S:

@@ -49,6 +49,7 @@ class ViewImages:
 
 def prepare_views(frame: PipelineFrame) -> ViewImages:
     """All four view images and the motion overlay of one frame."""
+    is_refresh = frame.stats.frame_type == "refresh"
     grey = cv2.cvtColor(frame.original, cv2.COLOR_BGR2GRAY)
     backdrop = cv2.convertScaleAbs(grey, alpha=_BACKDROP_GAIN, beta=_BACKDROP_OFFSET)
     return ViewImages(
@@ -57,9 +58,9 @@ def prepare_views(frame: PipelineFrame) -> ViewImages:
         backdrop=cv2.cvtColor(backdrop, cv2.COLOR_GRAY2RGB),
         error=error_map(frame.original, frame.reconstruction),
         segments=vector_segments(frame.motion_vectors, frame.block_modes, frame.block_size),
-        modes=mode_tint(frame.block_modes, frame.stats.frame_type == "refresh"),
+        modes=mode_tint(frame.block_modes, is_refresh),
         block_size=frame.block_size,
-        is_refresh=frame.stats.frame_type == "refresh",
+        is_refresh=is_refresh,
         stats=frame.stats,
     )
 
