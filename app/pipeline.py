@@ -398,8 +398,9 @@ class Pipeline:
             self._encode_ms: deque[float] = deque(maxlen=_TIMING_SAMPLES)
             self._decode_ms: deque[float] = deque(maxlen=_TIMING_SAMPLES)
 
-    def _count_shown(self, stats: FrameStats) -> None:
+    def _count_shown(self, stats: FrameStats, size: tuple[int, int]) -> None:
         with self._lock:
+            self._frame_size = size
             self._frames_shown += 1
             self._refresh_frames += stats.frame_type == "refresh"
             self._bytes_total += stats.nbytes
@@ -511,9 +512,7 @@ class Pipeline:
             nbytes=len(encoded.data), bytes_by_part=dict(encoded.bytes_by_part),
             psnr=float(quality), encode_ms=packet.encode_ms, decode_ms=decode_ms,
             latency_ms=(now - raw.captured_at) * 1000, shown_at=now)
-        with self._lock:
-            self._frame_size = (reconstruction.shape[1], reconstruction.shape[0])
-        self._count_shown(stats)
+        self._count_shown(stats, (reconstruction.shape[1], reconstruction.shape[0]))
         if self._on_frame is not None:
             frame = PipelineFrame(raw.frame, reconstruction, encoded.motion_vectors,
                                   encoded.block_modes, encoded.block_size, packet.params, raw.fps,
