@@ -1,4 +1,4 @@
-"""``python -m app`` runs the livecodec command."""
+"""``python -m livecodec.app`` runs the livecodec command."""
 import sys
 
 from .entry import main

@@ -13,11 +13,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from codec import (BitstreamError, CodecParams, Decoder, Encoder, PacketReader, bits_per_pixel,
+from livecodec.codec import (BitstreamError, CodecParams, Decoder, Encoder, PacketReader, bits_per_pixel,
                    kbps, psnr, write_file_header)
-from codec.bitstream import PACKET_REFRESH
-from codec.palette import fit_palette, nearest_labels
-from codec.recovery import recover_frames
+from livecodec.codec.bitstream import PACKET_REFRESH
+from livecodec.codec.palette import fit_palette, nearest_labels
+from livecodec.codec.recovery import recover_frames
 
 from .recorder import DEFAULT_FOURCC, Recorder, RecorderError
 from .sources import DemoScene, FrameSource, SourceError, open_source

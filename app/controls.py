@@ -8,7 +8,7 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QLabel, QSlider,
                              QSpinBox, QWidget)
 
-from codec import BLOCK_SIZES, CodecParams
+from livecodec.codec import BLOCK_SIZES, CodecParams
 
 __all__ = ["ParamControls", "SourceSelector"]
 

@@ -6,16 +6,20 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
 
-from app.headless import on_stop_signals, run_headless
-from app.pipeline import AUTO_SOURCE
-from app.recorder import DEFAULT_FOURCC, RecorderError, check_fourcc, check_output_path
-from app.sources import SourceError, open_source
-from codec import CodecParams
+from livecodec.app.headless import on_stop_signals, run_headless
+from livecodec.app.pipeline import AUTO_SOURCE
+from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError, check_fourcc, check_output_path
+from livecodec.app.sources import SourceError, open_source
+from livecodec.codec import CodecParams
 
-__all__ = ["run_gui", "display_problem"]
+__all__ = ["run_gui", "display_problem", "window_icon"]
+
+#: The window icon inside the livecodec.assets package (assets/ in the repository).
+ICON_NAME = "icon.png"
 
 #: Qt platforms that need a desktop session; any other (offscreen, minimal, vnc, eglfs…) draws
 #: without one.
@@ -110,17 +114,27 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
     return _run_window(spec, params, record, fourcc, quit_after, screenshot)
 
 
+def window_icon() -> "QIcon":
+    """The livecodec icon, read through importlib.resources so an installed copy finds it."""
+    from PyQt6.QtGui import QIcon, QPixmap
+
+    pixmap = QPixmap()
+    pixmap.loadFromData(resources.files("livecodec.assets").joinpath(ICON_NAME).read_bytes())
+    return QIcon(pixmap)
+
+
 def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
                 quit_after: float | None, screenshot: str | None) -> int:
     from PyQt6.QtCore import QTimer, qInstallMessageHandler
     from PyQt6.QtWidgets import QApplication
 
-    from app.window import MainWindow, apply_dark_theme
+    from livecodec.app.window import MainWindow, apply_dark_theme
 
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         qInstallMessageHandler(_quiet_offscreen_warnings)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     apply_dark_theme(app)
+    app.setWindowIcon(window_icon())
     window = MainWindow(spec, params, fourcc=fourcc)
     if spec == AUTO_SOURCE:
         window.show_message("info", "Looking for camera 0 (the demo scene plays if there is none)…")

@@ -9,9 +9,9 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, TextIO
 
-from app.pipeline import Pipeline, SourceSpec
-from app.recorder import DEFAULT_FOURCC, RecorderError
-from codec import CodecParams
+from livecodec.app.pipeline import Pipeline, SourceSpec
+from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError
+from livecodec.codec import CodecParams
 
 __all__ = ["run_headless", "readout_line", "on_stop_signals"]
 

@@ -29,11 +29,11 @@ from typing import Any, Callable, Generic, TypeVar, Union
 import cv2
 import numpy as np
 
-from app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError
-from app.sources import FALLBACK_FPS, FrameSource, SourceError, open_source
-from codec import CodecParams, Decoder, Encoder
-from codec.metrics import PSNR_CAP
-from codec.recovery import ConcealingDecoder
+from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError
+from livecodec.app.sources import FALLBACK_FPS, FrameSource, SourceError, open_source
+from livecodec.codec import CodecParams, Decoder, Encoder
+from livecodec.codec.metrics import PSNR_CAP
+from livecodec.codec.recovery import ConcealingDecoder
 
 __all__ = ["Pipeline", "PipelineFrame", "FrameStats", "DropOldestQueue", "SourceSpec",
            "AUTO_SOURCE", "live_psnr"]

@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
-from app.pipeline import FrameStats
+from livecodec.app.pipeline import FrameStats
 
 __all__ = ["RingBuffer", "StatsPlots", "BITRATE_WINDOW_S"]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.pipeline import FrameStats, PipelineFrame
+from livecodec.app.pipeline import FrameStats, PipelineFrame
 
 __all__ = ["ViewImages", "prepare_views", "ERROR_GAIN", "LENGTH_BINS", "LENGTH_COLOURS",
            "MODE_COLOURS"]

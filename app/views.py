@@ -4,7 +4,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PyQt6.QtCore import QRectF
 
-from app.view_images import ERROR_GAIN, LENGTH_BINS, LENGTH_COLOURS, ViewImages
+from livecodec.app.view_images import ERROR_GAIN, LENGTH_BINS, LENGTH_COLOURS, ViewImages
 
 __all__ = ["VideoViews"]
 
@@ -39,7 +39,7 @@ class _Pane:
 class VideoViews(pg.GraphicsLayoutWidget):
     """2×2 views sharing one zoom: drag or wheel in any view to inspect the same spot in all four.
 
-    Only the GUI thread calls show(); the arrays come ready from app.view_images.
+    Only the GUI thread calls show(); the arrays come ready from livecodec.app.view_images.
     """
 
     def __init__(self) -> None:

@@ -16,13 +16,13 @@ from PyQt6.QtGui import QAction, QCloseEvent, QColor, QKeySequence, QPalette
 from PyQt6.QtWidgets import (QApplication, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                              QMainWindow, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
-from app.controls import ParamControls, SourceSelector
-from app.pipeline import AUTO_SOURCE, FrameStats, Pipeline, PipelineFrame, SourceSpec
-from app.plots import StatsPlots
-from app.recorder import DEFAULT_FOURCC, RecorderError, check_output_path
-from app.view_images import ViewImages, prepare_views
-from app.views import VideoViews
-from codec import CodecParams
+from livecodec.app.controls import ParamControls, SourceSelector
+from livecodec.app.pipeline import AUTO_SOURCE, FrameStats, Pipeline, PipelineFrame, SourceSpec
+from livecodec.app.plots import StatsPlots
+from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError, check_output_path
+from livecodec.app.view_images import ViewImages, prepare_views
+from livecodec.app.views import VideoViews
+from livecodec.codec import CodecParams
 
 __all__ = ["MainWindow", "apply_dark_theme", "DEFAULT_SIZE"]
 

@@ -26,7 +26,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from codec import psnr
+from livecodec.codec import psnr
 
 __all__ = ["SWS_FLAGS", "AnchorPoint", "ffmpeg_path", "ffmpeg_version", "ffmpeg_encoders",
            "jpeg_point", "mpeg4_point", "x264_point", "yuv420_ceiling", "FfmpegError",

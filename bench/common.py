@@ -37,7 +37,7 @@ class Clip:
         return self.file is None or self.path.is_file()
 
     def describe(self) -> str:
-        return "app.sources.DemoScene" if self.file is None else f"../shared/media/{self.file}"
+        return "livecodec.app.sources.DemoScene" if self.file is None else f"../shared/media/{self.file}"
 
 
 CLIPS: dict[str, Clip] = {
@@ -55,7 +55,7 @@ def load_frames(clip: Clip, max_frames: int | None = None) -> tuple[list[np.ndar
     """
     limit = max_frames if max_frames is not None else clip.default_frames
     if clip.file is None:
-        from app.sources import DemoScene
+        from livecodec.app.sources import DemoScene
 
         scene = DemoScene(clip.width, clip.height)
         n = limit if limit is not None else 150

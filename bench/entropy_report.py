@@ -16,9 +16,9 @@ from collections import defaultdict
 
 import numpy as np
 
-import codec.encoder as encoder_module
-from codec import CodecParams, Encoder
-from codec.motion import MODE_INTER, MODE_PALETTE, MODE_SKIP
+import livecodec.codec.encoder as encoder_module
+from livecodec.codec import CodecParams, Encoder
+from livecodec.codec.motion import MODE_INTER, MODE_PALETTE, MODE_SKIP
 
 from .common import CLIPS, load_frames
 

@@ -17,8 +17,8 @@ import statistics
 import threading
 import time
 
-from app.pipeline import Pipeline, PipelineFrame
-from codec import CodecParams
+from livecodec.app.pipeline import Pipeline, PipelineFrame
+from livecodec.codec import CodecParams
 
 #: The issue's target for the demo scene on the two-core reference machine.
 TARGET_FPS = 25.0
@@ -56,13 +56,13 @@ def measure_headless(source: str, seconds: float, warmup: float, params: CodecPa
 def measure_in_window(source: str, seconds: float, warmup: float, params: CodecParams) -> dict:
     """The same with the live window drawing every frame (offscreen without a display);
     latency and encode time are then the pipeline's own medians over its last 120 frames."""
-    from app.gui import display_problem
+    from livecodec.app.gui import display_problem
     if display_problem():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
-    from app.window import MainWindow
+    from livecodec.app.window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow(source, params)

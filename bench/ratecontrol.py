@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm import tqdm
 
-from codec import CodecParams, Encoder, psnr
+from livecodec.codec import CodecParams, Encoder, psnr
 
 from .common import CLIPS, load_frames
 

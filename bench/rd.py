@@ -49,7 +49,7 @@ Sweeps = dict  # method -> list of point dicts (setting, bytes, bpp, psnr, ...)
 def livecodec_point(frames: Sequence[np.ndarray], quality: int, params=None) -> dict:
     """Encode and decode ``frames`` in-process at ``quality`` (other settings: ``params`` or
     the CodecParams defaults); bytes, bpp, mean PSNR and median per-frame speeds."""
-    from codec import CodecParams, Decoder, Encoder, psnr
+    from livecodec.codec import CodecParams, Decoder, Encoder, psnr
 
     params = replace(params if params is not None else CodecParams(), quality=int(quality))
     enc, dec = Encoder(params), Decoder()

@@ -17,8 +17,8 @@ import sys
 import threading
 import time
 
-from app.pipeline import Pipeline
-from codec import BLOCK_SIZES, CodecParams
+from livecodec.app.pipeline import Pipeline
+from livecodec.codec import BLOCK_SIZES, CodecParams
 
 #: Memory growth (MB) over the second half of the run that counts as a leak: allocator noise
 #: on this workload is a few MB.

@@ -59,9 +59,9 @@ STAGE_ORDER = ["colour conversion / planes", "palette: KMeans fit", "motion sear
                "residual transform + quantisation", "entropy coding + packet", "packet parsing",
                "entropy decoding", "reconstruction (incl. inverse transform)", OTHER, GLUE]
 assert set(STAGE_ORDER) >= {s for _, s in ENCODER_STAGES + DECODER_STAGES}
-#: Modules whose functions only hand work to threads (codec.parallel): not wrapped, so that
+#: Modules whose functions only hand work to threads (livecodec.codec.parallel): not wrapped, so that
 #: the stages of the work they run stay visible (see StageTimer).
-DISPATCH_MODULES = ("codec.parallel",)
+DISPATCH_MODULES = ("livecodec.codec.parallel",)
 
 
 def classify(name: str, rules: Sequence[tuple[str, str]]) -> str:
@@ -81,7 +81,7 @@ def _codec_callables(module) -> dict[str, Callable]:
         if not callable(obj):
             continue
         mod = getattr(obj, "__module__", None) or getattr(getattr(obj, "py_func", None), "__module__", "")
-        if (mod and mod.startswith("codec.") and mod != module.__name__
+        if (mod and mod.startswith("livecodec.codec.") and mod != module.__name__
                 and mod not in DISPATCH_MODULES):
             found[name] = obj
     return found
@@ -129,8 +129,8 @@ class StageTimer:
 @contextlib.contextmanager
 def stage_timers() -> Iterator[tuple[StageTimer, StageTimer]]:
     """Install timed wrappers in codec.encoder and codec.decoder; restore them on exit."""
-    import codec.decoder as dmod
-    import codec.encoder as emod
+    import livecodec.codec.decoder as dmod
+    import livecodec.codec.encoder as emod
 
     enc_timer, dec_timer = StageTimer(ENCODER_STAGES), StageTimer(DECODER_STAGES)
     saved = []
@@ -146,7 +146,7 @@ def stage_timers() -> Iterator[tuple[StageTimer, StageTimer]]:
 
 
 def _demo_frames(width: int, height: int, n: int) -> list[np.ndarray]:
-    from app.sources import DemoScene
+    from livecodec.app.sources import DemoScene
 
     scene = DemoScene(width, height)
     return [np.ascontiguousarray(scene.frame(i)) for i in range(n)]
@@ -154,7 +154,7 @@ def _demo_frames(width: int, height: int, n: int) -> list[np.ndarray]:
 
 def _one_run(frames, params, timers=None):
     """Encode then decode all frames; per-frame seconds, frame types, stage seconds per frame."""
-    from codec import Decoder, Encoder
+    from livecodec.codec import Decoder, Encoder
 
     enc, dec = Encoder(params), Decoder()
     enc_t, types, packets, enc_stages = [], [], [], []
@@ -209,7 +209,7 @@ def _stage_key(stage: str) -> tuple[int, str]:
 def measure_speed(width: int, height: int, n_frames: int = 60, runs: int = 5,
                   stage_runs: int = 3, params=None, desc: str | None = None) -> dict:
     """Encode / decode fps and per-stage ms at one frame size (see the module docstring)."""
-    from codec import CodecParams
+    from livecodec.codec import CodecParams
 
     params = params if params is not None else CodecParams()
     frames = _demo_frames(width, height, n_frames)

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from codec import CodecParams, Encoder, Decoder, BitstreamError
+    from livecodec.codec import CodecParams, Encoder, Decoder, BitstreamError
 """
 from .bitstream import FORMAT_VERSION, PacketReader, read_file_header, write_file_header
 from .decoder import DecodedFrame, Decoder

@@ -16,7 +16,7 @@ if str(REPO) not in sys.path:  # plain `pytest` does not put the repository root
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from app.sources import DemoScene, SourceError  # noqa: E402
+from livecodec.app.sources import DemoScene, SourceError  # noqa: E402
 
 #: Small frames keep the real codec fast enough for many short tests on two cores.
 SMALL = (160, 120)

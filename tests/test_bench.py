@@ -171,14 +171,14 @@ def test_livecodec_point_on_a_tiny_clip():
 
 
 def test_stage_timers_restore_the_codec_functions():
-    import codec.encoder as emod
+    import livecodec.codec.encoder as emod
 
     from bench.speed import stage_timers
 
     before = dict(vars(emod))
     with stage_timers() as (enc_timer, _):
         assert emod.diamond_search is not before["diamond_search"]
-        from codec import Encoder
+        from livecodec.codec import Encoder
 
         Encoder().encode(_tiny_clip(1)[0])
         assert sum(enc_timer.take().values()) > 0

@@ -8,8 +8,8 @@ import zlib
 
 import pytest
 
-from codec import BitstreamError, ChecksumError, FORMAT_VERSION, PacketReader
-from codec.bitstream import (FILE_HEADER_SIZE, FILE_MAGIC, MAX_PAYLOAD, PACKET_PREDICTED,
+from livecodec.codec import BitstreamError, ChecksumError, FORMAT_VERSION, PacketReader
+from livecodec.codec.bitstream import (FILE_HEADER_SIZE, FILE_MAGIC, MAX_PAYLOAD, PACKET_PREDICTED,
                              PACKET_REFRESH, SYNC, build_packet, parse_packet, read_file_header,
                              write_file_header)
 

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from conftest import SMALL, livecodec_threads
 
-import app.pipeline as pipeline_module
-from app.pipeline import Pipeline, PipelineFrame
-from app.sources import DemoScene, SourceError
-from app.window import MainWindow
-from codec import CodecParams
+import livecodec.app.pipeline as pipeline_module
+from livecodec.app.pipeline import Pipeline, PipelineFrame
+from livecodec.app.sources import DemoScene, SourceError
+from livecodec.app.window import MainWindow
+from livecodec.codec import CodecParams
 from tests.waiting import wait_for
 
 WATCHDOG_S = 0.3

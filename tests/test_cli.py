@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app.cli import main
-from codec import Decoder, PacketReader, psnr
+from livecodec.app.cli import main
+from livecodec.codec import Decoder, PacketReader, psnr
 from tests.media import media_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -240,7 +240,7 @@ class TestErrors:
         fake.write_text("this is not a video\n")
         for command in (["encode", str(fake), "-o", str(tmp_path / "o.lvc")],
                         ["quantize", str(fake), "-o", str(tmp_path / "o.png"), "--clusters", "3"]):
-            proc = subprocess.run([sys.executable, "-m", "app", *command], cwd=REPO,
+            proc = subprocess.run([sys.executable, "-m", "livecodec.app", *command], cwd=REPO,
                                   capture_output=True, text=True, timeout=120)
             assert proc.returncode == 2, proc.stderr
             lines = proc.stderr.splitlines()

@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 import pytest
 
-from app.sources import DemoScene
-from codec import (BitstreamError, ChecksumError, CodecParams, Decoder, Encoder, FrameGapError,
+from livecodec.app.sources import DemoScene
+from livecodec.codec import (BitstreamError, ChecksumError, CodecParams, Decoder, Encoder, FrameGapError,
                    MissingReferenceError, bits_per_pixel, psnr)
-from codec.bitstream import PACKET_PREDICTED, PACKET_REFRESH, build_packet, parse_packet
-from codec.motion import MODE_INTER, MODE_PALETTE, MODE_SKIP
+from livecodec.codec.bitstream import PACKET_PREDICTED, PACKET_REFRESH, build_packet, parse_packet
+from livecodec.codec.motion import MODE_INTER, MODE_PALETTE, MODE_SKIP
 from tests.media import read_frames
 
 GOLDEN = Path(__file__).with_name("data") / "golden_stream.sha256"

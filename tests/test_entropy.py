@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codec.entropy import (BIT_COST, PROB_ONE, decode_bit, decode_bypass, decode_uint,
+from livecodec.codec.entropy import (BIT_COST, PROB_ONE, decode_bit, decode_bypass, decode_uint,
                            encode_bit, encode_bypass, encode_uint, finish_encoder, new_contexts,
                            new_decoder, new_encoder)
 

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.sources import DemoScene
-from codec import BitstreamError, CodecParams, Decoder, Encoder, PacketReader, write_file_header
-from codec.bitstream import FILE_HEADER_SIZE, build_packet, parse_packet
-from codec.recovery import recover_frames
+from livecodec.app.sources import DemoScene
+from livecodec.codec import BitstreamError, CodecParams, Decoder, Encoder, PacketReader, write_file_header
+from livecodec.codec.bitstream import FILE_HEADER_SIZE, build_packet, parse_packet
+from livecodec.codec.recovery import recover_frames
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 #: One example decodes ~6 small packets; a second means a hang or a runaway loop.

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from app.sources import DemoScene
-from codec import CodecParams, Encoder
-from codec.blocks import Planes, frame_to_planes
-from codec.motion import (MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, predict_planes,
+from livecodec.app.sources import DemoScene
+from livecodec.codec import CodecParams, Encoder
+from livecodec.codec.blocks import Planes, frame_to_planes
+from livecodec.codec.motion import (MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, predict_planes,
                           vector_predictors)
 
 #: Frames inside each leg of the demo scene's pure-translation phase (frames 1..300).

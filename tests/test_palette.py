@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codec.palette import MAX_SAMPLES, fit_palette, nearest_labels
+from livecodec.codec.palette import MAX_SAMPLES, fit_palette, nearest_labels
 
 
 def clustered_colours(n: int, centres: np.ndarray, spread: float, seed: int) -> np.ndarray:

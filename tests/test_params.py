@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from codec import BLOCK_SIZES, CodecParams
+from livecodec.codec import BLOCK_SIZES, CodecParams
 
 #: Field -> (lowest, highest) allowed integer, as DESIGN.md states them.
 INTEGER_RANGES = {

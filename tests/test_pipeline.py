@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from conftest import SMALL, FailingCamera, livecodec_threads
 
-import app.pipeline as pipeline_module
-from app.pipeline import DropOldestQueue, Pipeline, PipelineFrame, live_psnr
-from app.sources import DemoScene
-from codec import CodecParams, psnr
+import livecodec.app.pipeline as pipeline_module
+from livecodec.app.pipeline import DropOldestQueue, Pipeline, PipelineFrame, live_psnr
+from livecodec.app.sources import DemoScene
+from livecodec.codec import CodecParams, psnr
 from tests.waiting import wait_for
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from bench.ratecontrol import TOLERANCE, window_ratios
-from codec import CodecParams, Encoder
-from codec.ratecontrol import MAX_QUALITY, MIN_QUALITY, RateController
+from livecodec.codec import CodecParams, Encoder
+from livecodec.codec.ratecontrol import MAX_QUALITY, MIN_QUALITY, RateController
 from tests.media import read_frames
 
 

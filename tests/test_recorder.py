@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.recorder import FALLBACK_FOURCC, Recorder, RecorderError, check_output_path
+from livecodec.app.recorder import FALLBACK_FOURCC, Recorder, RecorderError, check_output_path
 
 
 def frames(n: int, width: int = 64, height: int = 48) -> list[np.ndarray]:

@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 from conftest import REPO, SMALL
 
-import app.recorder as recorder_module
-from app import headless
-from app.recorder import DiskFullError, Recorder
-from app.sources import DemoScene
-from app.window import MainWindow
-from codec import CodecParams
+import livecodec.app.recorder as recorder_module
+from livecodec.app import headless
+from livecodec.app.recorder import DiskFullError, Recorder
+from livecodec.app.sources import DemoScene
+from livecodec.app.window import MainWindow
+from livecodec.codec import CodecParams
 
 
 def frames_in(path: Path) -> tuple[int, float]:
@@ -120,7 +120,7 @@ class TestSignals:
         # ignored signal ignored), so the child restores Python's handler before starting.
         start = ("import runpy, signal, sys; signal.signal(signal.SIGINT, "
                  "signal.default_int_handler); sys.argv[0] = 'livecodec'; "
-                 "runpy.run_module('app', run_name='__main__')")
+                 "runpy.run_module('livecodec.app', run_name='__main__')")
         child = subprocess.Popen(
             [sys.executable, "-c", start, "gui", "--source", "demo", "--record", str(avi)],
             cwd=REPO, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),

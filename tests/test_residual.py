@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codec.residual import (LEVEL_DTYPE, MAX_LEVEL, ROUNDING_INTER, ROUNDING_INTRA,
+from livecodec.codec.residual import (LEVEL_DTYPE, MAX_LEVEL, ROUNDING_INTER, ROUNDING_INTRA,
                             add_residual, dequantise_inverse, forward_quantise, quality_to_step,
                             step_fixed_point, transform_size, zigzag_order)
 

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from app.sources import (CameraSource, DemoScene, FrameSource, SourceError, VideoFileSource,
+from livecodec.app.sources import (CameraSource, DemoScene, FrameSource, SourceError, VideoFileSource,
                          open_source)  # noqa: E402
 
 CARPHONE = REPO.parent / "shared" / "media" / "carphone.mp4"
@@ -168,7 +168,7 @@ class TestDemoScene:
                 "def refuse(*a, **k): raise OSError('network disabled by the test')\n"
                 "socket.socket.connect = refuse\n"
                 "socket.create_connection = refuse\n"
-                "from app.sources import DemoScene\n"
+                "from livecodec.app.sources import DemoScene\n"
                 "assert DemoScene(width=64, height=48).frame(1).shape == (48, 64, 3)\n")
         env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
         env.update(SKIMAGE_DATADIR=str(tmp_path), XDG_CACHE_HOME=str(tmp_path),

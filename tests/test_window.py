@@ -15,11 +15,11 @@ from conftest import REPO, SMALL, FailingCamera, livecodec_threads
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QAbstractButton, QComboBox, QSlider
 
-from app import gui
-from app.gui import display_problem, run_gui
-from app import headless
-from app.window import MainWindow
-from codec import CodecParams
+from livecodec.app import gui
+from livecodec.app.gui import display_problem, run_gui
+from livecodec.app import headless
+from livecodec.app.window import MainWindow
+from livecodec.codec import CodecParams
 
 WAIT_MS = 20_000
 
@@ -215,7 +215,7 @@ class TestScripted:
         shot, avi = tmp_path / "s.png", tmp_path / "r.avi"
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
         result = subprocess.run(
-            [sys.executable, "-m", "app", "gui", "--source", "demo", "--quit-after", "4",
+            [sys.executable, "-m", "livecodec.app", "gui", "--source", "demo", "--quit-after", "4",
              "--record", str(avi), "--screenshot", str(shot)],
             cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr

@@ -1,0 +1,1 @@
+"""Files the app loads at run time through importlib.resources (see README.md here)."""
