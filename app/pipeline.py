@@ -31,9 +31,7 @@ import numpy as np
 
 from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError
 from livecodec.app.sources import FALLBACK_FPS, FrameSource, SourceError, open_source
-from livecodec.codec import CodecParams, Decoder, Encoder
-from livecodec.codec.metrics import PSNR_CAP
-from livecodec.codec.recovery import ConcealingDecoder
+from livecodec.codec import PSNR_CAP, CodecParams, ConcealingDecoder, Decoder, Encoder
 
 __all__ = ["Pipeline", "PipelineFrame", "FrameStats", "DropOldestQueue", "SourceSpec",
            "AUTO_SOURCE", "live_psnr"]

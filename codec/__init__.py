@@ -1,19 +1,43 @@
 """livecodec's codec: block-KMeans palette refresh frames, diamond-search predicted frames.
 
-Public API::
+Public API (the app uses only these names)::
 
     from livecodec.codec import CodecParams, Encoder, Decoder, BitstreamError
+
+The encoder side (``Encoder``, ``fit_palette``, ``nearest_labels``) pulls in scikit-learn and is
+imported on first use, so a decoder-only user (``Decoder``, ``ConcealingDecoder``, stream
+readers) never loads it.
 """
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
 from .bitstream import FORMAT_VERSION, PacketReader, read_file_header, write_file_header
 from .decoder import DecodedFrame, Decoder
-from .encoder import EncodedFrame, Encoder
 from .errors import BitstreamError, ChecksumError, FrameGapError, MissingReferenceError
-from .metrics import bits_per_pixel, kbps, psnr
+from .metrics import PSNR_CAP, bits_per_pixel, kbps, psnr
+from .modes import BLOCK_MODE_NAMES, FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP
 from .params import BLOCK_SIZES, CodecParams
+from .recovery import ConcealingDecoder, RecoveredFrame, recover_frames
+
+#: Encoder-side names and the module each lives in, imported on first access.
+_LAZY = {"Encoder": ".encoder", "EncodedFrame": ".encoder",
+         "fit_palette": ".palette", "nearest_labels": ".palette"}
 
 __all__ = [
     "CodecParams", "BLOCK_SIZES", "Encoder", "EncodedFrame", "Decoder", "DecodedFrame",
+    "ConcealingDecoder", "RecoveredFrame", "recover_frames",
     "BitstreamError", "ChecksumError", "FrameGapError", "MissingReferenceError",
     "PacketReader", "read_file_header", "write_file_header", "FORMAT_VERSION",
-    "psnr", "bits_per_pixel", "kbps",
+    "MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "BLOCK_MODE_NAMES", "FRAME_REFRESH", "FRAME_PREDICTED",
+    "fit_palette", "nearest_labels", "psnr", "PSNR_CAP", "bits_per_pixel", "kbps",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

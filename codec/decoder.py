@@ -7,13 +7,14 @@ import numpy as np
 
 from .bitstream import PACKET_REFRESH, Packet, parse_packet
 from .blocks import Planes, padded_size, planes_to_frame
-from .encoder import label_bits
 from .errors import BitstreamError, FrameGapError, MissingReferenceError
 from .framing import unpack_predicted_header, unpack_refresh_header
+from .modes import FRAME_PREDICTED, FRAME_REFRESH
 from .motion import vectors_in_pixels
 from .reconstruct import predict, reconstruct
 from .residual import LEVEL_DTYPE, plane_steps, transform_size
 from .slices import decode_slices
+from .syntax import label_bits
 
 __all__ = ["Decoder", "DecodedFrame"]
 
@@ -116,6 +117,6 @@ class Decoder:
         is_refresh = packet.type == PACKET_REFRESH
         return DecodedFrame(
             image=planes_to_frame(recon, state.width, state.height),
-            frame_type="refresh" if is_refresh else "predicted", frame_index=packet.frame_index,
+            frame_type=FRAME_REFRESH if is_refresh else FRAME_PREDICTED, frame_index=packet.frame_index,
             block_modes=modes, block_size=bs,
             motion_vectors=None if is_refresh else vectors_in_pixels(mvs))

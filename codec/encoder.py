@@ -13,6 +13,7 @@ import numpy as np
 from .bitstream import PACKET_PREDICTED, PACKET_REFRESH, build_packet
 from .blocks import MAX_DIMENSION, Planes, block_means, block_sums_abs_dev, frame_to_planes, planes_to_frame
 from .framing import RefreshHeader, pack_predicted_header, pack_refresh_header
+from .modes import FRAME_PREDICTED, FRAME_REFRESH
 from .motion import (MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, vector_predictors,
                      vectors_in_pixels)
 from .palette import fit_palette, nearest_labels
@@ -23,9 +24,9 @@ from .reconstruct import predict, reconstruct
 from .residual import (ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, forward_quantise, plane_steps,
                        quality_to_step, transform_size)
 from .slices import encode_slices
-from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL
+from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, label_bits
 
-__all__ = ["Encoder", "EncodedFrame", "label_bits"]
+__all__ = ["Encoder", "EncodedFrame"]
 
 #: Lagrange multiplier of the motion and mode decisions, in SAD units per bit, per unit of
 #: quantiser step (H.264's reference encoder uses about 0.37 x its step for SAD costs).
@@ -69,11 +70,6 @@ class EncodedFrame:
         never pays for the conversion.
         """
         return planes_to_frame(self.planes, self.width, self.height)
-
-
-def label_bits(n_labels: int) -> int:
-    """Bits of a palette index in the label tree."""
-    return max(0, int(n_labels - 1).bit_length())
 
 
 def _split_bytes(total: int, costs: np.ndarray) -> list[int]:
@@ -287,7 +283,7 @@ class Encoder:
         self._frame_index += 1
         pixel_mvs = None if mvs is None else vectors_in_pixels(mvs)
         return EncodedFrame(
-            data=data, frame_type="refresh" if packet_type == PACKET_REFRESH else "predicted",
+            data=data, frame_type=FRAME_REFRESH if packet_type == PACKET_REFRESH else FRAME_PREDICTED,
             frame_index=index, motion_vectors=pixel_mvs, block_modes=modes,
             block_size=self._block_size, quality=quality, bytes_by_part=parts,
             width=w, height=h, planes=recon)

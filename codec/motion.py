@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
 from .parallel import per_plane, row_bands, run_parallel
 
 __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_search",
            "vector_predictors", "predict_planes", "mv_bits", "vectors_in_pixels"]
 
-MODE_SKIP, MODE_INTER, MODE_PALETTE = 0, 1, 2
 #: Largest |component| of a vector in half-pel units the stream accepts (search range 64 plus
 #: a median predictor that may add up to another 64 px): anything larger is corrupt data.
 MAX_VECTOR = 512

@@ -25,8 +25,13 @@ from .entropy import (PROB_INIT, decode_bit, decode_bypass, decode_uint, encode_
 from .motion import MAX_VECTOR, MODE_INTER, MODE_PALETTE, MODE_SKIP, vector_predictor
 from .residual import MAX_LEVEL
 
-__all__ = ["encode_symbols", "decode_symbols", "PART_LABELS", "PART_MOTION", "PART_RESIDUAL",
-           "DECODE_ERRORS"]
+__all__ = ["encode_symbols", "decode_symbols", "label_bits", "PART_LABELS", "PART_MOTION",
+           "PART_RESIDUAL", "DECODE_ERRORS"]
+
+def label_bits(n_labels: int) -> int:
+    """Bits of a palette index in the label tree (both sides derive it from the palette size)."""
+    return max(0, int(n_labels - 1).bit_length())
+
 
 # Cost categories reported per frame.
 PART_LABELS, PART_MOTION, PART_RESIDUAL = 0, 1, 2
