@@ -4,6 +4,14 @@ cv2.VideoWriter reports no write errors: on a full disk it drops frames silently
 cannot write the AVI index (on a full 3 MB tmpfs, XVID and MJPG files alike ended with a frame
 count of 0: FFmpeg still decodes them by scanning, but players cannot seek or show a length).
 So the recorder watches the free space itself and finishes the file while the index still fits.
+
+The file is written beside the target under a temporary name (app/outputs.py) and renamed into
+place when it is finished, so an existing file at the target keeps its contents until a
+complete recording replaces it; a recording that got no frame leaves no file at all.
+
+OpenCV's FFmpeg writer rounds odd frame sizes down to even ones (for XVID, MJPG and FFV1 alike:
+641x479 came back as 640x478), so odd sizes are padded to even by repeating the last row or
+column, and ``Recorder.size_note`` says so.
 """
 from __future__ import annotations
 
@@ -15,8 +23,10 @@ from types import TracebackType
 import cv2
 import numpy as np
 
+from livecodec.app.outputs import OutputError, PendingOutput, check_writable
+
 __all__ = ["Recorder", "RecorderError", "DiskFullError", "check_output_path", "check_fourcc",
-           "free_bytes", "DEFAULT_FOURCC", "FALLBACK_FOURCC"]
+           "free_bytes", "letterbox", "even_size", "DEFAULT_FOURCC", "FALLBACK_FOURCC"]
 
 #: MPEG-4 Part 2 in AVI: small files that every player opens.
 DEFAULT_FOURCC = "XVID"
@@ -54,15 +64,26 @@ class Recorder:
 
     The writer opens at construction when ``size`` is given, otherwise at the first frame, whose
     size every later frame must match: OpenCV silently drops a frame of the wrong size, so the
-    recorder checks it and raises instead. When ``fourcc`` cannot open, MJPG is tried before
-    giving up; ``fourcc`` then tells which one is in use. Every SPACE_CHECK_FRAMES frames the
-    free disk space is checked: when it runs low, the file is finished and DiskFullError raised.
+    recorder checks it and raises instead (``letterbox`` fits another size in). When ``fourcc``
+    cannot open, MJPG is tried before giving up; ``fourcc`` then tells which one is in use. Every
+    SPACE_CHECK_FRAMES frames the free disk space is checked: when it runs low, the file is
+    finished and DiskFullError raised.
+
+    Frames go to a temporary file beside ``path``; ``close()`` renames it to ``path`` when at
+    least one frame was written and removes it otherwise, so ``path`` is only ever replaced by
+    a finished, playable file.
 
     Args:
         path: output file; its folder must exist and be writable.
         fps: frame rate written into the file (the stream's rate).
         fourcc: four-character codec code, e.g. "XVID", "MJPG", "FFV1".
         size: (width, height) of the frames, if already known.
+
+    Attributes:
+        size: (width, height) of the frames write() takes.
+        size_note: one line when the file's picture size differs from ``size`` (odd sizes are
+            padded to even), e.g. "641x479 padded to 642x480 for XVID"; None otherwise.
+        saved: True once close() put a recording with frames at ``path``.
     """
 
     def __init__(self, path: str | os.PathLike[str], fps: float, *, fourcc: str = DEFAULT_FOURCC,
@@ -76,11 +97,28 @@ class Recorder:
         self.requested_fourcc = fourcc
         self.fourcc: str | None = None
         self.size: tuple[int, int] | None = None
+        self.size_note: str | None = None
+        self.saved = False
         self.frames_written = 0
         self._writer: cv2.VideoWriter | None = None
+        self._pad: tuple[int, int] = (0, 0)
         self._closed = False
+        try:
+            self._pending = PendingOutput(self.path)
+        except (OutputError, OSError) as exc:
+            raise RecorderError(_one_line(exc, self.path)) from None
         if size is not None:
-            self._open(size)
+            try:
+                self._open(size)
+            except RecorderError:
+                self._pending.discard()
+                self._closed = True
+                raise
+
+    @property
+    def temp_path(self) -> Path:
+        """Where the frames go until close() renames the file to ``path``."""
+        return self._pending.path
 
     @property
     def duration_s(self) -> float:
@@ -110,6 +148,9 @@ class Recorder:
                                 f"{self.size[0]}x{self.size[1]}")
         if self.frames_written % SPACE_CHECK_FRAMES == 0:
             self._check_space(frame.nbytes)
+        if self._pad != (0, 0):
+            frame = cv2.copyMakeBorder(frame, 0, self._pad[1], 0, self._pad[0],
+                                       cv2.BORDER_REPLICATE)
         self._writer.write(np.ascontiguousarray(frame))
         self.frames_written += 1
 
@@ -117,7 +158,7 @@ class Recorder:
         """Finish the file and raise DiskFullError unless the next SPACE_CHECK_FRAMES frames
         (twice the average so far, for refresh-frame peaks), the index and the reserve fit."""
         if self.frames_written:
-            per_frame = os.path.getsize(self.path) / self.frames_written
+            per_frame = os.path.getsize(self.temp_path) / self.frames_written
         else:
             per_frame = raw_bytes * FIRST_FRAME_FRACTION
         upcoming = self.frames_written + SPACE_CHECK_FRAMES
@@ -133,11 +174,27 @@ class Recorder:
                                 f"{self.path.name} is playable")
 
     def close(self) -> None:
-        """Finalise the file (writes the AVI index); safe to call twice."""
+        """Finalise the file (writes the AVI index) and move it to ``path``; with no frame
+        written, remove it instead (``path`` stays as it was). Safe to call twice.
+
+        Raises RecorderError (once) when the finished file cannot be renamed to ``path``; it is
+        then left under ``temp_path``.
+        """
+        if self._closed:
+            return
+        self._closed = True
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-        self._closed = True
+        if not self.frames_written:
+            self._pending.discard()
+            return
+        try:
+            self._pending.commit()
+        except OSError as exc:
+            raise RecorderError(f"cannot move the recording {self.temp_path} to {self.path}: "
+                                f"{exc.strerror or exc}") from None
+        self.saved = True
 
     def __enter__(self) -> "Recorder":
         return self
@@ -150,14 +207,47 @@ class Recorder:
         width, height = size
         if width < 1 or height < 1:
             raise RecorderError(f"cannot record frames of size {width}x{height}")
+        file_size = even_size(size)
         for code in dict.fromkeys((self.requested_fourcc, FALLBACK_FOURCC)):
-            writer = _quiet_writer(self.path, code, self.fps, (width, height))
+            writer = _quiet_writer(self.temp_path, code, self.fps, file_size)
             if writer.isOpened():
                 self._writer, self.fourcc, self.size = writer, code, (width, height)
+                self._pad = (file_size[0] - width, file_size[1] - height)
+                if file_size != size:
+                    self.size_note = (f"{width}x{height} padded to {file_size[0]}x{file_size[1]} "
+                                      f"for {code}")
                 return
             writer.release()
         raise RecorderError(f"cannot record to {self.path}: OpenCV opened neither "
                             f"{self.requested_fourcc} nor {FALLBACK_FOURCC} for this file type")
+
+
+def even_size(size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) rounded up to even numbers: what a video file can hold unchanged."""
+    return size[0] + size[0] % 2, size[1] + size[1] % 2
+
+
+def letterbox(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """frame scaled to fit (width, height) with its aspect kept, centred on black bars."""
+    width, height = size
+    h, w = frame.shape[:2]
+    if (w, h) == (width, height):
+        return frame
+    scale = min(width / w, height / h)
+    fitted_w = min(width, max(1, round(w * scale)))
+    fitted_h = min(height, max(1, round(h * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    fitted = cv2.resize(frame, (fitted_w, fitted_h), interpolation=interpolation)
+    canvas = np.zeros((height, width, 3), np.uint8)
+    top, left = (height - fitted_h) // 2, (width - fitted_w) // 2
+    canvas[top:top + fitted_h, left:left + fitted_w] = fitted
+    return canvas
+
+
+def _one_line(exc: BaseException, path: Path) -> str:
+    if isinstance(exc, OSError):
+        return f"cannot write {path}: {exc.strerror or exc}"
+    return str(exc)
 
 
 def _quiet_writer(path: Path, fourcc: str, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
@@ -178,12 +268,12 @@ def check_fourcc(fourcc: str) -> None:
 
 def check_output_path(path: str | os.PathLike[str]) -> None:
     """Raise RecorderError naming the reason path cannot be written (cv2.VideoWriter only says
-    isOpened() == False)."""
+    isOpened() == False); nothing is created."""
     path = Path(path)
     folder = path.parent
-    if path.is_dir():
-        raise RecorderError(f"cannot write {path}: it is a folder")
-    if not folder.is_dir():
+    if not path.is_dir() and not folder.exists():
         raise RecorderError(f"cannot write {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise RecorderError(f"cannot write {path}: permission denied")
+    try:
+        check_writable(path)
+    except OutputError as exc:
+        raise RecorderError(str(exc)) from None

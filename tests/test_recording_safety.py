@@ -40,6 +40,13 @@ def frames_in(path: Path) -> tuple[int, float]:
     return count, indexed
 
 
+def recording_in_progress(target: Path, min_bytes: int = 1) -> bool:
+    """True once frames are going into the temporary file the recorder writes beside target
+    (it becomes target when the recording is finished)."""
+    return any(part.stat().st_size >= min_bytes
+               for part in target.parent.glob(f".{target.stem}.*.part{target.suffix}"))
+
+
 def disk_filling_after(monkeypatch, recorder_frames, limit: int) -> None:
     """Free space is plentiful until `limit` frames are written, then 0.5 MB (under reserve)."""
     monkeypatch.setattr(recorder_module, "free_bytes",
@@ -69,6 +76,16 @@ class TestDiskFull:
         with pytest.raises(DiskFullError, match=r"no room to record out\.avi"):
             recorder.write(np.zeros((48, 64, 3), np.uint8))
         assert recorder.closed and recorder.frames_written == 0
+
+    def test_no_room_at_all_keeps_an_existing_file(self, tmp_path, monkeypatch):
+        path = tmp_path / "out.avi"
+        path.write_bytes(b"last week's recording")
+        monkeypatch.setattr(recorder_module, "free_bytes", lambda folder: 200_000)
+        recorder = Recorder(path, 30.0, size=(64, 48))
+        with pytest.raises(DiskFullError):
+            recorder.write(np.zeros((48, 64, 3), np.uint8))
+        assert path.read_bytes() == b"last week's recording"
+        assert [p.name for p in tmp_path.iterdir()] == ["out.avi"]  # no temporary file left
 
     def test_the_window_tells_the_user_and_the_stream_goes_on(self, qtbot, small_demo, tmp_path,
                                                               monkeypatch):
@@ -126,8 +143,8 @@ class TestSignals:
             cwd=REPO, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 60
-            while not (avi.exists() and avi.stat().st_size > 50_000):  # frames are going in
+            deadline = time.monotonic() + 240  # a cold numba cache compiles the codec first
+            while not recording_in_progress(avi, 50_000):  # frames are going in
                 assert child.poll() is None and time.monotonic() < deadline
                 time.sleep(0.1)
             child.send_signal(signal.SIGINT)
@@ -148,10 +165,10 @@ class TestSignals:
         previous = signal.signal(signal.SIGTERM, lambda *_: None)
 
         def terminate_once_recording() -> None:
-            deadline = time.monotonic() + 20
-            while not (avi.exists() and avi.stat().st_size > 0) and time.monotonic() < deadline:
+            # Generous: on a cold numba cache the codec compiles before the first frame.
+            deadline = time.monotonic() + 240
+            while not recording_in_progress(avi) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            time.sleep(0.3)
             os.kill(os.getpid(), signal.SIGTERM)
 
         killer = threading.Thread(target=terminate_once_recording)
@@ -159,7 +176,7 @@ class TestSignals:
         out, err = io.StringIO(), io.StringIO()
         try:
             code = headless.run_headless(small_demo, CodecParams(), record=str(avi),
-                                         fourcc="MJPG", quit_after=30, out=out, err=err)
+                                         fourcc="MJPG", quit_after=300, out=out, err=err)
         finally:
             killer.join()
             signal.signal(signal.SIGTERM, previous)
