@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,bench]'
+	# numba's cached kernels name the module they were compiled in: drop them on a reinstall
+	find codec -name '*.nbi' -delete -o -name '*.nbc' -delete
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -13,13 +13,13 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from livecodec.codec import (BitstreamError, CodecParams, Decoder, Encoder, PacketReader, bits_per_pixel,
-                   kbps, psnr, write_file_header)
-from livecodec.codec.bitstream import PACKET_REFRESH
-from livecodec.codec.palette import fit_palette, nearest_labels
-from livecodec.codec.recovery import recover_frames
+from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, BitstreamError, CodecParams, Decoder,
+                             Encoder, PacketReader, bits_per_pixel, check_frame_size, kbps, psnr,
+                             read_stream_info, recover_frames, write_file_header)
 
-from .recorder import DEFAULT_FOURCC, Recorder, RecorderError
+from .outputs import OutputError, PendingOutput, check_not_input, check_writable
+from .quantize import quantize_image
+from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc
 from .sources import DemoScene, FrameSource, SourceError, open_source
 
 __all__ = ["main", "build_parser"]
@@ -113,16 +113,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- helpers -----------------------------------------------------------------------------
 def _open(spec: str) -> FrameSource:
+    """The source, checked: it opens and its frame size is one the stream can carry."""
     try:
-        return open_source(spec)
+        source = open_source(spec)
     except SourceError as exc:
         raise UsageError(str(exc)) from None
+    try:
+        check_frame_size(*source.size)
+    except ValueError as exc:
+        source.close()
+        raise UsageError(f"{spec}: {exc}") from None
+    return source
+
+
+def _check_frames_option(args: argparse.Namespace) -> None:
+    if args.frames is not None and args.frames < 1:
+        raise UsageError(f"--frames must be at least 1, got {args.frames}")
 
 
 def _frame_limit(args: argparse.Namespace, source: FrameSource) -> int | None:
     if args.frames is not None:
-        if args.frames < 1:
-            raise UsageError(f"--frames must be at least 1, got {args.frames}")
         return args.frames
     if isinstance(source, DemoScene):
         return DEMO_DEFAULT_FRAMES
@@ -148,15 +158,16 @@ def _frames(source: FrameSource, limit: int | None, label: str):
         bar.close()
 
 
-def _check_output(path: str, suffixes: tuple[str, ...] | None = None) -> Path:
-    out = Path(path)
-    if out.is_dir():
-        raise UsageError(f"cannot write {out}: it is a folder")
-    if not out.parent.is_dir():
-        reason = "is a file, not a folder" if out.parent.exists() else "does not exist"
-        raise UsageError(f"cannot write {out}: {out.parent} {reason}")
-    if suffixes and out.suffix.lower() not in suffixes:
-        raise UsageError(f"output {out} should end in {' or '.join(suffixes)}")
+def _check_output(path: str, inputs: Sequence[str], suffixes: tuple[str, ...] | None = None) -> Path:
+    """The output path once it is known to be writable and none of the input files; nothing
+    is written yet (outputs go to a temporary file beside it and are renamed at the end)."""
+    if suffixes and Path(path).suffix.lower() not in suffixes:
+        raise UsageError(f"output {path} should end in {' or '.join(suffixes)}")
+    try:
+        out = check_writable(path)
+        check_not_input(out, [p for p in inputs if Path(p).exists()])
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
     return out
 
 
@@ -183,25 +194,25 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 def cmd_encode(args: argparse.Namespace) -> int:
     params = _params(args)
-    out = _check_output(args.output)
+    _check_frames_option(args)
+    out = _check_output(args.output, [args.source])
     source = _open(args.source)
     encoder = Encoder(params, fps=source.fps)
-    frames = 0
-    total = 0
+    frames = total = 0
     try:
-        with open(out, "wb") as f:
+        with PendingOutput(out) as pending, open(pending.path, "wb") as f:
             f.write(write_file_header(source.fps))
             for frame in _frames(source, _frame_limit(args, source), f"encoding {out.name}"):
                 packet = encoder.encode(frame).data
                 f.write(packet)
                 frames += 1
                 total += len(packet)
+            if frames == 0:
+                raise UsageError(f"{args.source} gave no frames; {out} was not written")
     except OSError as exc:
         raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     finally:
         source.close()
-    if frames == 0:
-        raise UsageError(f"{args.source} gave no frames")
     w, h = source.size
     print(f"{out}: {frames} frames {w}x{h}, {total} bytes, "
           f"{bits_per_pixel(total, frames, w, h):.3f} bpp, {kbps(total, frames, source.fps):.1f} kbps",
@@ -210,20 +221,29 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
+    try:
+        check_fourcc(args.fourcc)
+    except RecorderError as exc:
+        raise UsageError(str(exc)) from None
     reader = _read_stream(args.input)
-    out = _check_output(args.output)
+    out = _check_output(args.output, [args.input])
     problems: list[str] = []
     recorder: Recorder | None = None
     written = concealed = 0
+    size_change: str | None = None
     bar = tqdm(desc=f"decoding {Path(args.input).name}", unit="frame", disable=None, leave=False)
     try:
         for item in recover_frames(reader, problems):
+            size = (item.image.shape[1], item.image.shape[0])
             if recorder is None:
-                recorder = Recorder(out, reader.header.fps, fourcc=args.fourcc)
-            image = item.image
-            if recorder.size is not None and (image.shape[1], image.shape[0]) != recorder.size:
-                image = cv2.resize(image, recorder.size, interpolation=cv2.INTER_AREA)
-            recorder.write(image)
+                recorder = Recorder(out, reader.header.fps, fourcc=args.fourcc, size=size)
+            elif size != recorder.size:
+                size_change = (f"the frame size changes from {recorder.size[0]}x{recorder.size[1]} "
+                               f"to {size[0]}x{size[1]} at frame {item.frame_index} (segment "
+                               f"{item.segment + 1}): decoding stopped after {written} frames "
+                               f"(one video file holds one size)")
+                break
+            recorder.write(item.image)
             written += 1
             bar.update()
             if item.problem is not None:
@@ -243,65 +263,64 @@ def cmd_decode(args: argparse.Namespace) -> int:
     if written == 0:
         print(f"livecodec: error: {args.input} holds no decodable frame", file=sys.stderr)
         return EXIT_FAILURE
+    if size_change:
+        print(f"livecodec: error: {size_change}", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_FAILURE if problems else EXIT_OK
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     reader = _read_stream(args.input)
-    counts = {"refresh": [0, 0], "predicted": [0, 0]}
-    damaged = 0
-    size = None
-    for item in reader:
-        if isinstance(item, BitstreamError):
-            damaged += 1
-            continue
-        kind = "refresh" if item.type == PACKET_REFRESH else "predicted"
-        counts[kind][0] += 1
-        counts[kind][1] += item.size
-        if size is None and kind == "refresh" and len(item.payload) >= 4:
-            size = (int.from_bytes(item.payload[0:2], "little"), int.from_bytes(item.payload[2:4], "little"))
-    frames = counts["refresh"][0] + counts["predicted"][0]
-    total = counts["refresh"][1] + counts["predicted"][1]
+    info = read_stream_info(reader)
+    fps = reader.header.fps
     print(f"file:        {args.input}")
-    print(f"format:      livecodec stream version {reader.header.version}, {reader.header.fps:g} fps")
-    if size:
-        print(f"frame size:  {size[0]}x{size[1]}")
-    print(f"frames:      {frames} ({counts['refresh'][0]} refresh, {counts['predicted'][0]} predicted)")
-    for kind, (n, b) in counts.items():
+    print(f"format:      livecodec stream version {reader.header.version}, {fps:g} fps")
+    if info.segments > 1:
+        print(f"segments:    {info.segments} streams joined one after another")
+    if info.frame_sizes:
+        print(f"frame size:  {', '.join(f'{w}x{h}' for w, h in info.frame_sizes)}")
+    print(f"frames:      {info.total_frames} ({info.frames[FRAME_REFRESH]} refresh, "
+          f"{info.frames[FRAME_PREDICTED]} predicted)")
+    for kind, n in info.frames.items():
         if n:
-            print(f"{kind + ':':<13}{b} bytes, {b / n:.0f} bytes/frame")
-    if frames and size:
-        print(f"bitrate:     {kbps(total, frames, reader.header.fps):.1f} kbps, "
-              f"{bits_per_pixel(total, frames, *size):.3f} bpp")
-    if damaged:
-        print(f"damaged:     {damaged} stretch(es) of bad bytes")
+            print(f"{kind + ':':<13}{info.bytes[kind]} bytes, {info.bytes[kind] / n:.0f} bytes/frame")
+    if info.total_frames and info.frame_sizes:
+        w, h = info.frame_sizes[0]
+        print(f"bitrate:     {kbps(info.total_bytes, info.total_frames, fps):.1f} kbps"
+              + (f", {bits_per_pixel(info.total_bytes, info.total_frames, w, h):.3f} bpp"
+                 if len(info.frame_sizes) == 1 else ""))
+    if info.damaged or info.bad_headers:
+        print(f"damaged:     {info.damaged + info.bad_headers} stretch(es) of bad bytes")
         return EXIT_FAILURE
     return EXIT_OK
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """Encode, decode and measure frame by frame: memory does not grow with the clip."""
     params = _params(args)
+    _check_frames_option(args)
     source = _open(args.source)
+    encoder, decoder = Encoder(params, fps=source.fps), Decoder()
+    n = total = 0
+    enc_times: list[float] = []
+    dec_times: list[float] = []
+    psnrs: list[float] = []
     try:
-        frames = list(_frames(source, _frame_limit(args, source), "reading"))
+        for frame in _frames(source, _frame_limit(args, source), "evaluating"):
+            t0 = time.perf_counter()
+            packet = encoder.encode(frame).data
+            t1 = time.perf_counter()
+            image = decoder.decode(packet)
+            dec_times.append(time.perf_counter() - t1)
+            enc_times.append(t1 - t0)
+            psnrs.append(psnr(frame, image))
+            n += 1
+            total += len(packet)
     finally:
         source.close()
-    if not frames:
+    if n == 0:
         raise UsageError(f"{args.source} gave no frames")
-    encoder, decoder = Encoder(params, fps=source.fps), Decoder()
-    packets, enc_times = [], []
-    for frame in tqdm(frames, desc="encoding", unit="frame", disable=None, leave=False):
-        t0 = time.perf_counter()
-        packets.append(encoder.encode(frame).data)
-        enc_times.append(time.perf_counter() - t0)
-    dec_times, psnrs = [], []
-    for frame, packet in zip(tqdm(frames, desc="decoding", unit="frame", disable=None, leave=False), packets):
-        t0 = time.perf_counter()
-        image = decoder.decode(packet)
-        dec_times.append(time.perf_counter() - t0)
-        psnrs.append(psnr(frame, image))
-    h, w = frames[0].shape[:2]
-    n, total = len(frames), sum(len(p) for p in packets)
+    w, h = source.size
     result = {
         "source": args.source, "frames": n, "width": w, "height": h, "fps": source.fps,
         "bytes": total, "bpp": bits_per_pixel(total, n, w, h), "kbps": kbps(total, n, source.fps),
@@ -325,21 +344,21 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         raise UsageError(f"--clusters must be in 2..256, got {args.clusters}")
     if not Path(args.image).is_file():
         raise UsageError(f"no such file: {args.image}")
+    out = _check_output(args.output, [args.image], suffixes=(".png",))
     image = cv2.imread(args.image, cv2.IMREAD_COLOR)   # grey becomes 3 channels, alpha is dropped
     if image is None:
         raise UsageError(f"not a readable image: {args.image}")
-    out = _check_output(args.output)
-    pixels = image.reshape(-1, 3).astype(np.float32)
-    palette = fit_palette(pixels, args.clusters)
-    labels = nearest_labels(pixels, palette)
-    result = palette[labels].reshape(image.shape)
-    if not cv2.imwrite(str(out), result):
-        raise UsageError(f"cannot write {out}: OpenCV could not encode that file type")
-    counts = np.bincount(labels, minlength=len(palette))
-    p = counts[counts > 0] / labels.size
-    entropy = float(-(p * np.log2(p)).sum())
-    print(f"{out}: {len(palette)} colours; label map {max(1, (len(palette) - 1).bit_length())} bits/pixel "
-          f"raw, {entropy:.3f} bits/pixel entropy; PSNR {psnr(image, result):.2f} dB")
+    result = quantize_image(image, args.clusters)
+    try:
+        with PendingOutput(out) as pending:
+            result.save_png(pending.path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    h, w = image.shape[:2]
+    size = out.stat().st_size
+    print(f"{out}: indexed PNG, {len(result.palette)} colours, {size} bytes = "
+          f"{8 * size / (w * h):.3f} bits/pixel (label map: {result.index_bits} bits/pixel raw, "
+          f"{result.entropy:.3f} bits/pixel entropy); PSNR {psnr(image, result.picture()):.2f} dB")
     return EXIT_OK
 
 

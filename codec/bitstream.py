@@ -146,9 +146,11 @@ def parse_packet(data: bytes | memoryview, pos: int = 0) -> Packet:
 class PacketReader:
     """Iterates the packets of an .lvc file, resynchronising after damage.
 
-    Yields ``Packet`` objects for intact packets and ``BitstreamError`` instances (not raised)
-    for damaged stretches, so a caller can report and conceal them and carry on. Reads the
-    whole file into memory once (the file size, not a header field, bounds the allocation).
+    Yields ``Packet`` objects for intact packets, ``BitstreamError`` instances (not raised)
+    for damaged stretches, so a caller can report and conceal them and carry on, and a
+    ``FileHeader`` where another intact file header starts a new stream inside the file (files
+    joined with ``cat``). Reads the whole file into memory once (the file size, not a header
+    field, bounds the allocation).
     """
 
     def __init__(self, stream: BinaryIO):
@@ -158,14 +160,19 @@ class PacketReader:
         self._data = memoryview(data)
         self.stream_bytes = len(data) - FILE_HEADER_SIZE
 
-    def __iter__(self) -> Iterator[Packet | BitstreamError]:
+    def __iter__(self) -> Iterator[Packet | BitstreamError | FileHeader]:
         data = self._data
         pos = FILE_HEADER_SIZE
         while pos < len(data):
+            header = _joined_header(data, pos)
+            if header is not None:
+                yield header
+                pos += FILE_HEADER_SIZE
+                continue
             try:
                 packet = parse_packet(data, pos)
             except BitstreamError as exc:
-                nxt = self._raw.find(SYNC, pos + 1)
+                nxt = _next_start(self._raw, pos + 1)
                 yield BitstreamError(f"{exc}; skipped {(nxt if nxt >= 0 else len(data)) - pos} bytes")
                 if nxt < 0:
                     return
@@ -173,3 +180,19 @@ class PacketReader:
                 continue
             yield packet
             pos += packet.size
+
+
+def _joined_header(data: memoryview, pos: int) -> FileHeader | None:
+    """The file header of a joined stream starting at ``pos``, or None if there is none."""
+    if bytes(data[pos:pos + len(FILE_MAGIC)]) != FILE_MAGIC:
+        return None
+    try:
+        return read_file_header(bytes(data[pos:pos + FILE_HEADER_SIZE]))
+    except BitstreamError:
+        return None
+
+
+def _next_start(raw: bytes, pos: int) -> int:
+    """Where the next packet or joined file header may start at or after ``pos`` (-1: none)."""
+    starts = [i for i in (raw.find(SYNC, pos), raw.find(FILE_MAGIC, pos)) if i >= 0]
+    return min(starts, default=-1)

@@ -14,11 +14,10 @@ import cv2
 import numpy as np
 from numba import njit
 
+from .params import MAX_DIMENSION
+
 __all__ = ["Planes", "padded_size", "frame_to_planes", "planes_to_frame", "block_means",
            "block_sums_abs_dev", "MAX_DIMENSION"]
-
-#: Largest frame side the stream accepts (a 4096x4096 frame needs ~25 MB of planes).
-MAX_DIMENSION = 4096
 
 
 class Planes(NamedTuple):

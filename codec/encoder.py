@@ -11,13 +11,13 @@ from functools import cached_property
 import numpy as np
 
 from .bitstream import PACKET_PREDICTED, PACKET_REFRESH, build_packet
-from .blocks import MAX_DIMENSION, Planes, block_means, block_sums_abs_dev, frame_to_planes, planes_to_frame
+from .blocks import Planes, block_means, block_sums_abs_dev, frame_to_planes, planes_to_frame
 from .framing import RefreshHeader, pack_predicted_header, pack_refresh_header
 from .modes import FRAME_PREDICTED, FRAME_REFRESH
 from .motion import (MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, vector_predictors,
                      vectors_in_pixels)
 from .palette import fit_palette, nearest_labels
-from .params import CodecParams
+from .params import CodecParams, check_frame_size
 from .ratecontrol import RateController
 from .parallel import per_plane
 from .reconstruct import predict, reconstruct
@@ -88,9 +88,7 @@ def _check_frame(frame: np.ndarray) -> np.ndarray:
         raise ValueError(f"frame must be a numpy array, got {type(frame).__name__}")
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise ValueError(f"frame must be H x W x 3 uint8 BGR, got shape {frame.shape} {frame.dtype}")
-    h, w = frame.shape[:2]
-    if not (1 <= h <= MAX_DIMENSION and 1 <= w <= MAX_DIMENSION):
-        raise ValueError(f"frame size {w}x{h} outside 1..{MAX_DIMENSION}")
+    check_frame_size(frame.shape[1], frame.shape[0])
     return np.ascontiguousarray(frame)
 
 

@@ -3,6 +3,11 @@
 Used by ``livecodec decode`` and by the live pipeline's decoder: every intact frame comes out,
 and every lost frame is replaced by the last good picture, so the frame count and timing of
 the output hold.
+
+Streams joined one after another (``cat a.lvc b.lvc``, or an encoder restarted on the same
+connection) are *segments*: a second file header, or a refresh packet whose frame number
+restarts instead of following on, begins a new segment that is decoded from scratch, with no
+frames concealed across the seam.
 """
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .bitstream import Packet, parse_packet
+from .bitstream import PACKET_REFRESH, FileHeader, Packet, parse_packet
 from .decoder import DecodedFrame, Decoder
 from .errors import BitstreamError
 
@@ -30,34 +35,60 @@ class RecoveredFrame:
     frame_index: int
     problem: str | None = None
     decoded: DecodedFrame | None = None     # the decoder's view of it, when it was decoded
+    segment: int = 0                        # which joined stream it belongs to, from 0
 
 
 class ConcealingDecoder:
     """A Decoder that never raises: damage becomes concealed frames and problem reports.
 
-    Feed it packets (or ``BitstreamError`` instances for damaged stretches of bytes) in stream
-    order; each call returns the frames to show, oldest first.
+    Feed it packets (or ``BitstreamError`` instances for damaged stretches of bytes, and
+    ``FileHeader`` where a joined stream begins) in stream order; each call returns the frames
+    to show, oldest first. ``segment`` counts the segments begun so far (from 0).
     """
 
     def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.segment = 0
+        self._frames_in_segment = 0
+        self._reset()
+
+    def _reset(self) -> None:
         self._decoder = Decoder()
         self._last_image: np.ndarray | None = None
         self._last_index: int | None = None
+        self._last_payload: bytes | None = None
         self._pending_damage: str | None = None
-        self.problems: list[str] = []
 
-    def feed(self, item: Packet | BitstreamError | bytes) -> list[RecoveredFrame]:
+    def _start_segment(self) -> None:
+        """Decode what follows as a new stream: nothing is predicted or concealed across."""
+        if self._frames_in_segment:
+            self.segment += 1
+            self._frames_in_segment = 0
+        self._reset()
+
+    def _restarts(self, packet: Packet, gap: int) -> bool:
+        """A refresh packet whose number does not follow on (and is no duplicate) restarts."""
+        if packet.type != PACKET_REFRESH:
+            return False
+        return gap > MAX_CONCEALED_RUN or (gap == 0 and packet.payload != self._last_payload)
+
+    def feed(self, item: Packet | BitstreamError | FileHeader | bytes) -> list[RecoveredFrame]:
         """Frames that ``item`` completes: concealed ones for a gap, then its own."""
         if isinstance(item, (bytes, bytearray)):
             try:
                 item = parse_packet(item)
             except BitstreamError as exc:
                 item = exc
+        if isinstance(item, FileHeader):
+            self._start_segment()
+            return []
         if isinstance(item, BitstreamError):
             self._pending_damage = str(item)
             self.problems.append(f"damaged bytes: {item}")
             return []
         out: list[RecoveredFrame] = []
+        if self._last_index is not None and self._restarts(item, (item.frame_index - self._last_index) & 0xFFFF):
+            self._start_segment()
         if self._last_index is not None:
             gap = (item.frame_index - self._last_index) & 0xFFFF
             if gap == 0:
@@ -67,30 +98,33 @@ class ConcealingDecoder:
                 self.problems.append(f"packet with implausible frame index {item.frame_index} dropped")
                 return []
             reason = self._pending_damage or "packet missing"
-            out.extend(RecoveredFrame(self._last_image, (self._last_index + k) & 0xFFFF, reason)
-                       for k in range(1, gap))
+            out.extend(RecoveredFrame(self._last_image, (self._last_index + k) & 0xFFFF, reason,
+                                      segment=self.segment) for k in range(1, gap))
         try:
             decoded = self._decoder.decode_packet(item)
         except BitstreamError as exc:
             if self._last_image is None:
                 self.problems.append(f"frame {item.frame_index}: {exc}")
                 return out
-            frame = RecoveredFrame(self._last_image, item.frame_index, str(exc))
+            frame = RecoveredFrame(self._last_image, item.frame_index, str(exc), segment=self.segment)
         else:
             self._last_image = decoded.image
-            frame = RecoveredFrame(decoded.image, item.frame_index, None, decoded)
+            frame = RecoveredFrame(decoded.image, item.frame_index, None, decoded, self.segment)
         self._last_index = item.frame_index
+        self._last_payload = item.payload
         self._pending_damage = None
         out.append(frame)
+        self._frames_in_segment += len(out)
         return out
 
 
-def recover_frames(items: Iterable[Packet | BitstreamError],
+def recover_frames(items: Iterable[Packet | BitstreamError | FileHeader],
                    problems: list[str] | None = None) -> Iterator[RecoveredFrame]:
     """Decode packets (and damage reports, as ``PacketReader`` yields them) into frames.
 
     Args:
-        items: packets in stream order, with ``BitstreamError`` instances where bytes were bad.
+        items: packets in stream order, with ``BitstreamError`` instances where bytes were bad
+            and ``FileHeader`` where a joined stream begins (as ``PacketReader`` yields them).
         problems: if given, receives one line per damaged stretch or dropped packet that did not
             produce an output frame (e.g. damage before the first picture, a duplicate packet).
     """

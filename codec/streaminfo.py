@@ -1,0 +1,64 @@
+"""What a stream holds, read from its packet headers without decoding a picture."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from .bitstream import PACKET_REFRESH, FileHeader, Packet
+from .errors import BitstreamError
+from .framing import unpack_refresh_header
+from .modes import FRAME_PREDICTED, FRAME_REFRESH
+
+__all__ = ["StreamInfo", "read_stream_info"]
+
+
+@dataclass
+class StreamInfo:
+    """Counts over a whole stream.
+
+    ``frame_sizes`` lists each distinct (width, height) in order of first appearance (more
+    than one when a refresh changes the size); ``segments`` counts the joined streams.
+    """
+
+    frames: dict[str, int] = field(default_factory=lambda: {FRAME_REFRESH: 0, FRAME_PREDICTED: 0})
+    bytes: dict[str, int] = field(default_factory=lambda: {FRAME_REFRESH: 0, FRAME_PREDICTED: 0})
+    frame_sizes: list[tuple[int, int]] = field(default_factory=list)
+    segments: int = 1
+    damaged: int = 0
+    bad_headers: int = 0
+
+    @property
+    def total_frames(self) -> int:
+        return sum(self.frames.values())
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.bytes.values())
+
+
+def read_stream_info(items: Iterable[Packet | BitstreamError | FileHeader]) -> StreamInfo:
+    """Summarise the items of a ``PacketReader`` (or any packets in stream order)."""
+    info = StreamInfo()
+    seen_packet = False
+    for item in items:
+        if isinstance(item, BitstreamError):
+            info.damaged += 1
+            continue
+        if isinstance(item, FileHeader):
+            info.segments += seen_packet
+            seen_packet = False
+            continue
+        seen_packet = True
+        kind = FRAME_REFRESH if item.type == PACKET_REFRESH else FRAME_PREDICTED
+        info.frames[kind] += 1
+        info.bytes[kind] += item.size
+        if kind == FRAME_REFRESH:
+            try:
+                header, _ = unpack_refresh_header(item.payload)
+            except BitstreamError:
+                info.bad_headers += 1
+                continue
+            size = (header.width, header.height)
+            if size not in info.frame_sizes:
+                info.frame_sizes.append(size)
+    return info

@@ -1,0 +1,240 @@
+"""The command line never loses a user's data: outputs are checked before anything is written,
+an output that is an input is refused, failed runs leave an existing file as it was, joined
+streams decode whole, eval runs in constant memory, quantize writes what it claims."""
+from __future__ import annotations
+
+import os
+import re
+import tracemalloc
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from livecodec.app.cli import main
+from livecodec.codec import CodecParams, Encoder, write_file_header
+from tests.media import media_path
+from tests.test_cli import decode_stream, one_error_line, read_video
+
+OLD = b"precious: must survive a failed run"
+
+
+@pytest.fixture(scope="module")
+def carphone() -> Path:
+    return media_path("carphone.mp4")
+
+
+def encode(source: Path | str, out: Path, *options: str) -> Path:
+    assert main(["encode", str(source), "-o", str(out), *options]) == 0
+    return out
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary files a run left beside its output."""
+    return sorted(p.name for p in folder.iterdir() if ".part" in p.name)
+
+
+class TestExistingOutputSurvivesFailure:
+    @pytest.mark.parametrize("command", [
+        ["encode", "{clip}", "-o", "{out}", "--frames", "0"],
+        ["encode", "{clip}", "-o", "{out}", "--quality", "101"],
+        ["encode", "{tmp}/missing.mp4", "-o", "{out}"],
+        ["decode", "{tmp}/missing.lvc", "-o", "{out}"],
+        ["decode", "{clip}", "-o", "{out}"],                      # not a stream
+        ["decode", "{tmp}/s.lvc", "-o", "{out}", "--fourcc", "TOOLONG"],
+        ["quantize", "{tmp}/a.png", "-o", "{out}", "--clusters", "1"],
+        ["quantize", "{clip}", "-o", "{out}", "--clusters", "4"],  # not an image
+    ], ids=lambda c: " ".join(c[:1] + c[3:]))
+    def test_bad_input_or_option(self, command, carphone, tmp_path, capfd):
+        out = tmp_path / ("keep.png" if command[0] == "quantize" else "keep.lvc")
+        out.write_bytes(OLD)
+        (tmp_path / "s.lvc").write_bytes(write_file_header(30.0))
+        cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
+        args = [a.format(clip=carphone, out=out, tmp=tmp_path) for a in command]
+        assert main(args) == 2
+        one_error_line(capfd)
+        assert out.read_bytes() == OLD
+        assert leftovers(tmp_path) == []
+
+    def test_a_source_without_frames(self, tmp_path, capfd):
+        empty = tmp_path / "empty.avi"
+        writer = cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 32))
+        writer.write(np.zeros((32, 32, 3), np.uint8))
+        writer.release()
+        out = tmp_path / "keep.lvc"
+        out.write_bytes(OLD)
+        main(["encode", str(empty), "-o", str(out), "--frames", "1"])   # the one frame: fine
+        assert out.read_bytes()[:4] == b"LVCF"
+        out.write_bytes(OLD)
+        cut = tmp_path / "cut.avi"
+        cut.write_bytes(empty.read_bytes()[:400])       # header only: opens, gives no frame
+        code = main(["encode", str(cut), "-o", str(out)])
+        capfd.readouterr()
+        assert code == 2
+        assert out.read_bytes() == OLD
+        assert leftovers(tmp_path) == []
+
+    def test_success_replaces_the_file_and_leaves_nothing_else(self, carphone, tmp_path):
+        out = tmp_path / "keep.lvc"
+        out.write_bytes(OLD)
+        encode(carphone, out, "--frames", "3")
+        assert len(decode_stream(out)) == 3
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.lvc"]
+        assert oct(out.stat().st_mode & 0o777) != oct(0o600)   # not mkstemp's private mode
+
+
+class TestOutputIsAnInput:
+    @pytest.mark.parametrize("how", ["same", "relative", "symlink", "hardlink"])
+    def test_encode_refuses(self, how, carphone, tmp_path, capfd, monkeypatch):
+        video = tmp_path / "self.mp4"
+        video.write_bytes(carphone.read_bytes())
+        (tmp_path / "sub").mkdir()
+        monkeypatch.chdir(tmp_path / "sub")
+        target = {"same": str(video), "relative": "../self.mp4", "symlink": str(tmp_path / "link.mp4"),
+                  "hardlink": str(tmp_path / "hard.mp4")}[how]
+        if how == "symlink":
+            os.symlink(video, target)
+        if how == "hardlink":
+            os.link(video, target)
+        assert main(["encode", "../self.mp4", "-o", target, "--frames", "3"]) == 2
+        assert "is the input" in one_error_line(capfd)
+        assert video.read_bytes() == carphone.read_bytes()
+
+    def test_decode_and_quantize_refuse(self, carphone, tmp_path, capfd):
+        stream = encode(carphone, tmp_path / "s.lvc", "--frames", "2")
+        capfd.readouterr()
+        before = stream.read_bytes()
+        assert main(["decode", str(stream), "-o", str(stream)]) == 2
+        assert "is the input" in one_error_line(capfd)
+        assert stream.read_bytes() == before
+        png = tmp_path / "p.png"
+        cv2.imwrite(str(png), np.full((8, 8, 3), 90, np.uint8))
+        before = png.read_bytes()
+        assert main(["quantize", str(png), "-o", str(png), "--clusters", "2"]) == 2
+        assert "is the input" in one_error_line(capfd)
+        assert png.read_bytes() == before
+
+
+@pytest.fixture(scope="module")
+def parts(carphone, tmp_path_factory) -> tuple[Path, Path]:
+    """Two streams of the same size, coded differently."""
+    folder = tmp_path_factory.mktemp("joined")
+    a = encode(carphone, folder / "a.lvc", "--frames", "12", "--refresh", "5")
+    b = encode(carphone, folder / "b.lvc", "--frames", "9", "--quality", "20", "--refresh", "4")
+    return a, b
+
+
+class TestJoinedStreams:
+    def decode_ffv1(self, stream: Path, capfd) -> tuple[int, list[np.ndarray], str]:
+        out = stream.with_suffix(".avi")
+        code = main(["decode", str(stream), "-o", str(out), "--fourcc", "FFV1"])
+        return code, read_video(out), capfd.readouterr().err
+
+    @pytest.mark.parametrize("join", ["cat", "self", "no second header"])
+    def test_every_part_decodes_exactly(self, join, parts, tmp_path, capfd):
+        a, b = parts
+        second = a if join == "self" else b
+        tail = second.read_bytes()[13:] if join == "no second header" else second.read_bytes()
+        joined = tmp_path / "ab.lvc"
+        joined.write_bytes(a.read_bytes() + tail)
+        code, frames, err = self.decode_ffv1(joined, capfd)
+        expected = decode_stream(a) + decode_stream(second)
+        assert code == 0, err
+        assert "implausible" not in err and "(0 concealed)" in err and "concealed:" not in err
+        assert len(frames) == len(expected) == 12 + (12 if join == "self" else 9)
+        assert all(np.array_equal(f, e) for f, e in zip(frames, expected))
+
+    def test_info_counts_the_parts(self, parts, tmp_path, capsys):
+        a, b = parts
+        joined = tmp_path / "ab.lvc"
+        joined.write_bytes(a.read_bytes() + b.read_bytes())
+        assert main(["info", str(joined)]) == 0
+        out = capsys.readouterr().out
+        assert re.search(r"segments:\s+2", out)
+        assert re.search(r"frames:\s+21 ", out)
+
+    def test_a_new_frame_size_stops_after_the_first_part(self, parts, tmp_path, capfd):
+        a, _ = parts
+        encoder = Encoder(CodecParams(block_size=8))
+        other = b"".join(encoder.encode(np.full((48, 64, 3), 40 * i, np.uint8)).data for i in range(3))
+        joined = tmp_path / "sizes.lvc"
+        joined.write_bytes(a.read_bytes() + write_file_header(30.0) + other)
+        code, frames, err = self.decode_ffv1(joined, capfd)
+        assert code == 1
+        line = [l for l in err.splitlines() if l.startswith("livecodec: error:")]
+        assert len(line) == 1 and "176x144 to 64x48" in line[0] and "12 frames" in line[0], err
+        assert len(frames) == 12 and frames[0].shape == (144, 176, 3)
+        assert main(["info", str(joined)]) == 0
+        assert "176x144, 64x48" in capfd.readouterr().out
+
+
+class TestUnsupportedFrameSize:
+    def test_refused_in_one_line_before_writing(self, tmp_path, capfd):
+        wide = tmp_path / "wide.avi"
+        writer = cv2.VideoWriter(str(wide), cv2.VideoWriter_fourcc(*"MJPG"), 10, (4200, 16))
+        for _ in range(3):
+            writer.write(np.full((16, 4200, 3), 128, np.uint8))
+        writer.release()
+        out = tmp_path / "keep.lvc"
+        out.write_bytes(OLD)
+        for command in (["encode", str(wide), "-o", str(out)], ["eval", str(wide)]):
+            assert main(command) == 2
+            line = one_error_line(capfd)
+            assert "4200x16" in line and "not supported" in line and "4096" in line
+        assert out.read_bytes() == OLD and leftovers(tmp_path) == []
+
+
+class TestEvalMemory:
+    @staticmethod
+    def peak_traced_bytes(frames: int, capsys) -> int:
+        tracemalloc.start()
+        try:
+            assert main(["eval", "demo", "--frames", str(frames), "--json"]) == 0
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            capsys.readouterr()
+
+    def test_peak_memory_does_not_grow_with_the_clip(self, capsys):
+        """40 more 640x480 frames kept (originals and decoded) would be ~70 MB more."""
+        assert main(["eval", "demo", "--frames", "2"]) == 0     # compile and warm up first
+        short = self.peak_traced_bytes(5, capsys)
+        long = self.peak_traced_bytes(45, capsys)
+        assert long - short < 8 << 20, f"peak grew by {(long - short) / 2**20:.1f} MB for 40 frames"
+
+
+class TestQuantizeOutput:
+    def test_writes_an_indexed_png_and_reports_its_real_size(self, tmp_path, capsys):
+        from skimage import data
+        rgb = data.astronaut()
+        src, out = tmp_path / "astronaut.png", tmp_path / "q.png"
+        cv2.imwrite(str(src), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        assert main(["quantize", str(src), "-o", str(out), "--clusters", "64"]) == 0
+        report = capsys.readouterr().out
+        with Image.open(out) as png:
+            assert png.mode == "P"
+            assert len(png.getcolors(256)) <= 64
+        size = out.stat().st_size
+        assert f"{size} bytes" in report
+        assert f"{8 * size / (512 * 512):.3f} bits/pixel" in report
+        assert re.search(r"\d\.\d{3} bits/pixel entropy", report)
+        quantised = cv2.imread(str(out), cv2.IMREAD_COLOR)
+        rgb_png = tmp_path / "rgb.png"
+        cv2.imwrite(str(rgb_png), quantised)             # the same picture as 24-bit RGB
+        assert size < rgb_png.stat().st_size / 2
+
+    def test_one_colour_reports_zero_entropy(self, tmp_path, capsys):
+        src, out = tmp_path / "flat.png", tmp_path / "q.png"
+        cv2.imwrite(str(src), np.full((16, 16, 3), 77, np.uint8))
+        assert main(["quantize", str(src), "-o", str(out), "--clusters", "4"]) == 0
+        report = capsys.readouterr().out
+        assert "-0.000" not in report and "0.000 bits/pixel entropy" in report
+
+    def test_unknown_output_type_is_refused_first(self, tmp_path, capfd):
+        src = tmp_path / "a.png"
+        cv2.imwrite(str(src), np.zeros((8, 8, 3), np.uint8))
+        assert main(["quantize", str(src), "-o", str(tmp_path / "q.xyz"), "--clusters", "2"]) == 2
+        assert ".png" in one_error_line(capfd)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
