@@ -1,0 +1,112 @@
+"""Golden decoded output: a committed stream must keep decoding to the same pictures.
+
+``tests/data/golden_demo.lvc`` is a 3.9 KB stream of 5 demo-scene frames at 84x52 (padded to
+88x56 with 8-pixel blocks; refresh, predicted, predicted, refresh, predicted; quality 40, so
+palette, motion, skip and residual all occur), and ``tests/data/golden_demo.decoded.sha256``
+the SHA-256 of its decoded frames. ``tests/test_codec.py``'s golden checksum guards the bytes
+the encoder writes; this file guards what the decoder makes of fixed bytes, so a change made to
+both the encoder and the decoder (which the closed-loop round trips cannot see) fails here.
+
+A deliberate change of the format or of the decoder's output regenerates both files with
+``LIVECODEC_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_decode.py`` (the variable that
+regenerates tests/data/golden_stream.sha256 too); say so in the commit message. Without the
+variable the test only reads the committed files.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from livecodec.codec import Decoder, read_file_header
+from livecodec.codec.bitstream import FILE_HEADER_SIZE, parse_packet
+
+DATA = Path(__file__).with_name("data")
+STREAM = DATA / "golden_demo.lvc"
+DIGEST = DATA / "golden_demo.decoded.sha256"
+#: What the committed stream holds (checked, so a regeneration cannot silently lose coverage).
+WIDTH, HEIGHT, FRAMES, FPS = 84, 52, 5, 30.0
+FRAME_TYPES = ["refresh", "predicted", "predicted", "refresh", "predicted"]
+UPDATE = os.environ.get("LIVECODEC_UPDATE_GOLDEN") == "1"
+
+
+def encode_golden_stream() -> tuple[bytes, list[np.ndarray]]:
+    """The stream as it was made (only run to regenerate it): file header and packets, and the
+    encoder's reconstructions."""
+    from livecodec.app.sources import DemoScene
+    from livecodec.codec import CodecParams, Encoder, write_file_header
+
+    scene = DemoScene(WIDTH, HEIGHT)
+    encoder = Encoder(CodecParams(block_size=8, n_clusters=6, refresh_interval=3, quality=40), fps=FPS)
+    frames = [encoder.encode(scene.frame(40 + i)) for i in range(FRAMES)]
+    return (write_file_header(FPS) + b"".join(f.data for f in frames),
+            [f.reconstruction for f in frames])
+
+
+def decode_stream(data: bytes):
+    """Every packet of a file decoded in order with a plain Decoder (raises on any error)."""
+    assert read_file_header(data[:FILE_HEADER_SIZE]).fps == FPS
+    decoder, decoded, pos = Decoder(), [], FILE_HEADER_SIZE
+    while pos < len(data):
+        packet = parse_packet(data, pos)
+        decoded.append(decoder.decode_packet(packet))
+        pos += packet.size
+    return decoded
+
+
+def frames_digest(images: list[np.ndarray]) -> str:
+    """SHA-256 over each frame's shape and BGR bytes, in order."""
+    digest = hashlib.sha256()
+    for image in images:
+        digest.update(np.asarray(image.shape, "<u4").tobytes())
+        digest.update(np.ascontiguousarray(image, np.uint8).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def golden() -> tuple[bytes, list]:
+    if UPDATE:
+        data, reconstructions = encode_golden_stream()
+        decoded = decode_stream(data)
+        assert all(np.array_equal(d.image, r) for d, r in zip(decoded, reconstructions))
+        DATA.mkdir(exist_ok=True)
+        STREAM.write_bytes(data)
+        DIGEST.write_text(f"{frames_digest([d.image for d in decoded])}  {STREAM.name} decoded\n")
+    assert STREAM.is_file() and DIGEST.is_file(), (
+        f"{STREAM} or {DIGEST} is missing: run with LIVECODEC_UPDATE_GOLDEN=1 once to create them")
+    data = STREAM.read_bytes()
+    return data, decode_stream(data)
+
+
+def test_golden_stream_decodes_to_the_committed_frames(golden) -> None:
+    """The format and decoder guard; see the module docstring for a deliberate regeneration."""
+    data, decoded = golden
+    digest = frames_digest([d.image for d in decoded])
+    expected = DIGEST.read_text().split()[0]
+    assert digest == expected, (
+        f"{STREAM.name} decodes to different pictures (sha256 {digest}, golden {expected}); if "
+        f"the format or the decoder changed on purpose, regenerate with LIVECODEC_UPDATE_GOLDEN=1")
+
+
+def test_golden_stream_covers_refresh_predicted_and_residual(golden) -> None:
+    """The committed stream exercises what it claims to: both frame types, every block mode,
+    residual (quality > 0), a frame size that is not a multiple of the block size."""
+    data, decoded = golden
+    assert len(data) < 8192
+    assert [d.frame_type for d in decoded] == FRAME_TYPES
+    assert all(d.image.shape == (HEIGHT, WIDTH, 3) for d in decoded)
+    assert WIDTH % decoded[0].block_size and HEIGHT % decoded[0].block_size
+    modes = np.concatenate([d.block_modes.ravel() for d in decoded if d.frame_type == "predicted"])
+    from livecodec.codec import MODE_INTER, MODE_PALETTE, MODE_SKIP
+    assert {MODE_SKIP, MODE_INTER, MODE_PALETTE} <= set(modes.tolist())
+    assert any(np.any(d.motion_vectors) for d in decoded if d.motion_vectors is not None)
+    pos = FILE_HEADER_SIZE
+    qualities = []
+    while pos < len(data):
+        packet = parse_packet(data, pos)
+        qualities.append(packet.payload[6] if packet.type == 0 else packet.payload[0])
+        pos += packet.size
+    assert min(qualities) > 0      # every frame carries residual
