@@ -29,12 +29,13 @@ from typing import Any, Callable, Generic, TypeVar, Union
 import cv2
 import numpy as np
 
-from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError
+from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError, letterbox
 from livecodec.app.sources import FALLBACK_FPS, FrameSource, SourceError, open_source
 from livecodec.codec import PSNR_CAP, CodecParams, ConcealingDecoder, Decoder, Encoder
+from livecodec.codec.blocks import MAX_DIMENSION
 
 __all__ = ["Pipeline", "PipelineFrame", "FrameStats", "DropOldestQueue", "SourceSpec",
-           "AUTO_SOURCE", "live_psnr"]
+           "AUTO_SOURCE", "live_psnr", "size_problem", "UnsupportedSizeError"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,20 @@ _MAX_FILL_S = 1.0
 _LOG_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 T = TypeVar("T")
+
+
+class UnsupportedSizeError(SourceError):
+    """A source whose frames the codec cannot take (wider or taller than MAX_DIMENSION)."""
+
+
+def size_problem(name: str, size: tuple[int, int]) -> str | None:
+    """One line saying why frames of size (width, height) from source `name` cannot be coded, or
+    None when they can."""
+    width, height = size
+    if 1 <= width <= MAX_DIMENSION and 1 <= height <= MAX_DIMENSION:
+        return None
+    return (f"{name}: frame size {width}x{height} is not supported "
+            f"(the codec takes up to {MAX_DIMENSION}x{MAX_DIMENSION})")
 
 
 class DropOldestQueue(Generic[T]):
@@ -210,6 +225,8 @@ class Pipeline:
         self._record_lock = threading.Lock()
         self._recorder: Recorder | None = None
         self._recorded_upto: tuple[int, int] | None = None
+        self._record_due = 0.0          # frames the file should hold by now (fractional)
+        self._record_fitting: tuple[int, int] | None = None  # stream size being letterboxed
         self._source_info: dict[str, Any] = {}
         self._capture_active = False
         self._switching = False
@@ -333,17 +350,25 @@ class Pipeline:
         recorder = Recorder(path, fps, fourcc=fourcc, size=size)
         with self._record_lock:
             previous, self._recorder, self._recorded_upto = self._recorder, recorder, None
+            self._record_due, self._record_fitting = 0.0, None
         if previous is not None:
-            previous.close()
+            self._finish(previous)
         return recorder
 
     def stop_recording(self) -> Recorder | None:
-        """Finalise the recording, if any, and return it."""
+        """Finalise the recording, if any, and return it (``saved`` False: it got no frame,
+        so no file was written; a file already at its path was left as it was)."""
         with self._record_lock:
             recorder, self._recorder = self._recorder, None
-            if recorder is not None:
-                recorder.close()
+        if recorder is not None:
+            self._finish(recorder)
         return recorder
+
+    def _finish(self, recorder: Recorder) -> None:
+        try:
+            recorder.close()
+        except RecorderError as exc:
+            self._report("error", str(exc))
 
     # ----------------------------------------------------------------- statistics
     def stats(self) -> dict[str, Any]:
@@ -460,8 +485,8 @@ class Pipeline:
             try:
                 encoded = encoder.encode(raw.frame)
             except Exception as exc:  # a frame the codec rejects: say so once, start afresh
-                log.exception("encoder failed")
                 if not failing:
+                    log.debug("encoder failed", exc_info=True)
                     self._report("error", f"encoder: {exc}")
                 failing, encoder = True, None
                 continue
@@ -521,24 +546,57 @@ class Pipeline:
                 log.exception("on_frame callback failed")
 
     def _record(self, raw: _Raw, reconstruction: np.ndarray) -> None:
-        """Write the frame, repeated over frames dropped since the last one so timing holds."""
+        """Write the frame, repeated over frames dropped since the last one so timing holds.
+
+        The file keeps the stream's time at its own frame rate, also after a switch to a source
+        with another rate; frames of another size (a new source) are letterboxed into the
+        recording's size, so one file goes on across source switches.
+        """
+        messages: list[tuple[str, str]] = []
         with self._record_lock:
-            if self._recorder is None:
+            recorder = self._recorder
+            if recorder is None:
                 return
-            repeats = 1
+            gap = 1
             if self._recorded_upto is not None and self._recorded_upto[0] == raw.generation:
-                gap = raw.index - self._recorded_upto[1]
-                repeats = int(min(max(gap, 1), max(1.0, raw.fps * _MAX_FILL_S)))
+                gap = int(min(max(raw.index - self._recorded_upto[1], 1),
+                              max(1.0, raw.fps * _MAX_FILL_S)))
+            self._record_due += gap * recorder.fps / raw.fps
+            repeats = int(self._record_due + 0.5) - recorder.frames_written
+            frame, size = reconstruction, (reconstruction.shape[1], reconstruction.shape[0])
+            if recorder.size is not None and size != recorder.size:
+                frame = letterbox(reconstruction, recorder.size)
+                if self._record_fitting != size:
+                    width, height = recorder.size
+                    messages.append(("info", f"recording continues in {recorder.path.name}: "
+                                             f"{size[0]}x{size[1]} frames scaled into its "
+                                             f"{width}x{height}, black bars keep the shape"))
+            elif self._record_fitting is not None:
+                messages.append(("info", f"recording continues in {recorder.path.name} at "
+                                         f"{size[0]}x{size[1]}"))
+            self._record_fitting = size if frame is not reconstruction else None
             try:
                 for _ in range(repeats):
-                    self._recorder.write(reconstruction)
+                    recorder.write(frame)
             except RecorderError as exc:
-                self._recorder.close()
                 self._recorder = None
-                self._report("error", str(exc) if isinstance(exc, DiskFullError)
-                             else f"recording stopped: {exc}")
-                return
-            self._recorded_upto = (raw.generation, raw.index)
+                messages.append(("error", self._stopped(recorder, exc)))
+            else:
+                self._recorded_upto = (raw.generation, raw.index)
+        for level, text in messages:
+            self._report(level, text)
+
+    def _stopped(self, recorder: Recorder, exc: RecorderError) -> str:
+        """Close a recording that failed; the message says what became of its file."""
+        try:
+            recorder.close()
+        except RecorderError as close_exc:
+            return f"recording stopped: {exc}; {close_exc}"
+        if isinstance(exc, DiskFullError):
+            return str(exc)
+        kept = (f"{recorder.path.name} keeps {recorder.frames_written} frames" if recorder.saved
+                else f"nothing was recorded, no file written")
+        return f"recording stopped: {exc}; {kept}"
 
     # used by _Capture
     def _take_source_request(self) -> SourceSpec | None:
@@ -719,7 +777,8 @@ class _Capture:
         try:
             source, self.spec = self._open(self.spec)
         except Exception as exc:  # SourceError, or anything a source factory raises
-            if self.retry_at is not None or _is_camera(self.spec):
+            if not isinstance(exc, UnsupportedSizeError) and (self.retry_at is not None
+                                                              or _is_camera(self.spec)):
                 self._schedule_retry(f"{exc}")
             else:
                 self.pipeline._report("error", str(exc))
@@ -732,7 +791,22 @@ class _Capture:
         self._started(source, self.spec)
 
     def _open(self, spec: SourceSpec) -> tuple[FrameSource, SourceSpec]:
-        """The opened source and the spec that opened it (AUTO_SOURCE resolves to one)."""
+        """The opened source and the spec that opened it (AUTO_SOURCE resolves to one).
+
+        Raises UnsupportedSizeError (the source closed again) when its frames are larger than
+        the codec takes.
+        """
+        source, spec = self._open_spec(spec)
+        problem = size_problem(source.name, tuple(source.size))
+        if problem is not None:
+            try:
+                source.close()
+            except Exception:
+                log.exception("closing the source failed")
+            raise UnsupportedSizeError(problem)
+        return source, spec
+
+    def _open_spec(self, spec: SourceSpec) -> tuple[FrameSource, SourceSpec]:
         if callable(spec):
             return spec(), spec
         if spec != AUTO_SOURCE:
@@ -784,6 +858,12 @@ class _Capture:
 
     def _push(self, frame: np.ndarray) -> None:
         source, now = self.source, time.monotonic()
+        problem = size_problem(source.name, (frame.shape[1], frame.shape[0]))
+        if problem is not None:  # a source whose frames outgrew what it declared
+            self.close(wait=0.0)
+            self.pipeline._report("error", problem)
+            self._give_up()
+            return
         self.index += 1
         fps = float(source.fps) if source.fps and source.fps > 0 else FALLBACK_FPS
         self.pipeline._push_raw(_Raw(frame, self.index, now, self.generation, fps), source.is_live)

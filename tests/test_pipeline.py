@@ -16,11 +16,30 @@ import pytest
 from conftest import SMALL, FailingCamera, livecodec_threads
 
 import livecodec.app.pipeline as pipeline_module
-from livecodec.app.pipeline import DropOldestQueue, Pipeline, PipelineFrame, live_psnr
+from livecodec.app.pipeline import DropOldestQueue, Pipeline, PipelineFrame, _warm_up, live_psnr
 from livecodec.app.sources import DemoScene
 from livecodec.codec import CodecParams, psnr
 from tests.waiting import wait_for
 
+
+
+def wide_clip(folder, size=(4200, 16), frames=8):
+    """A short MJPG clip wider than the codec takes, written with OpenCV (no ffmpeg needed)."""
+    path = folder / "wide.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, size)
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(np.full((size[1], size[0], 3), 20 * i, np.uint8))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_codec():
+    """Compile the codec's numba kernels (or load them from numba's cache) before any test
+    starts a clock: on a cold cache that alone takes about 40 s on two cores, longer than the
+    generous waits below, and a thread inside the compiler cannot stop within a second."""
+    _warm_up(CodecParams())
 
 
 class Collector:
@@ -136,10 +155,23 @@ class TestFlow:
         pipeline, seen = run(small_demo)
         wait_for(lambda: len(seen.frames) >= 2)
         pipeline.set_paused(True)
-        time.sleep(0.2)
-        held = pipeline.stats()["frames_captured"]
-        time.sleep(0.3)
-        assert pipeline.stats()["frames_captured"] == held
+
+        def captured() -> int:
+            return pipeline.stats()["frames_captured"]
+
+        # The capture thread sees the flag before its next frame; on a busy machine that may
+        # take a while, so wait until the count stops moving instead of guessing how long.
+        last = [captured()]
+
+        def settled() -> bool:
+            time.sleep(0.3)  # ten frame intervals at 30 fps
+            previous, last[0] = last[0], captured()
+            return last[0] == previous
+
+        wait_for(settled)
+        held = captured()
+        time.sleep(0.5)
+        assert captured() == held
         pipeline.set_paused(False)
         wait_for(lambda: pipeline.stats()["frames_captured"] > held)
 
@@ -305,13 +337,64 @@ class TestRecording:
         assert capture.get(cv2.CAP_PROP_FPS) == 30.0
         capture.release()
 
-    def test_a_size_change_stops_the_recording_with_a_message(self, run, small_demo, tmp_path):
+    def test_a_source_switch_continues_the_same_file_letterboxed(self, run, small_demo,
+                                                                  tmp_path):
+        """96x64 frames after a switch go into the 160x120 recording, scaled to 160x107 with
+        black bars above and below; the user is told, and the file stays one playable file."""
         pipeline, seen = run(small_demo)
         wait_for(lambda: len(seen.frames) >= 1)
-        pipeline.start_recording(str(tmp_path / "rec.avi"), "MJPG")
+        recorder = pipeline.start_recording(str(tmp_path / "rec.avi"), "MJPG")
+        wait_for(lambda: recorder.frames_written >= 3)
         pipeline.set_source(lambda: DemoScene(96, 64))
-        wait_for(lambda: seen.said("error", "recording stopped"))
-        assert pipeline.recorder is None and pipeline.running
+        wait_for(lambda: seen.said("info", "recording continues in rec.avi: 96x64 frames "
+                                           "scaled into its 160x120"))
+        written = recorder.frames_written
+        wait_for(lambda: recorder.frames_written >= written + 5)
+        assert pipeline.recorder is recorder and not seen.said("error", "recording")
+        pipeline.stop()
+        assert recorder.saved
+        capture = cv2.VideoCapture(str(tmp_path / "rec.avi"))
+        pictures = []
+        while True:
+            ok, picture = capture.read()
+            if not ok:
+                break
+            pictures.append(picture)
+        capture.release()
+        assert len(pictures) == recorder.frames_written
+        assert all(p.shape == (SMALL[1], SMALL[0], 3) for p in pictures)
+        last = pictures[-1].astype(int)
+        assert last[:5].max() < 24 and last[-5:].max() < 24     # the bars (MJPG: near black)
+        assert last[20:100].mean() > 40                           # the picture between them
+
+    def test_the_file_keeps_time_across_sources_of_other_rates(self, tmp_path):
+        """A 30 fps file: a 10 fps source's frames last three file frames each, a 60 fps
+        source's half of one; dropped frames are filled as before."""
+        pipeline = Pipeline(lambda: DemoScene(*SMALL), CodecParams())
+        recorder = pipeline.start_recording(str(tmp_path / "rec.avi"), "MJPG")
+        assert recorder.fps == 30.0  # no source open: the fallback rate
+
+        def deliver(generation, index, fps, size=SMALL):
+            frame = np.zeros((size[1], size[0], 3), np.uint8)
+            pipeline._record(pipeline_module._Raw(frame, index, 0.0, generation, fps), frame)
+            return recorder.frames_written
+
+        assert [deliver(1, i, 30.0) for i in (1, 2, 3, 5)] == [1, 2, 3, 5]  # frame 4 dropped
+        assert [deliver(2, i, 10.0, (96, 64)) for i in (1, 2, 4)] == [8, 11, 17]
+        assert [deliver(3, i, 60.0) for i in (1, 2, 3, 4)] == [18, 18, 19, 19]
+        assert recorder.size == SMALL  # from the first frame, kept across the switches
+        pipeline.stop_recording()
+        assert recorder.saved
+
+    def test_a_recording_stopped_before_any_frame_leaves_no_file(self, run, small_demo, tmp_path):
+        pipeline, seen = run(small_demo)
+        wait_for(lambda: len(seen.frames) >= 1)
+        pipeline.set_paused(True)
+        recorder = pipeline.start_recording(str(tmp_path / "rec.avi"), "MJPG")
+        assert recorder.size == SMALL   # the writer is open...
+        pipeline.stop_recording()       # ...but no frame came
+        assert recorder.closed and not recorder.saved and recorder.frames_written == 0
+        assert list(tmp_path.iterdir()) == []
 
 
 class TestCodecFailures:
@@ -327,9 +410,53 @@ class TestCodecFailures:
 
         pipeline, seen = run(BadFrames)
         wait_for(lambda: seen.said("error", "encoder:"))
-        time.sleep(0.2)
+        captured = pipeline.stats()["frames_captured"]
+        wait_for(lambda: pipeline.stats()["frames_captured"] >= captured + 10)  # more bad frames
         assert pipeline.running
         assert sum(level == "error" for level, _ in seen.messages) == 1  # said once, not per frame
+
+    def test_a_source_larger_than_the_codec_takes_is_refused_when_it_opens(self, run, small_demo,
+                                                                          tmp_path, caplog):
+        """4200x16 frames (the codec takes up to 4096): one error line, no traceback, and the
+        current source plays on."""
+        wide = wide_clip(tmp_path)
+        pipeline, seen = run(small_demo)
+        wait_for(lambda: len(seen.frames) >= 1)
+        pipeline.set_source(str(wide))
+        wait_for(lambda: seen.said("error", "wide.avi: frame size 4200x16 is not supported "
+                                            "(the codec takes up to 4096x4096); still showing "
+                                            "demo scene"))
+        wait_for(lambda: not pipeline.switching)
+        shown = len(seen.frames)
+        wait_for(lambda: len(seen.frames) >= shown + 5)
+        assert pipeline.source_info["name"] == "demo scene"
+        assert [level for level, _ in seen.messages] == ["error"]
+        assert not [r for r in caplog.records if r.exc_info]
+
+    def test_starting_on_a_source_too_large_says_so_once_and_waits(self, run, tmp_path, caplog):
+        pipeline, seen = run(str(wide_clip(tmp_path)))
+        wait_for(lambda: seen.said("error", "frame size 4200x16 is not supported"))
+        wait_for(lambda: not pipeline.source_active)
+        assert pipeline.running and not seen.frames and len(seen.messages) == 1
+        assert not [r for r in caplog.records if r.exc_info]
+        pipeline.set_source(lambda: DemoScene(*SMALL))  # and another source still plays
+        wait_for(lambda: len(seen.frames) >= 1)
+
+    def test_frames_larger_than_the_source_declared_stop_it_once(self, run, caplog):
+        class Liar:
+            name, fps, size, is_live = "liar", 100.0, (16, 16), False
+
+            def read(self):
+                return np.zeros((8, 4200, 3), np.uint8)
+
+            def close(self):
+                pass
+
+        pipeline, seen = run(Liar)
+        wait_for(lambda: seen.said("error", "liar: frame size 4200x8 is not supported"))
+        wait_for(lambda: not pipeline.source_active)
+        assert len(seen.messages) == 1 and pipeline.running
+        assert not [r for r in caplog.records if r.exc_info]
 
     def test_a_damaged_packet_is_concealed_until_the_next_refresh(self, run, monkeypatch):
         class DamagingEncoder(pipeline_module.Encoder):

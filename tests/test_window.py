@@ -18,10 +18,19 @@ from PyQt6.QtWidgets import QAbstractButton, QComboBox, QSlider
 from livecodec.app import gui
 from livecodec.app.gui import display_problem, run_gui
 from livecodec.app import headless
+from livecodec.app.pipeline import _warm_up
 from livecodec.app.window import MainWindow
 from livecodec.codec import CodecParams
 
 WAIT_MS = 20_000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_codec():
+    """Compile the codec's numba kernels (or load them from numba's cache) before any test
+    starts a clock: on a cold cache that alone takes about 40 s on two cores, longer than the
+    generous waits below, and a thread inside the compiler cannot stop within a second."""
+    _warm_up(CodecParams())
 
 
 @pytest.fixture
