@@ -20,10 +20,13 @@ __all__ = ["QuantizedImage", "quantize_image"]
 #: The palette is fitted to at most this many pixels (a fixed-seed random subset beyond it):
 #: KMeans itself subsamples further, and finding the distinct colours of a 12-megapixel photo
 #: would otherwise take most of the run.
-FIT_PIXELS = 1 << 20
-#: Pixels labelled per step: bounds the (pixels x K) distance matrix to ~64 MB at K = 256, and
-#: sets the progress bar's pace.
-LABEL_CHUNK = 1 << 16
+FIT_PIXELS = 1 << 18
+#: Pixels labelled per step (sets the progress bar's pace). Each colour is labelled once, the
+#: first time it appears, and remembered in a table over all 2^24 colours: photos repeat
+#: colours heavily, so a 12-megapixel picture needs the distance search for a few hundred
+#: thousand colours, not twelve million pixels.
+LABEL_CHUNK = 1 << 18
+_UNLABELLED = np.uint16(0xFFFF)
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,16 @@ def quantize_image(image: np.ndarray, n_colours: int, *, progress: bool = True) 
         sample = pixels[np.random.default_rng(0).choice(len(pixels), FIT_PIXELS, replace=False)]
     palette = fit_palette(sample.astype(np.float32), n_colours)
     labels = np.empty(len(pixels), np.uint8)
+    table = np.full(1 << 24, _UNLABELLED, np.uint16)      # colour key -> palette index
     with tqdm(total=len(pixels), desc="labelling pixels", unit="px", unit_scale=True,
               disable=None if progress else True, leave=False) as bar:
         for start in range(0, len(pixels), LABEL_CHUNK):
-            chunk = pixels[start:start + LABEL_CHUNK].astype(np.float32)
-            labels[start:start + len(chunk)] = nearest_labels(chunk, palette)
+            chunk = pixels[start:start + LABEL_CHUNK].astype(np.int32)
+            keys = (chunk[:, 0] << 16) | (chunk[:, 1] << 8) | chunk[:, 2]
+            new = np.unique(keys[table[keys] == _UNLABELLED])
+            if len(new):
+                colours = np.stack([new >> 16, (new >> 8) & 255, new & 255], axis=1)
+                table[new] = nearest_labels(colours.astype(np.float32), palette)
+            labels[start:start + len(chunk)] = table[keys]
             bar.update(len(chunk))
     return QuantizedImage(palette, labels.reshape(image.shape[:2]))
