@@ -20,7 +20,7 @@ from .bitstream import PACKET_REFRESH, FileHeader, Packet, parse_packet
 from .decoder import DecodedFrame, Decoder
 from .errors import BitstreamError
 
-__all__ = ["RecoveredFrame", "ConcealingDecoder", "recover_frames"]
+__all__ = ["RecoveredFrame", "ConcealingDecoder", "recover_frames", "restarts_numbering"]
 
 #: A CRC-valid packet whose index jumps further ahead than this is treated as damage, not as
 #: thousands of lost frames to conceal (a minute at 30 fps is already generous).
@@ -36,6 +36,14 @@ class RecoveredFrame:
     problem: str | None = None
     decoded: DecodedFrame | None = None     # the decoder's view of it, when it was decoded
     segment: int = 0                        # which joined stream it belongs to, from 0
+
+
+def restarts_numbering(packet: Packet, gap: int, previous_payload: bytes | None) -> bool:
+    """Whether ``packet``, ``gap`` frame numbers after the previous packet, begins a segment:
+    a refresh packet whose number does not follow on and that is no duplicate."""
+    if packet.type != PACKET_REFRESH:
+        return False
+    return gap > MAX_CONCEALED_RUN or (gap == 0 and packet.payload != previous_payload)
 
 
 class ConcealingDecoder:
@@ -67,10 +75,7 @@ class ConcealingDecoder:
         self._reset()
 
     def _restarts(self, packet: Packet, gap: int) -> bool:
-        """A refresh packet whose number does not follow on (and is no duplicate) restarts."""
-        if packet.type != PACKET_REFRESH:
-            return False
-        return gap > MAX_CONCEALED_RUN or (gap == 0 and packet.payload != self._last_payload)
+        return restarts_numbering(packet, gap, self._last_payload)
 
     def feed(self, item: Packet | BitstreamError | FileHeader | bytes) -> list[RecoveredFrame]:
         """Frames that ``item`` completes: concealed ones for a gap, then its own."""

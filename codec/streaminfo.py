@@ -8,6 +8,7 @@ from .bitstream import PACKET_REFRESH, FileHeader, Packet
 from .errors import BitstreamError
 from .framing import unpack_refresh_header
 from .modes import FRAME_PREDICTED, FRAME_REFRESH
+from .recovery import restarts_numbering
 
 __all__ = ["StreamInfo", "read_stream_info"]
 
@@ -17,7 +18,8 @@ class StreamInfo:
     """Counts over a whole stream.
 
     ``frame_sizes`` lists each distinct (width, height) in order of first appearance (more
-    than one when a refresh changes the size); ``segments`` counts the joined streams.
+    than one when a refresh changes the size); ``segments`` counts the joined streams, by the
+    rules ``ConcealingDecoder`` follows (a file header, or a refresh that restarts numbering).
     """
 
     frames: dict[str, int] = field(default_factory=lambda: {FRAME_REFRESH: 0, FRAME_PREDICTED: 0})
@@ -39,16 +41,19 @@ class StreamInfo:
 def read_stream_info(items: Iterable[Packet | BitstreamError | FileHeader]) -> StreamInfo:
     """Summarise the items of a ``PacketReader`` (or any packets in stream order)."""
     info = StreamInfo()
-    seen_packet = False
+    previous: Packet | None = None
     for item in items:
         if isinstance(item, BitstreamError):
             info.damaged += 1
             continue
         if isinstance(item, FileHeader):
-            info.segments += seen_packet
-            seen_packet = False
+            info.segments += previous is not None
+            previous = None
             continue
-        seen_packet = True
+        if previous is not None and restarts_numbering(
+                item, (item.frame_index - previous.frame_index) & 0xFFFF, previous.payload):
+            info.segments += 1
+        previous = item
         kind = FRAME_REFRESH if item.type == PACKET_REFRESH else FRAME_PREDICTED
         info.frames[kind] += 1
         info.bytes[kind] += item.size

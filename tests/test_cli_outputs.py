@@ -146,10 +146,11 @@ class TestJoinedStreams:
         assert len(frames) == len(expected) == 12 + (12 if join == "self" else 9)
         assert all(np.array_equal(f, e) for f, e in zip(frames, expected))
 
-    def test_info_counts_the_parts(self, parts, tmp_path, capsys):
+    @pytest.mark.parametrize("header", [True, False], ids=["cat", "no second header"])
+    def test_info_counts_the_parts(self, header, parts, tmp_path, capsys):
         a, b = parts
         joined = tmp_path / "ab.lvc"
-        joined.write_bytes(a.read_bytes() + b.read_bytes())
+        joined.write_bytes(a.read_bytes() + b.read_bytes()[0 if header else 13:])
         assert main(["info", str(joined)]) == 0
         out = capsys.readouterr().out
         assert re.search(r"segments:\s+2", out)
