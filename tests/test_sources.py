@@ -146,13 +146,19 @@ class TestDemoScene:
 
     def test_frame_is_fast(self, scene: DemoScene) -> None:
         # The brief asks < 4 ms at 640x480 (measured ~0.8 ms pan, ~1.6 ms zoom); this bound
-        # only catches a gross regression on a busy test machine.
-        times = []
+        # only catches a gross regression. Each index's best of 5 calls (after one untimed
+        # call, so nothing lazy is counted) is its cost without the time other processes of a
+        # shared machine took from it.
+        best = []
         for index in (10, 20, 30, 380, 390, 400):
-            start = time.perf_counter()
             scene.frame(index)
-            times.append(time.perf_counter() - start)
-        assert np.median(times) < 0.015
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                scene.frame(index)
+                times.append(time.perf_counter() - start)
+            best.append(min(times))
+        assert np.median(best) < 0.015, best
 
     def test_bad_arguments_name_the_field(self) -> None:
         with pytest.raises(ValueError, match="width"):
