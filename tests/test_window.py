@@ -12,14 +12,15 @@ import time
 import cv2
 import pytest
 from conftest import REPO, SMALL, FailingCamera, livecodec_threads
-from PyQt6.QtCore import Qt
+import pyqtgraph as pg
+from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtWidgets import QAbstractButton, QComboBox, QSlider
 
 from livecodec.app import gui
 from livecodec.app.gui import display_problem, run_gui
 from livecodec.app import headless
 from livecodec.app.pipeline import _warm_up
-from livecodec.app.window import MainWindow
+from livecodec.app.window import DEFAULT_SIZE, MainWindow
 from livecodec.codec import CodecParams
 
 WAIT_MS = 20_000
@@ -60,6 +61,66 @@ class TestViews:
         qtbot.waitUntil(lambda: window.readouts["stream"].text().startswith("demo scene  640×480"),
                         timeout=WAIT_MS)
         assert window.readouts["fps"].text().endswith(" fps")
+
+    @staticmethod
+    def picture_problems(window: MainWindow, size: tuple[int, int]) -> list[str]:
+        """What is wrong with how the four views show a size[0]×size[1] picture: each must show
+        all of it, at one scale, aspect kept, as large as the smallest view allows."""
+        width, height = size
+        problems, scene_sizes, fills = [], [], []
+        for pane in window.views.panes:
+            name = pane.title.text[:14]
+            visible = pane.box.viewRect()
+            if not (visible.left() <= 0.5 and visible.top() <= 0.5
+                    and visible.right() >= width - 0.5 and visible.bottom() >= height - 0.5):
+                problems.append(f"{name}: visible {visible} crops the {width}x{height} picture")
+            if pane.image.image is None or pane.image.image.shape[:2] != (height, width):
+                problems.append(f"{name}: no {width}x{height} picture")
+                continue
+            picture = pane.image.sceneBoundingRect()
+            frame = pane.box.sceneBoundingRect().adjusted(-1, -1, 1, 1)
+            if not frame.contains(picture):
+                problems.append(f"{name}: picture {picture} outside its view {frame}")
+            scene_sizes.append((picture.width(), picture.height()))
+            fills.append(max(picture.width() / pane.box.width(),
+                             picture.height() / pane.box.height()))
+            if abs(picture.width() / picture.height() - width / height) > 0.01:
+                problems.append(f"{name}: aspect {picture.width() / picture.height():.3f}")
+        if max(w for w, _ in scene_sizes) - min(w for w, _ in scene_sizes) > 0.5 \
+                or max(h for _, h in scene_sizes) - min(h for _, h in scene_sizes) > 0.5:
+            problems.append(f"scales differ: {scene_sizes}")
+        if max(fills) < 0.99:
+            problems.append(f"the picture is smaller than the views allow: {fills}")
+        return problems
+
+    def test_all_four_views_show_the_whole_picture_at_one_scale_at_any_size(self, open_window,
+                                                                           qtbot):
+        window = open_window("demo")
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        for size in (DEFAULT_SIZE, (1000, 700), (1600, 1000), (820, 900), (1900, 560),
+                     DEFAULT_SIZE):
+            window.resize(*size)
+            qtbot.waitUntil(lambda: not self.picture_problems(window, (640, 480)),
+                            timeout=5_000)
+
+    def test_zoom_follows_in_every_view_and_view_all_shows_the_whole_picture(
+            self, open_window, qtbot, small_demo):
+        window = open_window(small_demo)
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: not self.picture_problems(window, SMALL), timeout=5_000)
+        zoomed = window.views.error.box
+        zoomed.scaleBy((0.5, 0.5), center=pg.Point(40, 30))  # what the wheel does
+        zoomed.sigRangeChangedManually.emit(zoomed.state["mouseEnabled"])
+        ranges = {pane.title.text[:14]: pane.box.viewRange() for pane in window.views.panes}
+        first = ranges["Original"]
+        for name, (xs, ys) in ranges.items():
+            assert xs == pytest.approx(first[0], abs=0.01) and ys == pytest.approx(first[1], abs=0.01), name
+        assert first[0][1] - first[0][0] < SMALL[0] * 0.75  # zoomed in
+        window.resize(1400, 900)  # a resize keeps the zoom, in all four alike
+        qtbot.waitUntil(lambda: len({tuple(round(v, 2) for v in pane.box.viewRange()[0])
+                                     for pane in window.views.panes}) == 1, timeout=5_000)
+        window.views.motion.box.autoRange()  # right-click → View all
+        qtbot.waitUntil(lambda: not self.picture_problems(window, SMALL), timeout=5_000)
 
     def test_snapshot_saves_the_views(self, open_window, qtbot, tmp_path):
         window = open_window(lambda: FailingCamera(frames=10**6))
