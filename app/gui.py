@@ -10,13 +10,14 @@ from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
 
-from livecodec.app.headless import on_stop_signals, run_headless
-from livecodec.app.pipeline import AUTO_SOURCE
+from livecodec.app.headless import on_stop_signals, recording_outcome, run_headless
+from livecodec.app.outputs import OutputError, PendingOutput
+from livecodec.app.pipeline import AUTO_SOURCE, size_problem
 from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError, check_fourcc, check_output_path
 from livecodec.app.sources import SourceError, open_source
 from livecodec.codec import CodecParams
 
-__all__ = ["run_gui", "display_problem", "window_icon"]
+__all__ = ["run_gui", "display_problem", "window_icon", "check_screenshot_path"]
 
 #: The window icon inside the livecodec.assets package (assets/ in the repository).
 ICON_NAME = "icon.png"
@@ -79,6 +80,24 @@ def _debian_package(library: str) -> str:
     return f"{name}{'-' if name[-1:].isdigit() else ''}{version}"
 
 
+def check_screenshot_path(path: str) -> None:
+    """Raise RecorderError (one line) unless path can be written and its suffix names an image
+    type Qt writes (png, jpg, bmp…): checked before the run, not after it."""
+    check_output_path(path)
+    from PyQt6.QtGui import QImageWriter  # no QApplication needed to list the formats
+
+    formats = sorted(bytes(f).decode() for f in QImageWriter.supportedImageFormats())
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in formats:
+        named = f".{suffix} is not" if suffix else "no suffix names"
+        raise RecorderError(f"cannot write screenshot {path}: {named} an image type Qt can "
+                            f"write (use {', '.join('.' + f for f in _COMMON if f in formats)})")
+
+
+#: Image types offered in the screenshot message (Qt writes a few more).
+_COMMON = ("png", "jpg", "bmp", "tif", "webp")
+
+
 def run_gui(source: str | None, params: CodecParams, record: str | None = None,
             fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
             screenshot: str | None = None) -> int:
@@ -91,13 +110,19 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
     """
     spec = source or AUTO_SOURCE
     try:
-        for path in (record, screenshot):
-            if path:
-                check_output_path(path)
         if record:
+            check_output_path(record)
             check_fourcc(fourcc)
+        if screenshot:
+            check_screenshot_path(screenshot)
         if spec != AUTO_SOURCE and not spec.lower().startswith("camera:"):
-            open_source(spec).close()  # fail fast on a bad file; cameras may be plugged in later
+            # Fail fast on a bad file, or one larger than the codec takes; cameras may be
+            # plugged in later.
+            opened = open_source(spec)
+            opened.close()
+            problem = size_problem(opened.name, tuple(opened.size))
+            if problem:
+                raise SourceError(problem)
     except (RecorderError, SourceError) as exc:
         print(f"livecodec: {exc}", file=sys.stderr)
         return 2
@@ -147,8 +172,7 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
     def finish() -> None:
         if outcome["stats"] is not None:  # already finishing (quit timer and Ctrl+C)
             return
-        if screenshot and not window.grab().save(screenshot):
-            print(f"livecodec: cannot write screenshot {screenshot}", file=sys.stderr)
+        if screenshot and not _save_screenshot(window, screenshot):
             outcome["code"] = 1
         outcome["stats"] = window.pipeline.stats()
         window.close()
@@ -164,8 +188,24 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
     finally:
         wake.stop()
         window.pipeline.stop()
+    if record:
+        for line in recording_outcome(record, window.last_recording):
+            print(f"livecodec: {line}", file=sys.stderr)
     print(json.dumps(outcome["stats"] or window.pipeline.stats()), flush=True)
     return outcome["code"]
+
+
+def _save_screenshot(window, path: str) -> bool:
+    """The window as a picture at path, written beside it and renamed into place; False (and
+    one line on stderr) when it cannot be written."""
+    try:
+        with PendingOutput(path) as pending:
+            if not window.grab().save(str(pending.path)):
+                raise OSError("Qt could not write the image")
+    except (OutputError, OSError) as exc:
+        print(f"livecodec: cannot write screenshot {path}: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _quiet_offscreen_warnings(_mode, _context, message: str) -> None:

@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from typing import Callable, Iterator, TextIO
 
 from livecodec.app.pipeline import Pipeline, SourceSpec
-from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError
+from livecodec.app.recorder import DEFAULT_FOURCC, Recorder, RecorderError
 from livecodec.codec import CodecParams
 
-__all__ = ["run_headless", "readout_line", "on_stop_signals"]
+__all__ = ["run_headless", "readout_line", "on_stop_signals", "recording_outcome"]
 
 #: Readout period on a terminal (rewritten in place) and into a pipe or log (one line each).
 READOUT_TTY_S = 0.5
@@ -24,6 +24,14 @@ def readout_line(stats: dict) -> str:
     """fps, bitrate, PSNR, latency and drops in one line."""
     return (f"{stats['fps']:5.1f} fps  {stats['kbps']:8.0f} kbps  PSNR {stats['psnr']:5.2f} dB  "
             f"latency {stats['latency_ms']:4.0f} ms  dropped {stats['frames_dropped']}")
+
+
+def recording_outcome(path: str, recorder: Recorder | None) -> list[str]:
+    """Lines for the end of a run asked to record to path: a note on the file's size, or that
+    nothing was recorded (no frame came), so no file was written."""
+    if recorder is None or not recorder.frames_written:
+        return [f"nothing was recorded (no frame arrived), so {path} was not written"]
+    return [recorder.size_note] if recorder.size_note else []
 
 
 @contextmanager
@@ -63,10 +71,11 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
         err.flush()
 
     pipeline = Pipeline(source, params, loop=True, on_message=report)
+    recording: list[Recorder] = []
     pipeline.start()
     try:
         with on_stop_signals(_interrupt):
-            _watch(pipeline, quit_after, record, fourcc, report, err)
+            _watch(pipeline, quit_after, record, fourcc, report, err, recording)
     except KeyboardInterrupt:
         pass
     finally:
@@ -74,14 +83,18 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
         pipeline.stop()
         if err.isatty():
             err.write("\n")
+    if record:
+        for line in recording_outcome(record, recording[0] if recording else None):
+            report("info", line)
     out.write(json.dumps(stats) + "\n")
     out.flush()
     return 1 if gave_up and not stats["frames_shown"] else 0
 
 
 def _watch(pipeline: Pipeline, quit_after: float | None, record: str | None, fourcc: str,
-           report: Callable[[str, str], None], err: TextIO) -> None:
-    """Readout loop: until quit_after seconds pass or the source gives up for good."""
+           report: Callable[[str, str], None], err: TextIO, recorders: list[Recorder]) -> None:
+    """Readout loop: until quit_after seconds pass or the source gives up for good; the
+    recording it starts goes into recorders."""
     deadline = None if quit_after is None else time.monotonic() + quit_after
     recording = record is None
     period = READOUT_TTY_S if err.isatty() else READOUT_PIPE_S
@@ -93,7 +106,7 @@ def _watch(pipeline: Pipeline, quit_after: float | None, record: str | None, fou
         if not recording and pipeline.stats()["frames_shown"]:
             recording = True  # once the stream's size and rate are known
             try:
-                pipeline.start_recording(record, fourcc)
+                recorders.append(pipeline.start_recording(record, fourcc))
             except RecorderError as exc:
                 report("error", str(exc))
         if time.monotonic() - last_line >= period:

@@ -17,9 +17,10 @@ from PyQt6.QtWidgets import (QApplication, QFrame, QGridLayout, QGroupBox, QHBox
                              QMainWindow, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from livecodec.app.controls import ParamControls, SourceSelector
+from livecodec.app.outputs import OutputError, PendingOutput
 from livecodec.app.pipeline import AUTO_SOURCE, FrameStats, Pipeline, PipelineFrame, SourceSpec
 from livecodec.app.plots import StatsPlots
-from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError, check_output_path
+from livecodec.app.recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_output_path
 from livecodec.app.view_images import ViewImages, prepare_views
 from livecodec.app.views import VideoViews
 from livecodec.codec import CodecParams
@@ -35,6 +36,8 @@ TICK_MS = 100
 READOUT_EVERY = 3
 #: How long a status message stays, by level (ms).
 MESSAGE_MS = {"info": 8000, "warning": 15000, "error": 20000}
+#: The status message while paused; resuming clears it.
+PAUSED_MESSAGE = "Paused: Space resumes"
 _MESSAGE_COLOUR = {"info": "", "warning": "#ffb347", "error": "#ff6b6b"}
 
 _READOUTS = (
@@ -79,6 +82,8 @@ class MainWindow(QMainWindow):
         self._last_frame: ViewImages | None = None
         #: Frames drawn by the GUI thread (fewer than delivered when the GUI is the slow part).
         self.frames_displayed = 0
+        #: The latest recording started (kept after it stopped: whether it was saved).
+        self.last_recording: Recorder | None = None
         self.pipeline = Pipeline(source, params, loop=True, on_frame=self._frame_from_worker,
                                  on_message=self.message_received.emit)
 
@@ -138,25 +143,46 @@ class MainWindow(QMainWindow):
             self._set_record_checked(False)
             self.show_message("error", str(exc))
             return False
+        self.last_recording = recorder
         self._set_record_checked(True)
-        fallback = f" (MJPG: {self._fourcc} unavailable)" if recorder.fell_back else ""
-        self.show_message("info", f"Recording to {Path(path).resolve()}{fallback}")
+        notes = [note for note in (f"MJPG: {self._fourcc} unavailable" if recorder.fell_back
+                                   else None, recorder.size_note) if note]
+        extra = f" ({'; '.join(notes)})" if notes else ""
+        self.show_message("info", f"Recording to {Path(path).resolve()}{extra}")
         return True
 
     def stop_recording(self) -> None:
-        """Finalise the recording and say where it is."""
+        """Finalise the recording and say where it is (or that no frame came, so no file)."""
         self._pending_record = None
         recorder = self.pipeline.stop_recording()
         self._set_record_checked(False)
-        if recorder is not None:
+        if recorder is not None and recorder.saved:
             self.show_message("info", f"Saved {recorder.path} ({recorder.frames_written} frames, "
                                       f"{recorder.duration_s:.1f} s, {recorder.fourcc})")
+        elif recorder is not None and not recorder.frames_written:
+            self.show_message("warning", f"Nothing recorded: no frame came before Stop, so "
+                                         f"{recorder.path.name} was not written")
         self._update_record_label()
 
     def save_snapshot(self, path: str | None = None) -> Path | None:
-        """PNG of the four views as they are on screen; returns the path, None on failure."""
+        """PNG of the four views as they are on screen; returns the path, None on failure.
+
+        The picture is written beside the target and renamed over it once complete, so an
+        existing file is only ever replaced by a whole snapshot.
+        """
         target = Path(path or time.strftime("livecodec-snapshot-%Y%m%d-%H%M%S.png"))
-        if not self.views.grab().save(str(target)):
+        try:
+            pending = PendingOutput(target)
+        except (OutputError, OSError):
+            self.show_message("error", f"cannot write snapshot {target}")
+            return None
+        try:
+            # The temporary name keeps the suffix, which tells Qt the format; none: PNG.
+            if not self.views.grab().save(str(pending.path), None if target.suffix else "PNG"):
+                raise OSError("Qt could not write the image")
+            pending.commit()
+        except OSError:
+            pending.discard()
             self.show_message("error", f"cannot write snapshot {target}")
             return None
         self.show_message("info", f"Snapshot saved to {target.resolve()}")
@@ -351,7 +377,9 @@ class MainWindow(QMainWindow):
         self.pipeline.set_paused(paused)
         self.pause_action.setText("Resume" if paused else "Pause")
         if paused:
-            self.show_message("info", "Paused: Space resumes")
+            self.show_message("info", PAUSED_MESSAGE)
+        elif self.statusBar().currentMessage() == PAUSED_MESSAGE:
+            self.statusBar().clearMessage()
 
     def _toggle_fullscreen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()

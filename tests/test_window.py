@@ -130,6 +130,31 @@ class TestViews:
         assert image.shape[:2] == (window.views.height(), window.views.width())
         assert "Snapshot saved" in status(window)
 
+    def test_snapshot_replaces_an_existing_file_only_once_complete(self, open_window, qtbot,
+                                                                   tmp_path, monkeypatch):
+        window = open_window(lambda: FailingCamera(frames=10**6))
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        target = tmp_path / "snap.png"
+        target.write_bytes(b"yesterday's snapshot")
+
+        class FailingWriter:
+            """A pixmap whose save dies half-way, as on a full disk."""
+
+            def save(self, path, *args):
+                with open(path, "wb") as f:
+                    f.write(b"\x89PNG half")
+                return False
+
+        monkeypatch.setattr(window.views, "grab", lambda: FailingWriter())
+        assert window.save_snapshot(str(target)) is None
+        assert status(window) == f"cannot write snapshot {target}"
+        assert target.read_bytes() == b"yesterday's snapshot"
+        assert [p.name for p in tmp_path.iterdir()] == ["snap.png"]  # no temporary file left
+        monkeypatch.undo()
+        assert window.save_snapshot(str(target)) == target
+        assert cv2.imread(str(target)).shape[:2] == (window.views.height(), window.views.width())
+        assert [p.name for p in tmp_path.iterdir()] == ["snap.png"]
+
     def test_every_control_has_a_tooltip(self, open_window):
         window = open_window(lambda: FailingCamera(frames=10**6))
         controls = window.findChildren(QSlider) + window.findChildren(QAbstractButton) \
@@ -181,6 +206,19 @@ class TestControls:
         assert window.pipeline.paused and window.pause_action.text() == "Resume"
         qtbot.keyClick(window, Qt.Key.Key_Space)
         assert not window.pipeline.paused
+
+    def test_resuming_clears_the_paused_message(self, open_window, qtbot, small_demo):
+        window = open_window(small_demo)
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        window.set_paused(True)
+        assert status(window).startswith("Paused")
+        window.set_paused(False)
+        assert status(window) == ""
+        window.show_message("warning", "camera 0 frozen")  # other messages are not cleared
+        window.set_paused(True)
+        window.show_message("warning", "camera 0 frozen")
+        window.set_paused(False)
+        assert status(window) == "camera 0 frozen"
 
     def test_source_selector_switches_the_pipeline(self, open_window, qtbot, small_demo):
         window = open_window(lambda: FailingCamera(frames=10**6))
