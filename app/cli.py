@@ -259,6 +259,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
         print(f"livecodec: {line}", file=sys.stderr)
     if recorder is not None and recorder.fell_back:
         print(f"livecodec: {args.fourcc} is not available here; wrote MJPG instead", file=sys.stderr)
+    if recorder is not None and recorder.size_note:
+        print(f"livecodec: note: {recorder.size_note} (video files take even sizes)", file=sys.stderr)
     print(f"{out}: {written} frames ({concealed} concealed)", file=sys.stderr)
     if written == 0:
         print(f"livecodec: error: {args.input} holds no decodable frame", file=sys.stderr)

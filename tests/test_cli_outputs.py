@@ -171,6 +171,19 @@ class TestJoinedStreams:
         assert "176x144, 64x48" in capfd.readouterr().out
 
 
+def test_an_odd_frame_size_is_kept_whole_and_said(tmp_path, capfd):
+    encoder = Encoder(CodecParams(block_size=8))
+    frames = [np.random.default_rng(i).integers(0, 255, (479, 641, 3), np.uint8) for i in range(2)]
+    stream = tmp_path / "odd.lvc"
+    stream.write_bytes(write_file_header(30.0) + b"".join(encoder.encode(f).data for f in frames))
+    out = tmp_path / "odd.avi"
+    assert main(["decode", str(stream), "-o", str(out), "--fourcc", "FFV1"]) == 0
+    assert "641x479 padded to 642x480" in capfd.readouterr().err
+    decoded = read_video(out)
+    assert len(decoded) == 2 and decoded[0].shape == (480, 642, 3)
+    assert np.array_equal(decoded[0][:479, :641], decode_stream(stream)[0])
+
+
 class TestUnsupportedFrameSize:
     def test_refused_in_one_line_before_writing(self, tmp_path, capfd):
         wide = tmp_path / "wide.avi"
