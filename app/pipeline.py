@@ -595,7 +595,7 @@ class Pipeline:
         if isinstance(exc, DiskFullError):
             return str(exc)
         kept = (f"{recorder.path.name} keeps {recorder.frames_written} frames" if recorder.saved
-                else f"nothing was recorded, no file written")
+                else "nothing was recorded, no file written")
         return f"recording stopped: {exc}; {kept}"
 
     # used by _Capture

@@ -13,7 +13,7 @@ import cv2
 import pytest
 from conftest import REPO, SMALL, FailingCamera, livecodec_threads
 import pyqtgraph as pg
-from PyQt6.QtCore import QRectF, Qt
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QAbstractButton, QComboBox, QSlider
 
 from livecodec.app import gui
