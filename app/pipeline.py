@@ -794,28 +794,17 @@ class _Capture:
         """The opened source and the spec that opened it (AUTO_SOURCE resolves to one).
 
         Raises UnsupportedSizeError (the source closed again) when its frames are larger than
-        the codec takes.
+        the codec takes; AUTO_SOURCE then shows the demo scene instead of such a camera.
         """
-        source, spec = self._open_spec(spec)
-        problem = size_problem(source.name, tuple(source.size))
-        if problem is not None:
-            try:
-                source.close()
-            except Exception:
-                log.exception("closing the source failed")
-            raise UnsupportedSizeError(problem)
-        return source, spec
-
-    def _open_spec(self, spec: SourceSpec) -> tuple[FrameSource, SourceSpec]:
         if callable(spec):
-            return spec(), spec
+            return _checked(spec()), spec
         if spec != AUTO_SOURCE:
-            return open_source(spec, loop=self.pipeline._loop), spec
+            return _checked(open_source(spec, loop=self.pipeline._loop)), spec
         try:
-            return open_source(_AUTO_CHOICES[0]), _AUTO_CHOICES[0]
+            return _checked(open_source(_AUTO_CHOICES[0])), _AUTO_CHOICES[0]
         except SourceError as exc:
             self.pipeline._report("info", f"{exc}: showing the demo scene instead")
-            return open_source(_AUTO_CHOICES[1]), _AUTO_CHOICES[1]
+            return _checked(open_source(_AUTO_CHOICES[1])), _AUTO_CHOICES[1]
 
     def _started(self, source: FrameSource, spec: SourceSpec) -> None:
         self.source = source
@@ -888,6 +877,19 @@ class _Capture:
         """Idle until another source is chosen."""
         self.spec = None
         self.pipeline._capture_gave_up()
+
+
+def _checked(source: FrameSource) -> FrameSource:
+    """source, unless its frames are larger than the codec takes: then it is closed again and
+    UnsupportedSizeError says so."""
+    problem = size_problem(source.name, tuple(source.size))
+    if problem is None:
+        return source
+    try:
+        source.close()
+    except Exception:
+        log.exception("closing the source failed")
+    raise UnsupportedSizeError(problem)
 
 
 def _warm_up(params: CodecParams) -> None:

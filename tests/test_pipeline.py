@@ -442,6 +442,28 @@ class TestCodecFailures:
         pipeline.set_source(lambda: DemoScene(*SMALL))  # and another source still plays
         wait_for(lambda: len(seen.frames) >= 1)
 
+    def test_auto_shows_the_demo_scene_instead_of_a_camera_too_large(self, run, monkeypatch):
+        class BigCamera:
+            name, fps, size, is_live = "camera 0", 30.0, (5120, 2880), True
+            closed = False
+
+            def read(self):
+                return np.zeros((2880, 5120, 3), np.uint8)
+
+            def close(self):
+                BigCamera.closed = True
+
+        real_open = pipeline_module.open_source
+        monkeypatch.setattr(pipeline_module, "open_source",
+                            lambda spec, **kw: BigCamera() if spec == "camera:0"
+                            else real_open(spec, **kw))
+        pipeline, seen = run(pipeline_module.AUTO_SOURCE)
+        wait_for(lambda: len(seen.frames) >= 1)
+        assert pipeline.source_info["spec"] == "demo" and BigCamera.closed
+        assert seen.messages == [("info", "camera 0: frame size 5120x2880 is not supported (the "
+                                          "codec takes up to 4096x4096): showing the demo scene "
+                                          "instead")]
+
     def test_frames_larger_than_the_source_declared_stop_it_once(self, run, caplog):
         class Liar:
             name, fps, size, is_live = "liar", 100.0, (16, 16), False
