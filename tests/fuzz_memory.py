@@ -5,9 +5,9 @@
 Run by ``tests/test_fuzz.py::test_fuzz_memory_stayed_bounded``. The child loads only the decoder
 side of the codec, decodes every intact stream once (numba kernels compiled or loaded from the
 cache, buffers and the codec's worker thread in place), then takes its baseline: the peak
-resident set is reset to the current one through ``/proc/self/clear_refs`` where the kernel
-allows it (otherwise the baseline is the peak so far, which can only hide growth below the
-peak of start-up). It then decodes the largest-frame-size mutations of ``fuzz_corpus`` and
+resident set (VmHWM) is reset to the current one through ``/proc/self/clear_refs`` where the
+kernel allows it (otherwise the baseline is the peak so far, which can only hide growth below
+the peak of start-up). It then decodes the largest-frame-size mutations of ``fuzz_corpus`` and
 CASES seeded random mutated streams, and prints one JSON line: baseline and peak RSS in kB,
 their difference, and every exception that escaped (``decode_everything`` swallows
 BitstreamError, so any other is a finding).
@@ -44,7 +44,11 @@ def _status_kb(field: str) -> int | None:
 
 
 def _peak_rss_kb() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss     # kB on Linux
+    """This process's own peak RSS. Not ru_maxrss: after fork/vfork and exec that also holds the
+    peak of the parent (the kernel carries the old address space's high-water mark over into
+    the new program's rusage), so a child of a pytest that had grown to 740 MB reported 740 MB."""
+    hwm = _status_kb("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _reset_peak() -> bool:

@@ -137,3 +137,21 @@ def test_one_corpus_stream_has_two_slices_per_frame() -> None:
         start = symbols_offset(packet.type, packet.payload)
         length, after = read_leb128(packet.payload, start, "slice 0 length")
         assert 0 < length < len(packet.payload) - after     # slice 1 follows slice 0
+
+
+def test_memory_child_does_not_count_its_parents_peak() -> None:
+    """The child measures its own peak (VmHWM), not ru_maxrss, which after exec also holds the
+    parent's peak: a parent that went through 800 MB must not show in the child's figure."""
+    child = ("from tests.fuzz_memory import _peak_rss_kb\n"
+             "print(_peak_rss_kb())\n")
+    parent = ("import subprocess, sys\n"
+              "import numpy as np\n"
+              "block = np.ones(800 * 2**20, np.uint8)\n"
+              "del block\n"
+              f"sys.exit(subprocess.run([sys.executable, '-c', {child!r}]).returncode)\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    result = subprocess.run([sys.executable, "-c", parent], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert int(result.stdout.split()[-1]) < 500_000
