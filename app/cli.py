@@ -249,12 +249,14 @@ def cmd_decode(args: argparse.Namespace) -> int:
             if item.problem is not None:
                 concealed += 1
                 problems.append(f"frame {item.frame_index} concealed: {item.problem}")
+        if recorder is not None:
+            recorder.close()            # renames the finished file into place; may fail
     except RecorderError as exc:
         raise UsageError(str(exc)) from None
     finally:
         bar.close()
-        if recorder is not None:
-            recorder.close()
+        if recorder is not None and not recorder.closed:
+            recorder.close()            # interrupted: keep what was decoded, as a whole file
     for line in problems:
         print(f"livecodec: {line}", file=sys.stderr)
     if recorder is not None and recorder.fell_back:

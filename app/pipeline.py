@@ -31,8 +31,8 @@ import numpy as np
 
 from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError, letterbox
 from livecodec.app.sources import FALLBACK_FPS, FrameSource, SourceError, open_source
-from livecodec.codec import PSNR_CAP, CodecParams, ConcealingDecoder, Decoder, Encoder
-from livecodec.codec.blocks import MAX_DIMENSION
+from livecodec.codec import (PSNR_CAP, CodecParams, ConcealingDecoder, Decoder, Encoder,
+                             check_frame_size)
 
 __all__ = ["Pipeline", "PipelineFrame", "FrameStats", "DropOldestQueue", "SourceSpec",
            "AUTO_SOURCE", "live_psnr", "size_problem", "UnsupportedSizeError"]
@@ -76,17 +76,17 @@ T = TypeVar("T")
 
 
 class UnsupportedSizeError(SourceError):
-    """A source whose frames the codec cannot take (wider or taller than MAX_DIMENSION)."""
+    """A source whose frames the codec cannot take (see codec.check_frame_size)."""
 
 
 def size_problem(name: str, size: tuple[int, int]) -> str | None:
     """One line saying why frames of size (width, height) from source `name` cannot be coded, or
     None when they can."""
-    width, height = size
-    if 1 <= width <= MAX_DIMENSION and 1 <= height <= MAX_DIMENSION:
-        return None
-    return (f"{name}: frame size {width}x{height} is not supported "
-            f"(the codec takes up to {MAX_DIMENSION}x{MAX_DIMENSION})")
+    try:
+        check_frame_size(*size)
+    except ValueError as exc:
+        return f"{name}: {exc}"
+    return None
 
 
 class DropOldestQueue(Generic[T]):

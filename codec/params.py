@@ -15,8 +15,8 @@ MAX_DIMENSION = 4096
 def check_frame_size(width: int, height: int) -> None:
     """ValueError (one line, naming the limit) unless the stream can carry width x height."""
     if not (1 <= width <= MAX_DIMENSION and 1 <= height <= MAX_DIMENSION):
-        raise ValueError(f"frame size {width}x{height} is not supported: each side must be "
-                         f"1..{MAX_DIMENSION} pixels")
+        raise ValueError(f"frame size {width}x{height} is not supported (the codec takes up to "
+                         f"{MAX_DIMENSION}x{MAX_DIMENSION})")
 
 _RANGES: dict[str, tuple[int, int]] = {
     "n_clusters": (2, 256),
