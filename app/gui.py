@@ -9,6 +9,7 @@ import sys
 from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from livecodec.app.headless import on_stop_signals, recording_outcome, run_headless
 from livecodec.app.outputs import OutputError, PendingOutput
@@ -16,6 +17,9 @@ from livecodec.app.pipeline import AUTO_SOURCE, size_problem
 from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError, check_fourcc, check_output_path
 from livecodec.app.sources import SourceError, open_source
 from livecodec.codec import CodecParams
+
+if TYPE_CHECKING:
+    from PyQt6.QtGui import QIcon
 
 __all__ = ["run_gui", "display_problem", "window_icon", "check_screenshot_path"]
 
@@ -139,7 +143,7 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
     return _run_window(spec, params, record, fourcc, quit_after, screenshot)
 
 
-def window_icon() -> "QIcon":
+def window_icon() -> QIcon:
     """The livecodec icon, read through importlib.resources so an installed copy finds it."""
     from PyQt6.QtGui import QIcon, QPixmap
 

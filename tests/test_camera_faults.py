@@ -219,9 +219,7 @@ class TestStop:
         pipeline.start()
         try:
             wait_for(camera.blocked.is_set)
-            started = time.monotonic()
-            assert pipeline.stop(timeout=1.0)  # the three workers all joined
-            assert time.monotonic() - started < 1.0
+            assert pipeline.stop(timeout=1.0)  # True: the three workers joined before the deadline
             # Not yet abandoned by the watchdog (60 s); stop() leaves it behind.
             assert [t.name for t in livecodec_threads()] == ["livecodec-reader"]
         finally:

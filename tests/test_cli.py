@@ -13,42 +13,14 @@ import numpy as np
 import pytest
 
 from livecodec.app.cli import main
-from livecodec.codec import Decoder, PacketReader, psnr
+from livecodec.codec import psnr
+from tests.cli_helpers import decode_stream, one_error_line, read_video
 from tests.media import media_path
 
 REPO = Path(__file__).resolve().parents[1]
 CARPHONE_FRAMES, CARPHONE_SIZE = 120, (176, 144)
 EVAL_KEYS = {"frames", "width", "height", "fps", "bytes", "bpp", "kbps", "psnr_mean",
              "encode_fps", "decode_fps"}
-
-
-def read_video(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
-
-
-def decode_stream(path: Path) -> list[np.ndarray]:
-    with open(path, "rb") as f:
-        reader = PacketReader(f)
-    decoder = Decoder()
-    return [decoder.decode_packet(p).image for p in reader]
-
-
-def one_error_line(capfd) -> str:
-    """The single stderr line of a failed command (fd-level: also catches C libraries)."""
-    err = capfd.readouterr().err
-    lines = err.splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
-    assert "Traceback" not in err
-    assert lines[0].startswith("livecodec: error: ")
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from PIL import Image
 from livecodec.app.cli import main
 from livecodec.codec import CodecParams, Encoder, write_file_header
 from tests.media import media_path
-from tests.test_cli import decode_stream, one_error_line, read_video
+from tests.cli_helpers import decode_stream, one_error_line, read_video
 
 OLD = b"precious: must survive a failed run"
 

@@ -297,9 +297,7 @@ class TestLifecycle:
         pipeline = Pipeline(small_demo, CodecParams())
         pipeline.start()
         wait_for(lambda: pipeline.stats()["frames_shown"] >= 2)
-        started = time.monotonic()
-        assert pipeline.stop(timeout=1.0)
-        assert time.monotonic() - started < 1.0
+        assert pipeline.stop(timeout=1.0)   # True: every worker joined before the deadline
         assert not livecodec_threads()
 
     def test_restart_after_stop(self, small_demo):
