@@ -1,26 +1,13 @@
-"""Helpers the command-line tests share: read a video back, decode a stream, check an error."""
+"""Helpers the command-line tests share: decode a stream, check a one-line error."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from livecodec.codec import Decoder, PacketReader
 
-__all__ = ["read_video", "decode_stream", "one_error_line"]
-
-
-def read_video(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
+__all__ = ["decode_stream", "one_error_line"]
 
 
 def decode_stream(path: Path) -> list[np.ndarray]:

@@ -4,7 +4,8 @@ Small clips are decoded once per process and kept (read-only, so no test can cha
 next one sees); a clip larger than CACHE_LIMIT_BYTES decoded is read afresh on every call and
 freed with the test that used it (scene_cuts.mp4 whole is 250 frames of 1280x272: 261 MB,
 which a cache would hold for the rest of the session). ``iter_frames`` streams a clip frame by
-frame for tests that need only one frame at a time.
+frame for tests that need only one frame at a time. ``write_clip`` makes a small clip of any
+size with OpenCV alone, ``read_video`` reads back a file a test wrote.
 """
 from __future__ import annotations
 
@@ -84,3 +85,23 @@ def iter_frames(name: str) -> Iterator[np.ndarray]:
         pytest.skip(f"OpenCV cannot read test clip {path}")
     yield first
     yield from frames
+
+
+def read_video(path: Path) -> list[np.ndarray]:
+    """Every frame of a video file a test wrote (not cached)."""
+    return [frame.copy() for frame in _decode(Path(path), None)]
+
+
+def write_clip(path: Path, size: tuple[int, int], frames: int, fps: float = 30.0) -> Path:
+    """A short MJPG clip of flat grey frames, written with OpenCV (no ffmpeg needed)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    assert writer.isOpened(), f"OpenCV cannot write {path}"
+    for i in range(frames):
+        writer.write(np.full((size[1], size[0], 3), 20 * i % 256, np.uint8))
+    writer.release()
+    return path
+
+
+def wide_clip(folder: Path, size: tuple[int, int] = (4200, 16), frames: int = 8) -> Path:
+    """A clip wider than the codec takes (4096 pixels a side)."""
+    return write_clip(Path(folder) / "wide.avi", size, frames)

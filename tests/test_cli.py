@@ -14,8 +14,8 @@ import pytest
 
 from livecodec.app.cli import main
 from livecodec.codec import psnr
-from tests.cli_helpers import decode_stream, one_error_line, read_video
-from tests.media import media_path
+from tests.cli_helpers import decode_stream, one_error_line
+from tests.media import media_path, read_video
 
 REPO = Path(__file__).resolve().parents[1]
 CARPHONE_FRAMES, CARPHONE_SIZE = 120, (176, 144)

@@ -15,8 +15,8 @@ from PIL import Image
 
 from livecodec.app.cli import main
 from livecodec.codec import CodecParams, Encoder, write_file_header
-from tests.media import media_path
-from tests.cli_helpers import decode_stream, one_error_line, read_video
+from tests.media import media_path, read_video, wide_clip, write_clip
+from tests.cli_helpers import decode_stream, one_error_line
 
 OLD = b"precious: must survive a failed run"
 
@@ -59,10 +59,7 @@ class TestExistingOutputSurvivesFailure:
         assert leftovers(tmp_path) == []
 
     def test_a_source_without_frames(self, tmp_path, capfd):
-        empty = tmp_path / "empty.avi"
-        writer = cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 32))
-        writer.write(np.zeros((32, 32, 3), np.uint8))
-        writer.release()
+        empty = write_clip(tmp_path / "empty.avi", (32, 32), frames=1)
         out = tmp_path / "keep.lvc"
         out.write_bytes(OLD)
         main(["encode", str(empty), "-o", str(out), "--frames", "1"])   # the one frame: fine
@@ -186,11 +183,7 @@ def test_an_odd_frame_size_is_kept_whole_and_said(tmp_path, capfd):
 
 class TestUnsupportedFrameSize:
     def test_refused_in_one_line_before_writing(self, tmp_path, capfd):
-        wide = tmp_path / "wide.avi"
-        writer = cv2.VideoWriter(str(wide), cv2.VideoWriter_fourcc(*"MJPG"), 10, (4200, 16))
-        for _ in range(3):
-            writer.write(np.full((16, 4200, 3), 128, np.uint8))
-        writer.release()
+        wide = wide_clip(tmp_path)
         out = tmp_path / "keep.lvc"
         out.write_bytes(OLD)
         for command in (["encode", str(wide), "-o", str(out)], ["eval", str(wide)]):

@@ -5,10 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 from conftest import REPO, SMALL
 
@@ -17,6 +14,7 @@ from livecodec.app.pipeline import _warm_up
 from livecodec.app.recorder import RecorderError
 from livecodec.app.window import MainWindow
 from livecodec.codec import CodecParams
+from tests.media import wide_clip
 
 WAIT_MS = 20_000
 
@@ -27,16 +25,6 @@ def warm_codec():
     starts a clock: on a cold cache that alone takes about 40 s on two cores."""
     _warm_up(CodecParams())
 
-
-def wide_clip(folder: Path, size: tuple[int, int] = (4200, 16), frames: int = 8) -> Path:
-    """A short MJPG clip wider than the codec takes, written with OpenCV (no ffmpeg needed)."""
-    path = folder / "wide.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, size)
-    assert writer.isOpened()
-    for i in range(frames):
-        writer.write(np.full((size[1], size[0], 3), 20 * i, np.uint8))
-    writer.release()
-    return path
 
 
 class TestBeforeTheRun:

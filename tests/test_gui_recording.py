@@ -10,7 +10,6 @@ import io
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from conftest import SMALL
 
@@ -19,6 +18,7 @@ from livecodec.app.pipeline import _warm_up
 from livecodec.app.sources import DemoScene
 from livecodec.app.window import MainWindow
 from livecodec.codec import CodecParams
+from tests.media import read_video
 
 WAIT_MS = 20_000
 
@@ -54,17 +54,6 @@ def clip(folder: Path, size: tuple[int, int], frames: int = 90, name: str = "cli
     writer.release()
     return path
 
-
-def read_all(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    pictures = []
-    while True:
-        ok, picture = capture.read()
-        if not ok:
-            break
-        pictures.append(picture)
-    capture.release()
-    return pictures
 
 
 def said(window: MainWindow, fragment: str) -> bool:
@@ -103,7 +92,7 @@ class TestAcrossSourceSwitches:
         assert window.pipeline.recorder is recorder and window.record_action.isChecked()
         window.stop_recording()
         assert window.statusBar().currentMessage().startswith(f"Saved {path}")
-        pictures = read_all(path)
+        pictures = read_video(path)
         assert len(pictures) == recorder.frames_written >= before + 10
         assert all(p.shape == (SMALL[1], SMALL[0], 3) for p in pictures)
         # 192x96 is 2:1: scaled to 160x80, with 20-row black bars above and below.
@@ -150,7 +139,7 @@ class TestAcrossSourceSwitches:
         qtbot.waitUntil(lambda: recorder.frames_written >= 5, timeout=WAIT_MS)
         assert path.read_bytes() == b"last week's recording"
         window.stop_recording()
-        assert len(read_all(path)) == recorder.frames_written >= 5
+        assert len(read_video(path)) == recorder.frames_written >= 5
 
 
 class TestOddSizes:
@@ -164,7 +153,7 @@ class TestOddSizes:
         recorder = window.pipeline.recorder
         qtbot.waitUntil(lambda: recorder.frames_written >= 3, timeout=WAIT_MS)
         window.stop_recording()
-        assert {p.shape for p in read_all(path)} == {(122, 162, 3)}
+        assert {p.shape for p in read_video(path)} == {(122, 162, 3)}
 
 
 class TestHeadless:
@@ -174,7 +163,7 @@ class TestHeadless:
         assert headless.run_headless(lambda: DemoScene(161, 121, n_frames=150), CodecParams(),
                                      record=str(path), quit_after=120, out=out, err=err) == 0
         assert "161x121 padded to 162x122 for XVID" in err.getvalue().splitlines()
-        assert {p.shape for p in read_all(path)} == {(122, 162, 3)}
+        assert {p.shape for p in read_video(path)} == {(122, 162, 3)}
 
     def test_no_frame_no_file_and_it_says_so(self, tmp_path):
         out, err = io.StringIO(), io.StringIO()

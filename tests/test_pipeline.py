@@ -19,19 +19,10 @@ import livecodec.app.pipeline as pipeline_module
 from livecodec.app.pipeline import DropOldestQueue, Pipeline, PipelineFrame, _warm_up, live_psnr
 from livecodec.app.sources import DemoScene
 from livecodec.codec import CodecParams, psnr
+from tests.media import read_video, wide_clip
 from tests.waiting import wait_for
 
 
-
-def wide_clip(folder, size=(4200, 16), frames=8):
-    """A short MJPG clip wider than the codec takes, written with OpenCV (no ffmpeg needed)."""
-    path = folder / "wide.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, size)
-    assert writer.isOpened()
-    for i in range(frames):
-        writer.write(np.full((size[1], size[0], 3), 20 * i, np.uint8))
-    writer.release()
-    return path
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -351,14 +342,7 @@ class TestRecording:
         assert pipeline.recorder is recorder and not seen.said("error", "recording")
         pipeline.stop()
         assert recorder.saved
-        capture = cv2.VideoCapture(str(tmp_path / "rec.avi"))
-        pictures = []
-        while True:
-            ok, picture = capture.read()
-            if not ok:
-                break
-            pictures.append(picture)
-        capture.release()
+        pictures = read_video(tmp_path / "rec.avi")
         assert len(pictures) == recorder.frames_written
         assert all(p.shape == (SMALL[1], SMALL[0], 3) for p in pictures)
         last = pictures[-1].astype(int)
