@@ -58,7 +58,7 @@ def check_not_input(output: str | os.PathLike[str], inputs: Iterable[str | os.Pa
     out = Path(output)
     for source in inputs:
         if _same_file(out, Path(source)):
-            raise OutputError(f"output {out} is the input {source}: choose another output file")
+            raise OutputError(f"output {out} is the same file as the input {source}: choose another output")
 
 
 class PendingOutput:

@@ -96,7 +96,7 @@ class TestOutputIsAnInput:
         if how == "hardlink":
             os.link(video, target)
         assert main(["encode", "../self.mp4", "-o", target, "--frames", "3"]) == 2
-        assert "is the input" in one_error_line(capfd)
+        assert "is the same file as the input" in one_error_line(capfd)
         assert video.read_bytes() == carphone.read_bytes()
 
     def test_decode_and_quantize_refuse(self, carphone, tmp_path, capfd):
@@ -104,13 +104,13 @@ class TestOutputIsAnInput:
         capfd.readouterr()
         before = stream.read_bytes()
         assert main(["decode", str(stream), "-o", str(stream)]) == 2
-        assert "is the input" in one_error_line(capfd)
+        assert "is the same file as the input" in one_error_line(capfd)
         assert stream.read_bytes() == before
         png = tmp_path / "p.png"
         cv2.imwrite(str(png), np.full((8, 8, 3), 90, np.uint8))
         before = png.read_bytes()
         assert main(["quantize", str(png), "-o", str(png), "--clusters", "2"]) == 2
-        assert "is the input" in one_error_line(capfd)
+        assert "is the same file as the input" in one_error_line(capfd)
         assert png.read_bytes() == before
 
 
