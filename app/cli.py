@@ -360,7 +360,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     h, w = image.shape[:2]
     size = out.stat().st_size
-    print(f"{out}: indexed PNG, {len(result.palette)} colours, {size} bytes = "
+    colours = len(result.palette)
+    print(f"{out}: indexed PNG, {colours} colour{'s' if colours > 1 else ''}, {size} bytes = "
           f"{8 * size / (w * h):.3f} bits/pixel (label map: {result.index_bits} bits/pixel raw, "
           f"{result.entropy:.3f} bits/pixel entropy); PSNR {psnr(image, result.picture()):.2f} dB")
     return EXIT_OK
