@@ -21,9 +21,12 @@ from .outputs import OutputError, PendingOutput, check_not_input, check_writable
 from .quantize import quantize_image
 from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc
 from .sources import DemoScene, FrameSource, SourceError, open_source
+from .stopsignals import StopRequest, on_stop_signals
 
 __all__ = ["main", "build_parser"]
 
+#: Containers `decode` writes (OpenCV's FFmpeg writer takes XVID, MJPG and FFV1 in both).
+VIDEO_SUFFIXES = (".avi", ".mkv")
 #: Frames encoded from the demo scene when --frames is not given (10 s at 30 fps).
 DEMO_DEFAULT_FRAMES = 300
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -31,6 +34,10 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 #: found" for a file that is not a video), around our one-line error. AV_LOG_QUIET (-8) hides
 #: them; OpenCV reads this once, when it first opens a video file, so main() sets it first.
 FFMPEG_LOG_LEVEL_ENV = ("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+
+#: Set by Ctrl+C, SIGTERM or SIGHUP while a command runs; its loops stop at the next frame.
+STOP = StopRequest()
 
 
 class UsageError(Exception):
@@ -140,35 +147,40 @@ def _frame_limit(args: argparse.Namespace, source: FrameSource) -> int | None:
 
 
 def _frames(source: FrameSource, limit: int | None, label: str):
-    """Frames of a source with a progress bar; Ctrl+C ends the sequence cleanly."""
+    """Frames of a source with a progress bar; a stop request (Ctrl+C, SIGTERM, SIGHUP) raises
+    KeyboardInterrupt here, between frames, and the caller decides what to keep."""
     total = limit if limit is not None else getattr(source, "frame_count", None)
     bar = tqdm(total=total, desc=label, unit="frame", disable=None, leave=False)
     count = 0
     try:
         while limit is None or count < limit:
+            STOP.check()
             frame = source.read()
             if frame is None:
                 break
             yield frame
             count += 1
             bar.update()
-    except KeyboardInterrupt:
-        pass
     finally:
         bar.close()
+
+
+def _interrupted(done: int, what: str) -> int:
+    """After Ctrl+C (or SIGTERM, SIGHUP) with ``done`` frames finished: say so, exit 1."""
+    print(f"livecodec: interrupted after {done} frames; {what}", file=sys.stderr)
+    return EXIT_FAILURE
 
 
 def _check_output(path: str, inputs: Sequence[str], suffixes: tuple[str, ...] | None = None) -> Path:
     """The output path once it is known to be writable and none of the input files; nothing
     is written yet (outputs go to a temporary file beside it and are renamed at the end)."""
-    if suffixes and Path(path).suffix.lower() not in suffixes:
-        raise UsageError(f"output {path} should end in {' or '.join(suffixes)}")
     try:
-        out = check_writable(path)
-        check_not_input(out, [p for p in inputs if Path(p).exists()])
+        check_not_input(path, [p for p in inputs if Path(p).exists()])
+        if suffixes and Path(path).suffix.lower() not in suffixes:
+            raise UsageError(f"output {path} should end in {' or '.join(suffixes)}")
+        return check_writable(path)
     except OutputError as exc:
         raise UsageError(str(exc)) from None
-    return out
 
 
 def _read_stream(path: str) -> PacketReader:
@@ -199,14 +211,20 @@ def cmd_encode(args: argparse.Namespace) -> int:
     source = _open(args.source)
     encoder = Encoder(params, fps=source.fps)
     frames = total = 0
+    interrupted = False
     try:
         with PendingOutput(out) as pending, open(pending.path, "wb") as f:
             f.write(write_file_header(source.fps))
-            for frame in _frames(source, _frame_limit(args, source), f"encoding {out.name}"):
-                packet = encoder.encode(frame).data
-                f.write(packet)
-                frames += 1
-                total += len(packet)
+            try:
+                for frame in _frames(source, _frame_limit(args, source), f"encoding {out.name}"):
+                    packet = encoder.encode(frame).data
+                    f.write(packet)
+                    frames += 1
+                    total += len(packet)
+            except KeyboardInterrupt:
+                if frames == 0:
+                    raise               # nothing encoded: the pending file goes, out stays
+                interrupted = True      # keep the frames encoded so far, as a whole stream
             if frames == 0:
                 raise UsageError(f"{args.source} gave no frames; {out} was not written")
     except OSError as exc:
@@ -217,7 +235,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     print(f"{out}: {frames} frames {w}x{h}, {total} bytes, "
           f"{bits_per_pixel(total, frames, w, h):.3f} bpp, {kbps(total, frames, source.fps):.1f} kbps",
           file=sys.stderr)
-    return EXIT_OK
+    return _interrupted(frames, f"{out} holds them") if interrupted else EXIT_OK
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
@@ -226,17 +244,22 @@ def cmd_decode(args: argparse.Namespace) -> int:
     except RecorderError as exc:
         raise UsageError(str(exc)) from None
     reader = _read_stream(args.input)
-    out = _check_output(args.output, [args.input])
+    out = _check_output(args.output, [args.input], suffixes=VIDEO_SUFFIXES)
     problems: list[str] = []
     recorder: Recorder | None = None
     written = concealed = 0
     size_change: str | None = None
+    interrupted = False
     bar = tqdm(desc=f"decoding {Path(args.input).name}", unit="frame", disable=None, leave=False)
     try:
         for item in recover_frames(reader, problems):
+            STOP.check()
             size = (item.image.shape[1], item.image.shape[0])
             if recorder is None:
-                recorder = Recorder(out, reader.header.fps, fourcc=args.fourcc, size=size)
+                try:
+                    recorder = Recorder(out, reader.header.fps, fourcc=args.fourcc, size=size)
+                except RecorderError as exc:
+                    raise UsageError(str(exc)) from None
             elif size != recorder.size:
                 size_change = (f"the frame size changes from {recorder.size[0]}x{recorder.size[1]} "
                                f"to {size[0]}x{size[1]} at frame {item.frame_index} (segment "
@@ -249,14 +272,23 @@ def cmd_decode(args: argparse.Namespace) -> int:
             if item.problem is not None:
                 concealed += 1
                 problems.append(f"frame {item.frame_index} concealed: {item.problem}")
+    except KeyboardInterrupt:
+        interrupted = True              # keep what was decoded, as a whole file
+    except BaseException as exc:
         if recorder is not None:
-            recorder.close()            # renames the finished file into place; may fail
-    except RecorderError as exc:
-        raise UsageError(str(exc)) from None
+            recorder.abort()            # a failed run leaves an existing output as it was
+        if isinstance(exc, RecorderError):
+            print(f"livecodec: error: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        raise
     finally:
         bar.close()
-        if recorder is not None and not recorder.closed:
-            recorder.close()            # interrupted: keep what was decoded, as a whole file
+    if recorder is not None:
+        try:
+            recorder.close()            # renames the finished file into place
+        except RecorderError as exc:
+            print(f"livecodec: error: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
     for line in problems:
         print(f"livecodec: {line}", file=sys.stderr)
     if recorder is not None and recorder.fell_back:
@@ -264,6 +296,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
     if recorder is not None and recorder.size_note:
         print(f"livecodec: note: {recorder.size_note} (video files take even sizes)", file=sys.stderr)
     print(f"{out}: {written} frames ({concealed} concealed)", file=sys.stderr)
+    if interrupted:
+        return _interrupted(written, f"{out} holds them" if written else f"{out} was not written")
     if written == 0:
         print(f"livecodec: error: {args.input} holds no decodable frame", file=sys.stderr)
         return EXIT_FAILURE
@@ -309,6 +343,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     enc_times: list[float] = []
     dec_times: list[float] = []
     psnrs: list[float] = []
+    interrupted = False
     try:
         for frame in _frames(source, _frame_limit(args, source), "evaluating"):
             t0 = time.perf_counter()
@@ -320,6 +355,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             psnrs.append(psnr(frame, image))
             n += 1
             total += len(packet)
+    except KeyboardInterrupt:
+        if n == 0:
+            raise
+        interrupted = True
     finally:
         source.close()
     if n == 0:
@@ -340,7 +379,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"{n} frames {w}x{h}: {result['bpp']:.3f} bpp, {result['kbps']:.1f} kbps, "
               f"PSNR {result['psnr_mean']:.2f} dB (min {result['psnr_min']:.2f}); "
               f"encode {result['encode_fps']:.0f} fps, decode {result['decode_fps']:.0f} fps (medians)")
-    return EXIT_OK
+    return _interrupted(n, "the figures cover those") if interrupted else EXIT_OK
 
 
 def cmd_quantize(args: argparse.Namespace) -> int:
@@ -353,6 +392,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     if image is None:
         raise UsageError(f"not a readable image: {args.image}")
     result = quantize_image(image, args.clusters)
+    STOP.check()
     try:
         with PendingOutput(out) as pending:
             result.save_png(pending.path)
@@ -382,7 +422,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv or ["gui"])
         if args.command is None:
             args = parser.parse_args(["gui", *argv])
-        return COMMANDS[args.command](args)
+        if args.command == "gui":       # the window handles stop signals itself
+            return COMMANDS[args.command](args)
+        STOP.clear()
+        with on_stop_signals(STOP):
+            return COMMANDS[args.command](args)
+    except BrokenPipeError:             # e.g. `livecodec info x.lvc | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
     except UsageError as exc:
         print(f"livecodec: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -11,8 +11,9 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from livecodec.app.headless import on_stop_signals, recording_outcome, run_headless
-from livecodec.app.outputs import OutputError, PendingOutput
+from livecodec.app.headless import recording_outcome, run_headless
+from livecodec.app.stopsignals import on_stop_signals
+from livecodec.app.outputs import OutputError, PendingOutput, check_not_input
 from livecodec.app.pipeline import AUTO_SOURCE, size_problem
 from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError, check_fourcc, check_output_path
 from livecodec.app.sources import SourceError, open_source
@@ -119,6 +120,9 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
             check_fourcc(fourcc)
         if screenshot:
             check_screenshot_path(screenshot)
+        for output in (record, screenshot):
+            if output and os.path.isfile(spec):
+                check_not_input(output, [spec])
         if spec != AUTO_SOURCE and not spec.lower().startswith("camera:"):
             # Fail fast on a bad file, or one larger than the codec takes; cameras may be
             # plugged in later.
@@ -127,8 +131,8 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
             problem = size_problem(opened.name, tuple(opened.size))
             if problem:
                 raise SourceError(problem)
-    except (RecorderError, SourceError) as exc:
-        print(f"livecodec: {exc}", file=sys.stderr)
+    except (RecorderError, SourceError, OutputError) as exc:
+        print(f"livecodec: error: {exc}", file=sys.stderr)
         return 2
     problem = display_problem()
     if problem and screenshot:

@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 import time
-from contextlib import contextmanager
-from typing import Callable, Iterator, TextIO
+from typing import Callable, TextIO
 
 from livecodec.app.pipeline import Pipeline, SourceSpec
 from livecodec.app.recorder import DEFAULT_FOURCC, Recorder, RecorderError
+from livecodec.app.stopsignals import on_stop_signals, raise_interrupt
 from livecodec.codec import CodecParams
 
-__all__ = ["run_headless", "readout_line", "on_stop_signals", "recording_outcome"]
+__all__ = ["run_headless", "readout_line", "recording_outcome"]
 
 #: Readout period on a terminal (rewritten in place) and into a pipe or log (one line each).
 READOUT_TTY_S = 0.5
@@ -34,27 +32,6 @@ def recording_outcome(path: str, recorder: Recorder | None) -> list[str]:
     return [recorder.size_note] if recorder.size_note else []
 
 
-@contextmanager
-def on_stop_signals(handler: Callable[[], None]) -> Iterator[None]:
-    """Call handler on Ctrl+C (SIGINT) or SIGTERM while inside, so a run that is told to stop
-    still finalises its recording and prints its statistics. Signals the parent set to be
-    ignored (a background job, nohup) stay ignored; outside the main thread nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {}
-    for number in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(number) is not signal.SIG_IGN:
-            previous[number] = signal.signal(number, lambda *_: handler())
-    try:
-        yield
-    finally:
-        for number, old in previous.items():
-            signal.signal(number, old)
-
-
-def _interrupt() -> None:
-    raise KeyboardInterrupt
 
 
 def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None = None,
@@ -74,7 +51,7 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
     recording: list[Recorder] = []
     pipeline.start()
     try:
-        with on_stop_signals(_interrupt):
+        with on_stop_signals(raise_interrupt):
             _watch(pipeline, quit_after, record, fourcc, report, err, recording)
     except KeyboardInterrupt:
         pass

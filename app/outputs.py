@@ -66,13 +66,17 @@ class PendingOutput:
 
     The temporary name keeps the target's suffix, because writers such as cv2.VideoWriter and
     cv2.imwrite choose the container by it. ``discard()`` removes it and leaves the target as it
-    was. Use ``with``: leaving by an exception discards, leaving normally commits.
+    was. Use ``with``: leaving normally commits, leaving by any exception (Ctrl+C included)
+    discards; a caller that wants to keep a partial result catches the exception inside and
+    leaves normally. A symlinked target is followed, so the link stays a link; a replaced file
+    keeps its permission bits.
     """
 
     def __init__(self, target: str | os.PathLike[str]) -> None:
         self.target = check_writable(target)
-        handle, name = tempfile.mkstemp(prefix=f".{self.target.stem}.", suffix=f".part{self.target.suffix}",
-                                        dir=self.target.parent)
+        self._final = self.target.resolve()
+        handle, name = tempfile.mkstemp(prefix=f".{self._final.stem}.", suffix=f".part{self._final.suffix}",
+                                        dir=self._final.parent)
         os.close(handle)
         self.path = Path(name)
         self._done = False
@@ -80,8 +84,12 @@ class PendingOutput:
     def commit(self) -> Path:
         """Move the finished file over the target (atomic on one file system)."""
         if not self._done:
-            os.chmod(self.path, _FILE_MODE)
-            os.replace(self.path, self.target)
+            try:
+                mode = self._final.stat().st_mode & 0o7777
+            except OSError:         # no file there yet
+                mode = _FILE_MODE
+            os.chmod(self.path, mode)
+            os.replace(self.path, self._final)
             self._done = True
         return self.target
 
@@ -99,7 +107,7 @@ class PendingOutput:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None or issubclass(exc_type, KeyboardInterrupt):
-            self.commit()       # Ctrl+C keeps what was written so far, as a complete file
+        if exc_type is None:
+            self.commit()
         else:
             self.discard()

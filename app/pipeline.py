@@ -18,6 +18,7 @@ fails, stops responding or freezes on one picture, abandons its reader and recon
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import statistics
 import threading
@@ -29,6 +30,7 @@ from typing import Any, Callable, Generic, TypeVar, Union
 import cv2
 import numpy as np
 
+from livecodec.app.outputs import OutputError, check_not_input
 from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError, letterbox
 from livecodec.app.sources import FALLBACK_FPS, FrameSource, SourceError, open_source
 from livecodec.codec import (PSNR_CAP, CodecParams, ConcealingDecoder, Decoder, Encoder,
@@ -342,8 +344,13 @@ class Pipeline:
     def start_recording(self, path: str, fourcc: str = DEFAULT_FOURCC) -> Recorder:
         """Record the reconstruction to path from the next frame on, replacing any recording.
 
-        Raises RecorderError at once for an unusable path or codec.
+        Raises RecorderError at once for an unusable path or codec, or a path that is the file
+        the pipeline plays.
         """
+        try:
+            check_not_input(path, self.input_files())
+        except OutputError as exc:
+            raise RecorderError(str(exc)) from None
         with self._lock:
             fps = float(self._source_info.get("fps") or FALLBACK_FPS)
             size = self._frame_size
@@ -354,6 +361,13 @@ class Pipeline:
         if previous is not None:
             self._finish(previous)
         return recorder
+
+    def input_files(self) -> list[str]:
+        """The files the pipeline reads (the source playing and the one asked for): no output
+        may be one of them."""
+        with self._lock:
+            specs = {self._source, self._source_info.get("spec")}
+        return [s for s in specs if isinstance(s, str) and os.path.isfile(s)]
 
     def stop_recording(self) -> Recorder | None:
         """Finalise the recording, if any, and return it (``saved`` False: it got no frame,

@@ -196,6 +196,16 @@ class Recorder:
                                 f"{exc.strerror or exc}") from None
         self.saved = True
 
+    def abort(self) -> None:
+        """Stop without keeping anything: the temporary file goes, ``path`` stays as it was."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        self._pending.discard()
+
     def __enter__(self) -> "Recorder":
         return self
 

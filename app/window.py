@@ -17,7 +17,7 @@ from PyQt6.QtWidgets import (QApplication, QFrame, QGridLayout, QGroupBox, QHBox
                              QMainWindow, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from livecodec.app.controls import ParamControls, SourceSelector
-from livecodec.app.outputs import OutputError, PendingOutput
+from livecodec.app.outputs import OutputError, PendingOutput, check_not_input
 from livecodec.app.pipeline import AUTO_SOURCE, FrameStats, Pipeline, PipelineFrame, SourceSpec
 from livecodec.app.plots import StatsPlots
 from livecodec.app.recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_output_path
@@ -172,6 +172,11 @@ class MainWindow(QMainWindow):
         """
         target = Path(path or time.strftime("livecodec-snapshot-%Y%m%d-%H%M%S.png"))
         try:
+            check_not_input(target, self.pipeline.input_files())
+        except OutputError as exc:
+            self.show_message("error", f"snapshot not saved: {exc}")
+            return None
+        try:
             pending = PendingOutput(target)
         except (OutputError, OSError):
             self.show_message("error", f"cannot write snapshot {target}")
@@ -188,12 +193,13 @@ class MainWindow(QMainWindow):
         self.show_message("info", f"Snapshot saved to {target.resolve()}")
         return target
 
-    def show_message(self, level: str, text: str) -> None:
-        """Status bar message; warnings and errors in colour and shown longer."""
+    def show_message(self, level: str, text: str, *, until_replaced: bool = False) -> None:
+        """Status bar message; warnings and errors in colour and shown longer; one that
+        describes a state (paused) stays until the next message or clearMessage()."""
         bar = self.statusBar()
         colour = _MESSAGE_COLOUR.get(level, "")
         bar.setStyleSheet(f"QStatusBar {{ color: {colour}; }}" if colour else "")
-        bar.showMessage(text, MESSAGE_MS.get(level, MESSAGE_MS["info"]))
+        bar.showMessage(text, 0 if until_replaced else MESSAGE_MS.get(level, MESSAGE_MS["info"]))
 
     # ----------------------------------------------------------------- construction
     def _build_actions(self) -> None:
@@ -377,7 +383,7 @@ class MainWindow(QMainWindow):
         self.pipeline.set_paused(paused)
         self.pause_action.setText("Resume" if paused else "Pause")
         if paused:
-            self.show_message("info", PAUSED_MESSAGE)
+            self.show_message("info", PAUSED_MESSAGE, until_replaced=True)
         elif self.statusBar().currentMessage() == PAUSED_MESSAGE:
             self.statusBar().clearMessage()
 

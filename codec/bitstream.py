@@ -163,6 +163,7 @@ class PacketReader:
     def __iter__(self) -> Iterator[Packet | BitstreamError | FileHeader]:
         data = self._data
         pos = FILE_HEADER_SIZE
+        starts = _Starts(self._raw)
         while pos < len(data):
             header = _joined_header(data, pos)
             if header is not None:
@@ -172,7 +173,7 @@ class PacketReader:
             try:
                 packet = parse_packet(data, pos)
             except BitstreamError as exc:
-                nxt = _next_start(self._raw, pos + 1)
+                nxt = starts.next(pos + 1)
                 yield BitstreamError(f"{exc}; skipped {(nxt if nxt >= 0 else len(data)) - pos} bytes")
                 if nxt < 0:
                     return
@@ -192,7 +193,20 @@ def _joined_header(data: memoryview, pos: int) -> FileHeader | None:
         return None
 
 
-def _next_start(raw: bytes, pos: int) -> int:
-    """Where the next packet or joined file header may start at or after ``pos`` (-1: none)."""
-    starts = [i for i in (raw.find(SYNC, pos), raw.find(FILE_MAGIC, pos)) if i >= 0]
-    return min(starts, default=-1)
+class _Starts:
+    """Where the next packet or joined file header may start, for resynchronising.
+
+    The next file magic is remembered and looked for again only once passed: searching the
+    rest of a large damaged file at every resync would make reading it quadratic.
+    """
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+        self._magic = raw.find(FILE_MAGIC, FILE_HEADER_SIZE)
+
+    def next(self, pos: int) -> int:
+        """The first candidate at or after ``pos``, or -1 when there is none."""
+        if 0 <= self._magic < pos:
+            self._magic = self._raw.find(FILE_MAGIC, pos)
+        starts = [i for i in (self._raw.find(SYNC, pos), self._magic) if i >= 0]
+        return min(starts, default=-1)

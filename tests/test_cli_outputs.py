@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -14,6 +18,8 @@ import pytest
 from PIL import Image
 
 from livecodec.app.cli import main
+from livecodec.app.quantize import QuantizedImage
+from livecodec.app.recorder import Recorder
 from livecodec.codec import CodecParams, Encoder, write_file_header
 from tests.media import media_path, read_video, wide_clip, write_clip
 from tests.cli_helpers import decode_stream, one_error_line
@@ -245,3 +251,108 @@ class TestQuantizeOutput:
         assert main(["quantize", str(src), "-o", str(tmp_path / "q.xyz"), "--clusters", "2"]) == 2
         assert ".png" in one_error_line(capfd)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+
+
+class TestInterruptedAndFailedRuns:
+    def test_sigterm_keeps_what_was_encoded_and_leaves_no_temporary_file(self, tmp_path):
+        """A real process, as a service manager or `timeout` stops it: the stream written so
+        far becomes the output, whole, and nothing else is left behind."""
+        out = tmp_path / "live.lvc"
+        child = subprocess.Popen(
+            [sys.executable, "-m", "livecodec.app", "encode", "demo", "-o", str(out),
+             "--frames", "100000", "--block-size", "32"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 240          # a cold numba cache compiles first
+            while not any(p.stat().st_size > 20_000 for p in tmp_path.glob(".live.*.part.lvc")):
+                assert child.poll() is None and time.monotonic() < deadline, child.stderr.read()
+                time.sleep(0.1)
+            child.send_signal(signal.SIGTERM)
+            _, err = child.communicate(timeout=120)
+        finally:
+            child.kill()
+        assert child.returncode == 1, err
+        assert "interrupted after" in err and "Traceback" not in err
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["live.lvc"]
+        frames = decode_stream(out)
+        assert len(frames) >= 2 and f"{len(frames)} frames" in err
+
+    def test_ctrl_c_before_the_first_frame_keeps_the_old_file(self, tmp_path, capfd, monkeypatch):
+        out = tmp_path / "keep.lvc"
+        out.write_bytes(OLD)
+
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt
+        monkeypatch.setattr(Encoder, "encode", interrupted)
+        assert main(["encode", "demo", "-o", str(out), "--frames", "5"]) == 1
+        assert "interrupted" in capfd.readouterr().err
+        assert out.read_bytes() == OLD and leftovers(tmp_path) == []
+
+    def test_a_decode_that_fails_midway_keeps_the_old_file(self, parts, tmp_path, capfd, monkeypatch):
+        out = tmp_path / "keep.avi"
+        out.write_bytes(OLD)
+        calls = {"n": 0}
+        write = Recorder.write
+
+        def failing_write(self, frame):
+            calls["n"] += 1
+            if calls["n"] == 4:
+                raise RuntimeError("the disk went away")
+            write(self, frame)
+        monkeypatch.setattr(Recorder, "write", failing_write)
+        assert main(["decode", str(parts[0]), "-o", str(out)]) == 1
+        assert "the disk went away" in capfd.readouterr().err
+        assert out.read_bytes() == OLD and leftovers(tmp_path) == []
+
+    def test_ctrl_c_while_saving_a_png_keeps_the_old_file(self, tmp_path, capfd, monkeypatch):
+        src, out = tmp_path / "a.png", tmp_path / "keep.png"
+        cv2.imwrite(str(src), np.full((8, 8, 3), 60, np.uint8))
+        out.write_bytes(OLD)
+
+        def interrupted_save(self, path):
+            Path(path).write_bytes(b"\x89PNG half")
+            raise KeyboardInterrupt
+        monkeypatch.setattr(QuantizedImage, "save_png", interrupted_save)
+        assert main(["quantize", str(src), "-o", str(out), "--clusters", "2"]) == 1
+        capfd.readouterr()
+        assert out.read_bytes() == OLD and leftovers(tmp_path) == []
+
+
+class TestReplacedFiles:
+    def test_a_symlinked_output_stays_a_link_and_its_target_is_written(self, carphone, tmp_path):
+        store = tmp_path / "store"
+        store.mkdir()
+        (store / "real.lvc").write_bytes(OLD)
+        link = tmp_path / "out.lvc"
+        link.symlink_to(store / "real.lvc")
+        encode(carphone, link, "--frames", "2")
+        assert link.is_symlink() and len(decode_stream(store / "real.lvc")) == 2
+        assert leftovers(tmp_path) == [] and leftovers(store) == []
+
+    def test_a_replaced_file_keeps_its_permissions(self, carphone, tmp_path):
+        out = tmp_path / "shared.lvc"
+        out.write_bytes(OLD)
+        out.chmod(0o640)
+        encode(carphone, out, "--frames", "2")
+        assert out.stat().st_mode & 0o777 == 0o640
+
+    def test_decode_refuses_a_file_type_that_is_not_a_video_before_reading(self, parts, tmp_path,
+                                                                           capfd):
+        assert main(["decode", str(parts[0]), "-o", str(tmp_path / "frames.png")]) == 2
+        assert ".avi or .mkv" in one_error_line(capfd)
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_the_window_will_not_record_over_the_video_it_plays(carphone, tmp_path, capfd):
+    from livecodec.app.gui import run_gui
+    from livecodec.app.pipeline import Pipeline
+    from livecodec.app.recorder import RecorderError
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(carphone.read_bytes())
+    for target in (video, tmp_path / "." / "clip.mp4"):
+        assert run_gui(str(video), CodecParams(), quit_after=30, record=str(target)) == 2
+        assert "is the same file as the input" in one_error_line(capfd)
+    pipeline = Pipeline(str(video), CodecParams())      # the Record button, via the pipeline
+    with pytest.raises(RecorderError, match="same file as the input"):
+        pipeline.start_recording(str(video))
+    assert video.read_bytes() == carphone.read_bytes()

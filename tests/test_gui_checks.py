@@ -38,7 +38,7 @@ class TestBeforeTheRun:
         shot = tmp_path / name
         assert run_gui("demo", CodecParams(), screenshot=str(shot), quit_after=30) == 2
         out, err = capsys.readouterr()
-        assert err == f"livecodec: cannot write screenshot {shot}: {expected}\n"
+        assert err == f"livecodec: error: cannot write screenshot {shot}: {expected}\n"
         assert out == ""          # nothing ran: no statistics line
         assert not shot.exists()
 
@@ -59,7 +59,7 @@ class TestBeforeTheRun:
     def test_a_source_larger_than_the_codec_takes_is_one_line_and_exit_2(self, tmp_path, capsys):
         assert run_gui(str(wide_clip(tmp_path)), CodecParams(), quit_after=30) == 2
         out, err = capsys.readouterr()
-        assert err == ("livecodec: wide.avi: frame size 4200x16 is not supported (the codec "
+        assert err == ("livecodec: error: wide.avi: frame size 4200x16 is not supported (the codec "
                        "takes up to 4096x4096)\n")
         assert out == ""
 

@@ -4,7 +4,7 @@ imports without scikit-learn or scikit-image.
 
 The wheel is built from a copy of the working tree (so no build/ or egg-info is written into
 the checkout) with ``pip wheel --no-deps --no-build-isolation --no-index``: no network, a few
-seconds. That needs pyproject's build requirement, setuptools>=68, in the test environment; the
+seconds. That needs pyproject's build requirement, setuptools>=77, in the test environment; the
 wheel tests skip and say so where it is missing.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 #: What the distribution is built from, and the folder each maps to inside ``livecodec/``.
 PACKAGES = {"app": "livecodec/app", "codec": "livecodec/codec", "assets": "livecodec/assets"}
 SOURCES = ["pyproject.toml", "README.md", "LICENSE", *PACKAGES]
-MIN_SETUPTOOLS = (68,)
+MIN_SETUPTOOLS = (77,)
 
 
 def _child_env(**extra: str) -> dict[str, str]:
@@ -45,7 +45,7 @@ def wheel(tmp_path_factory) -> Path:
     """A wheel built from a copy of the working tree."""
     version = _setuptools_version()
     if version is None or version < MIN_SETUPTOOLS:
-        pytest.skip(f"setuptools>=68 (pyproject's build requirement) is not installed here "
+        pytest.skip(f"setuptools>=77 (pyproject's build requirement) is not installed here "
                     f"(found {version}); add it to the test extras to build the wheel offline")
     root = tmp_path_factory.mktemp("packaging")
     source = root / "src"
