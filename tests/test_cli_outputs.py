@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -21,8 +20,9 @@ from livecodec.app.cli import main
 from livecodec.app.quantize import QuantizedImage
 from livecodec.app.recorder import Recorder
 from livecodec.codec import CodecParams, Encoder, write_file_header
-from tests.media import media_path, read_video, wide_clip, write_clip
 from tests.cli_helpers import decode_stream, one_error_line
+from tests.media import media_path, read_video, wide_clip, write_clip
+from tests.waiting import signal_when
 
 OLD = b"precious: must survive a failed run"
 
@@ -262,15 +262,9 @@ class TestInterruptedAndFailedRuns:
             [sys.executable, "-m", "livecodec.app", "encode", "demo", "-o", str(out),
              "--frames", "100000", "--block-size", "32"],
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 240          # a cold numba cache compiles first
-            while not any(p.stat().st_size > 20_000 for p in tmp_path.glob(".live.*.part.lvc")):
-                assert child.poll() is None and time.monotonic() < deadline, child.stderr.read()
-                time.sleep(0.1)
-            child.send_signal(signal.SIGTERM)
-            _, err = child.communicate(timeout=120)
-        finally:
-            child.kill()
+        _, err = signal_when(
+            child, lambda: any(p.stat().st_size > 20_000 for p in tmp_path.glob(".live.*.part.lvc")),
+            signal.SIGTERM)
         assert child.returncode == 1, err
         assert "interrupted after" in err and "Traceback" not in err
         assert sorted(p.name for p in tmp_path.iterdir()) == ["live.lvc"]

@@ -28,6 +28,7 @@ from livecodec.app.recorder import DiskFullError, Recorder
 from livecodec.app.sources import DemoScene
 from livecodec.app.window import MainWindow
 from livecodec.codec import CodecParams
+from tests.waiting import signal_when
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -151,15 +152,7 @@ class TestSignals:
             [sys.executable, "-c", start, "gui", "--source", "demo", "--record", str(avi)],
             cwd=REPO, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 240  # a cold numba cache compiles the codec first
-            while not recording_in_progress(avi, 50_000):  # frames are going in
-                assert child.poll() is None and time.monotonic() < deadline
-                time.sleep(0.1)
-            child.send_signal(signal.SIGINT)
-            out, err = child.communicate(timeout=30)
-        finally:
-            child.kill()
+        out, err = signal_when(child, lambda: recording_in_progress(avi, 50_000), signal.SIGINT)
         assert child.returncode == 0, err
         assert "Traceback" not in err
         stats = json.loads(out.strip().splitlines()[-1])
