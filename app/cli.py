@@ -20,7 +20,7 @@ from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, BitstreamError, Cod
 from .outputs import OutputError, PendingOutput, check_not_input, check_writable
 from .quantize import quantize_image
 from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc
-from .sources import DemoScene, FrameSource, SourceError, open_source
+from .sources import Capture, DemoScene, FrameSource, SourceError, open_source, parse_size
 from .stopsignals import StopRequest, on_stop_signals
 
 __all__ = ["main", "build_parser"]
@@ -69,6 +69,23 @@ def _add_codec_options(parser: argparse.ArgumentParser) -> None:
                             "(--quality is then only the starting point)")
 
 
+def _add_capture_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("capture options")
+    group.add_argument("--size", metavar="WxH",
+                       help="frame size: the demo scene renders at it, a camera is asked for it, "
+                            "a video file is scaled to it (e.g. 1280x720)")
+    group.add_argument("--fps", type=float, metavar="F",
+                       help="frame rate asked of a camera or the demo scene")
+
+
+def _capture(args: argparse.Namespace) -> Capture:
+    try:
+        width, height = parse_size(args.size) if args.size else (None, None)
+        return Capture(width, height, args.fps)
+    except ValueError as exc:
+        raise UsageError(f"--size/--fps: {exc}") from None
+
+
 def _params(args: argparse.Namespace) -> CodecParams:
     try:
         return CodecParams(block_size=args.block_size, n_clusters=args.clusters,
@@ -86,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--source", default=None,
                      help="camera:N, demo, or a video file (default: camera:0, else demo)")
     _add_codec_options(gui)
+    _add_capture_options(gui)
     gui.add_argument("--record", metavar="AVI", help="record the reconstruction to this file")
     gui.add_argument("--fourcc", default=DEFAULT_FOURCC, help="recording codec (default %(default)s)")
     gui.add_argument("--quit-after", type=float, metavar="S", help="close after S seconds")
@@ -95,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("source", metavar="SRC", help="video file, camera:N, or demo")
     enc.add_argument("-o", "--output", required=True, metavar="OUT.lvc")
     _add_codec_options(enc)
+    _add_capture_options(enc)
     enc.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
 
     dec = sub.add_parser("decode", help="decode a .lvc stream to a video file")
@@ -108,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="encode and decode a source; report rate, quality, speed")
     ev.add_argument("source", metavar="SRC")
     _add_codec_options(ev)
+    _add_capture_options(ev)
     ev.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -119,10 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- helpers -----------------------------------------------------------------------------
-def _open(spec: str) -> FrameSource:
+def _open(spec: str, capture: Capture) -> FrameSource:
     """The source, checked: it opens and its frame size is one the stream can carry."""
     try:
-        source = open_source(spec)
+        source = open_source(spec, width=capture.width, height=capture.height, fps=capture.fps)
     except SourceError as exc:
         raise UsageError(str(exc)) from None
     try:
@@ -200,15 +220,16 @@ def _read_stream(path: str) -> PacketReader:
 # -- commands ----------------------------------------------------------------------------
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui import run_gui    # Qt is imported only for the window
-    return run_gui(source=args.source, params=_params(args), record=args.record,
-                   fourcc=args.fourcc, quit_after=args.quit_after, screenshot=args.screenshot)
+    return run_gui(source=args.source, params=_params(args), capture=_capture(args),
+                   record=args.record, fourcc=args.fourcc, quit_after=args.quit_after,
+                   screenshot=args.screenshot)
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
     params = _params(args)
     _check_frames_option(args)
     out = _check_output(args.output, [args.source])
-    source = _open(args.source)
+    source = _open(args.source, _capture(args))
     encoder = Encoder(params, fps=source.fps)
     frames = total = 0
     interrupted = False
@@ -337,7 +358,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Encode, decode and measure frame by frame: memory does not grow with the clip."""
     params = _params(args)
     _check_frames_option(args)
-    source = _open(args.source)
+    source = _open(args.source, _capture(args))
     encoder, decoder = Encoder(params, fps=source.fps), Decoder()
     n = total = 0
     enc_times: list[float] = []

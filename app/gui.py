@@ -16,7 +16,7 @@ from livecodec.app.stopsignals import on_stop_signals
 from livecodec.app.outputs import OutputError, PendingOutput, check_not_input
 from livecodec.app.pipeline import AUTO_SOURCE, size_problem
 from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError, check_fourcc, check_output_path
-from livecodec.app.sources import SourceError, open_source
+from livecodec.app.sources import Capture, SourceError
 from livecodec.codec import CodecParams
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ _COMMON = ("png", "jpg", "bmp", "tif", "webp")
 
 def run_gui(source: str | None, params: CodecParams, record: str | None = None,
             fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
-            screenshot: str | None = None) -> int:
+            screenshot: str | None = None, capture: Capture = Capture()) -> int:
     """Show the live window on source until closed or quit_after seconds; return the exit code.
 
     source None (or "auto") opens camera 0, or the demo scene when there is no camera. Without a
@@ -126,7 +126,7 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
         if spec != AUTO_SOURCE and not spec.lower().startswith("camera:"):
             # Fail fast on a bad file, or one larger than the codec takes; cameras may be
             # plugged in later.
-            opened = open_source(spec)
+            opened = capture.open(spec)
             opened.close()
             problem = size_problem(opened.name, tuple(opened.size))
             if problem:
@@ -143,8 +143,9 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
         shown = "camera 0 (or the demo scene)" if spec == AUTO_SOURCE else spec
         print(f"livecodec: {problem}; running the pipeline headless on {shown} (Ctrl+C stops)",
               file=sys.stderr)
-        return run_headless(spec, params, record=record, fourcc=fourcc, quit_after=quit_after)
-    return _run_window(spec, params, record, fourcc, quit_after, screenshot)
+        return run_headless(spec, params, record=record, fourcc=fourcc, quit_after=quit_after,
+                            capture=capture)
+    return _run_window(spec, params, record, fourcc, quit_after, screenshot, capture)
 
 
 def window_icon() -> QIcon:
@@ -157,7 +158,7 @@ def window_icon() -> QIcon:
 
 
 def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
-                quit_after: float | None, screenshot: str | None) -> int:
+                quit_after: float | None, screenshot: str | None, capture: Capture) -> int:
     from PyQt6.QtCore import QTimer, qInstallMessageHandler
     from PyQt6.QtWidgets import QApplication
 
@@ -168,7 +169,7 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
     app = QApplication.instance() or QApplication([sys.argv[0]])
     apply_dark_theme(app)
     app.setWindowIcon(window_icon())
-    window = MainWindow(spec, params, fourcc=fourcc)
+    window = MainWindow(spec, params, fourcc=fourcc, capture=capture)
     if spec == AUTO_SOURCE:
         window.show_message("info", "Looking for camera 0 (the demo scene plays if there is none)…")
     window.show()

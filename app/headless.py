@@ -8,6 +8,7 @@ from typing import Callable, TextIO
 
 from livecodec.app.pipeline import Pipeline, SourceSpec
 from livecodec.app.recorder import DEFAULT_FOURCC, Recorder, RecorderError
+from livecodec.app.sources import Capture
 from livecodec.app.stopsignals import on_stop_signals, raise_interrupt
 from livecodec.codec import CodecParams
 
@@ -36,7 +37,8 @@ def recording_outcome(path: str, recorder: Recorder | None) -> list[str]:
 
 def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None = None,
                  fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
-                 out: TextIO | None = None, err: TextIO | None = None) -> int:
+                 out: TextIO | None = None, err: TextIO | None = None,
+                 capture: Capture = Capture()) -> int:
     """Run until Ctrl+C, quit_after seconds, or a source that cannot go on; print the stats JSON.
 
     Returns 0, or 1 when the source failed for good before a single frame went through.
@@ -47,7 +49,7 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
         err.write(f"\r\033[K{text}\n" if err.isatty() else f"{text}\n")
         err.flush()
 
-    pipeline = Pipeline(source, params, loop=True, on_message=report)
+    pipeline = Pipeline(source, params, loop=True, on_message=report, capture=capture)
     recording: list[Recorder] = []
     pipeline.start()
     try:

@@ -32,7 +32,7 @@ import numpy as np
 
 from livecodec.app.outputs import OutputError, check_not_input
 from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError, letterbox
-from livecodec.app.sources import FALLBACK_FPS, FrameSource, SourceError, open_source
+from livecodec.app.sources import FALLBACK_FPS, Capture, FrameSource, SourceError
 from livecodec.codec import (PSNR_CAP, CodecParams, ConcealingDecoder, Decoder, Encoder,
                              check_frame_size)
 
@@ -207,10 +207,12 @@ class Pipeline:
 
     def __init__(self, source: SourceSpec, params: CodecParams, *, loop: bool = True,
                  on_frame: FrameCallback | None = None, on_message: MessageCallback | None = None,
-                 raw_queue_size: int = 2, packet_queue_size: int = 2) -> None:
+                 raw_queue_size: int = 2, packet_queue_size: int = 2,
+                 capture: Capture = Capture()) -> None:
         self._on_frame = on_frame
         self._on_message = on_message
         self._loop = loop
+        self._capture_request = capture
         self._raw_queue_size = raw_queue_size
         self._packet_queue_size = packet_queue_size
         self._lock = threading.Lock()
@@ -812,13 +814,14 @@ class _Capture:
         """
         if callable(spec):
             return _checked(spec()), spec
+        request = self.pipeline._capture_request
         if spec != AUTO_SOURCE:
-            return _checked(open_source(spec, loop=self.pipeline._loop)), spec
+            return _checked(request.open(spec, loop=self.pipeline._loop)), spec
         try:
-            return _checked(open_source(_AUTO_CHOICES[0])), _AUTO_CHOICES[0]
+            return _checked(request.open(_AUTO_CHOICES[0])), _AUTO_CHOICES[0]
         except SourceError as exc:
             self.pipeline._report("info", f"{exc}: showing the demo scene instead")
-            return _checked(open_source(_AUTO_CHOICES[1])), _AUTO_CHOICES[1]
+            return _checked(request.open(_AUTO_CHOICES[1])), _AUTO_CHOICES[1]
 
     def _started(self, source: FrameSource, spec: SourceSpec) -> None:
         self.source = source

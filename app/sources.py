@@ -20,6 +20,8 @@ __all__ = [
     "CameraSource",
     "DemoScene",
     "open_source",
+    "Capture",
+    "parse_size",
 ]
 
 #: Frame rate assumed when a driver or container reports 0 or nonsense (the common webcam rate).
@@ -74,8 +76,48 @@ class _Source(FrameSource):
             yield frame
 
 
+@dataclass(frozen=True)
+class Capture:
+    """What the user asked a source to deliver: a frame size and a frame rate (None: the
+    source's own). Cameras and the demo scene take both; a video file is scaled to the size
+    and plays at its own rate."""
+
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= MAX_CAPTURE_SIDE:
+                raise ValueError(f"{name} must be in 1..{MAX_CAPTURE_SIDE}, got {value}")
+        if self.fps is not None and not 0 < self.fps <= 1000:
+            raise ValueError(f"fps must be in (0, 1000], got {self.fps}")
+
+    def open(self, spec: str, *, loop: bool = False) -> FrameSource:
+        """``open_source`` with this request; a file is scaled and plays at its own rate."""
+        text = spec.strip().lower()
+        takes_rate = text == "demo" or text.startswith("camera:")
+        return open_source(spec, loop=loop, width=self.width, height=self.height,
+                           fps=self.fps if takes_rate else None)
+
+
+#: Larger than any capture device delivers; the codec's own limit is checked separately.
+MAX_CAPTURE_SIDE = 16384
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """(width, height) from "WxH" (e.g. "1280x720"); ValueError naming the expected form."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"size must be WIDTHxHEIGHT, e.g. 1280x720, got {text!r}")
+    width, height = (int(p) for p in parts)
+    Capture(width, height)      # the range check
+    return width, height
+
+
 def open_source(spec: str, *, loop: bool = False, width: int | None = None,
-                height: int | None = None) -> FrameSource:
+                height: int | None = None, fps: float | None = None) -> FrameSource:
     """Open the source a user named on the command line or in the window.
 
     Args:
@@ -83,22 +125,28 @@ def open_source(spec: str, *, loop: bool = False, width: int | None = None,
         loop: a file restarts at its end instead of ending (ignored for camera and demo,
             which never end).
         width, height: size wanted. The demo renders at it; a camera is asked for it (the
-            driver may pick another); a file is resized to it. One alone keeps the aspect.
+            driver may pick another: ``size`` says what it delivers); a file is scaled to it.
+            One alone keeps the aspect (the demo: its default for the other side).
+        fps: frame rate wanted from a camera or the demo scene; a file plays at its own.
 
     Raises:
-        SourceError: a bad spec, a missing or unreadable file, a camera that does not open.
+        SourceError: a bad spec, a missing or unreadable file, a camera that does not open, a
+            frame rate asked of a file.
     """
     text = spec.strip()
     if text.lower() == "demo":
         return DemoScene(width=width or DemoScene.DEFAULT_SIZE[0],
-                         height=height or DemoScene.DEFAULT_SIZE[1])
+                         height=height or DemoScene.DEFAULT_SIZE[1], fps=fps or 30.0)
     if text.lower().startswith("camera:"):
         index = text.split(":", 1)[1].strip()
         if not index.isdigit():
             raise SourceError(f"bad source {spec!r}: expected camera:N, demo, or a video file path")
-        return CameraSource(int(index), width=width, height=height)
+        return CameraSource(int(index), width=width, height=height, fps=fps)
     if not text:
         raise SourceError(f"bad source {spec!r}: expected camera:N, demo, or a video file path")
+    if fps is not None:
+        raise SourceError(f"a frame rate applies to cameras and the demo scene; {text} plays at "
+                          f"its own rate")
     return VideoFileSource(text, loop=loop, width=width, height=height)
 
 
@@ -184,9 +232,11 @@ class VideoFileSource(_Source):
         return capture, _as_bgr(first)
 
     def _fit(self, frame: np.ndarray) -> np.ndarray:
-        if self._resize:
-            return cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
-        return frame
+        if not self._resize:
+            return frame
+        shrinking = self.size[0] * self.size[1] < frame.shape[0] * frame.shape[1]
+        return cv2.resize(frame, self.size,
+                          interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
     def read(self) -> np.ndarray | None:
         with self._lock:
@@ -232,7 +282,7 @@ class CameraSource(_Source):
     is_live = True
 
     def __init__(self, index: int, *, width: int | None = None, height: int | None = None,
-                 backend: int = cv2.CAP_ANY) -> None:
+                 fps: float | None = None, backend: int = cv2.CAP_ANY) -> None:
         self.index = index
         self.name = f"camera {index}"
         linux = sys.platform.startswith("linux")
@@ -247,6 +297,8 @@ class CameraSource(_Source):
                     capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
                 if height is not None:
                     capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+                if fps is not None:
+                    capture.set(cv2.CAP_PROP_FPS, fps)
                 ok, first = capture.read()
             else:
                 ok, first = False, None

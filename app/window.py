@@ -21,6 +21,7 @@ from livecodec.app.outputs import OutputError, PendingOutput, check_not_input
 from livecodec.app.pipeline import AUTO_SOURCE, FrameStats, Pipeline, PipelineFrame, SourceSpec
 from livecodec.app.plots import StatsPlots
 from livecodec.app.recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_output_path
+from livecodec.app.sources import Capture
 from livecodec.app.view_images import ViewImages, prepare_views
 from livecodec.app.views import VideoViews
 from livecodec.codec import CodecParams
@@ -68,7 +69,8 @@ class MainWindow(QMainWindow):
     message_received = pyqtSignal(str, str)
 
     def __init__(self, source: SourceSpec = AUTO_SOURCE, params: CodecParams | None = None, *,
-                 fourcc: str = DEFAULT_FOURCC, plot_seconds: float = 20.0) -> None:
+                 fourcc: str = DEFAULT_FOURCC, plot_seconds: float = 20.0,
+                 capture: Capture = Capture()) -> None:
         super().__init__()
         params = params or CodecParams()
         self.setWindowTitle("livecodec — live palette + motion codec")
@@ -85,7 +87,7 @@ class MainWindow(QMainWindow):
         #: The latest recording started (kept after it stopped: whether it was saved).
         self.last_recording: Recorder | None = None
         self.pipeline = Pipeline(source, params, loop=True, on_frame=self._frame_from_worker,
-                                 on_message=self.message_received.emit)
+                                 on_message=self.message_received.emit, capture=capture)
 
         self.views = VideoViews()
         self.plots = StatsPlots(seconds=plot_seconds)
