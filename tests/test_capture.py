@@ -1,7 +1,6 @@
 """Capture size and rate: --size and --fps on the demo scene, files and the pipeline."""
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
