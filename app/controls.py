@@ -10,7 +10,10 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QLa
 
 from livecodec.codec import BLOCK_SIZES, CodecParams
 
-__all__ = ["ParamControls", "SourceSelector"]
+__all__ = ["ParamControls", "SourceSelector", "SizeSelector", "CAPTURE_SIZES"]
+
+#: Capture sizes offered in the window (what webcams deliver); None: the source's own.
+CAPTURE_SIZES: tuple[tuple[int, int] | None, ...] = (None, (640, 480), (1280, 720), (1920, 1080))
 
 
 @dataclass(frozen=True)
@@ -192,3 +195,35 @@ class SourceSelector(QComboBox):
         else:
             self._shown = index
             self.source_chosen.emit(spec)
+
+
+class SizeSelector(QComboBox):
+    """The capture size asked of the source: its own, or one of CAPTURE_SIZES; emits
+    (width, height), or None for the source's own size."""
+
+    size_chosen = pyqtSignal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sizes: list[tuple[int, int] | None] = []     # one per entry, in order
+        for size in CAPTURE_SIZES:
+            self._add(size)
+        self.setToolTip("Frame size asked of the camera or the demo scene (a video file is "
+                        "scaled); the Stream readout shows what the source delivers")
+        self.activated.connect(lambda index: self.size_chosen.emit(self._sizes[index]))
+
+    def size_at(self, index: int) -> tuple[int, int] | None:
+        return self._sizes[index]
+
+    def current_size(self) -> tuple[int, int] | None:
+        return self._sizes[self.currentIndex()]
+
+    def show_size(self, size: tuple[int, int] | None) -> None:
+        """Select size without emitting (an entry is added for a size not in the list)."""
+        if size not in self._sizes:
+            self._add(size)
+        self.setCurrentIndex(self._sizes.index(size))
+
+    def _add(self, size: tuple[int, int] | None) -> None:
+        self._sizes.append(size)
+        self.addItem("Source's own size" if size is None else f"{size[0]}×{size[1]}")

@@ -311,6 +311,20 @@ class Pipeline:
             self._switching = True
 
     @property
+    def capture(self) -> Capture:
+        """The size and rate asked of sources (see sources.Capture)."""
+        with self._lock:
+            return self._capture_request
+
+    def set_capture(self, capture: Capture) -> None:
+        """Ask for another capture size or rate: the current source reopens with it (a file is
+        scaled; if the source cannot open that way, it is reported like any failed switch)."""
+        with self._lock:
+            self._capture_request = capture
+            self._source_request = self._source
+            self._switching = True
+
+    @property
     def switching(self) -> bool:
         """True from set_source() until the capture thread has opened the source or given up."""
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
@@ -16,7 +17,7 @@ from PyQt6.QtGui import QAction, QCloseEvent, QColor, QKeySequence, QPalette
 from PyQt6.QtWidgets import (QApplication, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                              QMainWindow, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
-from livecodec.app.controls import ParamControls, SourceSelector
+from livecodec.app.controls import ParamControls, SizeSelector, SourceSelector
 from livecodec.app.outputs import OutputError, PendingOutput, check_not_input
 from livecodec.app.pipeline import AUTO_SOURCE, FrameStats, Pipeline, PipelineFrame, SourceSpec
 from livecodec.app.plots import StatsPlots
@@ -95,6 +96,9 @@ class MainWindow(QMainWindow):
         self.selector = SourceSelector()
         if isinstance(source, str) and source != AUTO_SOURCE:
             self.selector.show_source(source)
+        self.size_selector = SizeSelector()
+        if capture.width and capture.height:
+            self.size_selector.show_size((capture.width, capture.height))
         self._build_actions()
         self._build_layout()
 
@@ -102,6 +106,7 @@ class MainWindow(QMainWindow):
         self.message_received.connect(self.show_message)
         self.controls.params_changed.connect(self.pipeline.set_params)
         self.selector.source_chosen.connect(self.set_source)
+        self.size_selector.size_chosen.connect(self.set_capture_size)
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
@@ -123,6 +128,15 @@ class MainWindow(QMainWindow):
         self.pipeline.set_source(spec)
         self.plots.clear()
         self.show_message("info", f"Opening {spec}…")
+
+    def set_capture_size(self, size: tuple[int, int] | None) -> None:
+        """Ask the source for another frame size (None: its own); it reopens with it."""
+        width, height = size if size is not None else (None, None)
+        self.size_selector.show_size(size)
+        self.pipeline.set_capture(replace(self.pipeline.capture, width=width, height=height))
+        self.plots.clear()
+        asked = "its own size" if size is None else f"{width}×{height}"
+        self.show_message("info", f"Asking the source for {asked}…")
 
     def set_paused(self, paused: bool) -> None:
         self.pause_action.setChecked(paused)  # toggled → pipeline
@@ -242,7 +256,10 @@ class MainWindow(QMainWindow):
 
         source_box = QGroupBox("Source")
         source_layout = QVBoxLayout(source_box)
-        source_layout.addWidget(self.selector)
+        source_row = QHBoxLayout()
+        source_row.addWidget(self.selector, stretch=1)
+        source_row.addWidget(self.size_selector)
+        source_layout.addLayout(source_row)
         source_layout.addLayout(buttons)
         codec_box = QGroupBox("Codec")
         QVBoxLayout(codec_box).addWidget(self.controls)

@@ -73,3 +73,35 @@ def test_the_pipeline_opens_its_sources_at_the_size_asked():
         assert info["size"] == (192, 108) and info["fps"] == 12.0
     finally:
         pipeline.stop()
+
+
+def test_the_pipeline_reopens_its_source_at_a_new_size():
+    pipeline = Pipeline("demo", CodecParams(), capture=Capture(160, 120))
+    pipeline.start()
+    try:
+        wait_for(lambda: pipeline.source_info.get("size") == (160, 120), timeout=240)
+        pipeline.set_capture(Capture(128, 96))
+        wait_for(lambda: pipeline.source_info.get("size") == (128, 96), timeout=240)
+        shown = pipeline.stats()["frames_shown"]
+        wait_for(lambda: pipeline.stats()["frames_shown"] > shown)     # frames flow again
+    finally:
+        pipeline.stop()
+
+
+def test_the_window_size_menu_asks_the_source_and_shows_what_it_delivers(qtbot):
+    from livecodec.app.controls import CAPTURE_SIZES
+    from livecodec.app.window import MainWindow
+    window = MainWindow("demo", CodecParams(), capture=Capture(160, 120))
+    qtbot.addWidget(window)
+    window.start()
+    try:
+        selector = window.size_selector
+        assert selector.current_size() == (160, 120)     # an entry for the size asked
+        qtbot.waitUntil(lambda: "160×120" in window.readouts["stream"].text(), timeout=240_000)
+        assert [selector.size_at(i) for i in range(len(CAPTURE_SIZES))] == list(CAPTURE_SIZES)
+        selector.activated.emit(CAPTURE_SIZES.index((640, 480)))
+        assert window.pipeline.capture == Capture(640, 480)
+        qtbot.waitUntil(lambda: "640×480" in window.readouts["stream"].text(), timeout=240_000)
+        assert "Asking the source for 640×480" in window.statusBar().currentMessage()
+    finally:
+        window.close()
