@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="the live window (default)")
     gui.add_argument("--source", default=None,
-                     help="camera:N, demo, or a video file (default: camera:0, else demo)")
+                     help="camera:N, demo, a stream URL (rtsp://, udp://, ...) or a video file "
+                          "(default: camera:0, else demo)")
     _add_codec_options(gui)
     _add_capture_options(gui)
     gui.add_argument("--record", metavar="AVI", help="record the reconstruction to this file")
@@ -110,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--screenshot", metavar="PNG", help="save the window just before quitting")
 
     enc = sub.add_parser("encode", help="encode a video to a .lvc stream")
-    enc.add_argument("source", metavar="SRC", help="video file, camera:N, or demo")
+    enc.add_argument("source", metavar="SRC", help="video file, camera:N, demo, or a stream URL")
     enc.add_argument("-o", "--output", required=True, metavar="OUT.lvc")
     _add_codec_options(enc)
     _add_capture_options(enc)

@@ -32,7 +32,7 @@ import numpy as np
 
 from livecodec.app.outputs import OutputError, check_not_input
 from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError, letterbox
-from livecodec.app.sources import FALLBACK_FPS, Capture, FrameSource, SourceError
+from livecodec.app.sources import FALLBACK_FPS, Capture, FrameSource, SourceError, is_live_spec
 from livecodec.codec import (PSNR_CAP, CodecParams, ConcealingDecoder, Decoder, Encoder,
                              check_frame_size)
 
@@ -808,7 +808,7 @@ class _Capture:
             source, self.spec = self._open(self.spec)
         except Exception as exc:  # SourceError, or anything a source factory raises
             if not isinstance(exc, UnsupportedSizeError) and (self.retry_at is not None
-                                                              or _is_camera(self.spec)):
+                                                              or _is_live_spec(self.spec)):
                 self._schedule_retry(f"{exc}")
             else:
                 self.pipeline._report("error", str(exc))
@@ -942,8 +942,8 @@ def live_psnr(original: np.ndarray, reconstruction: np.ndarray) -> float:
     return min(float(cv2.PSNR(original, reconstruction, 255.0)), PSNR_CAP)
 
 
-def _is_camera(spec: SourceSpec) -> bool:
-    return isinstance(spec, str) and spec.startswith("camera:")
+def _is_live_spec(spec: SourceSpec) -> bool:
+    return isinstance(spec, str) and is_live_spec(spec)
 
 
 def _median(values: deque[float]) -> float:

@@ -20,12 +20,17 @@ __all__ = [
     "CameraSource",
     "DemoScene",
     "open_source",
+    "NetworkSource",
     "Capture",
     "parse_size",
+    "is_url",
+    "is_live_spec",
 ]
 
 #: Frame rate assumed when a driver or container reports 0 or nonsense (the common webcam rate).
 FALLBACK_FPS = 30.0
+#: What a source spec may be, for error messages.
+_SPEC_FORMS = "expected camera:N, demo, a stream URL or a video file path"
 
 
 class SourceError(RuntimeError):
@@ -121,7 +126,8 @@ def open_source(spec: str, *, loop: bool = False, width: int | None = None,
     """Open the source a user named on the command line or in the window.
 
     Args:
-        spec: "demo", "camera:N" with N a device index, or a path to a video file.
+        spec: "demo", "camera:N" with N a device index, a stream URL (rtsp://, http(s)://,
+            udp://, tcp://, rtmp://, srt://), or a path to a video file.
         loop: a file restarts at its end instead of ending (ignored for camera and demo,
             which never end).
         width, height: size wanted. The demo renders at it; a camera is asked for it (the
@@ -140,13 +146,15 @@ def open_source(spec: str, *, loop: bool = False, width: int | None = None,
     if text.lower().startswith("camera:"):
         index = text.split(":", 1)[1].strip()
         if not index.isdigit():
-            raise SourceError(f"bad source {spec!r}: expected camera:N, demo, or a video file path")
+            raise SourceError(f"bad source {spec!r}: {_SPEC_FORMS}")
         return CameraSource(int(index), width=width, height=height, fps=fps)
     if not text:
-        raise SourceError(f"bad source {spec!r}: expected camera:N, demo, or a video file path")
+        raise SourceError(f"bad source {spec!r}: {_SPEC_FORMS}")
     if fps is not None:
         raise SourceError(f"a frame rate applies to cameras and the demo scene; {text} plays at "
                           f"its own rate")
+    if is_url(text):
+        return NetworkSource(text, width=width, height=height)
     return VideoFileSource(text, loop=loop, width=width, height=height)
 
 
@@ -161,6 +169,12 @@ def _quiet_opencv() -> Iterator[None]:
         yield
     finally:
         cv2.utils.logging.setLogLevel(previous)
+
+
+def _resized(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """frame scaled to size (w, h): area averaging to shrink, bilinear to enlarge."""
+    shrinking = size[0] * size[1] < frame.shape[0] * frame.shape[1]
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
 def _as_bgr(frame: np.ndarray) -> np.ndarray:
@@ -232,11 +246,7 @@ class VideoFileSource(_Source):
         return capture, _as_bgr(first)
 
     def _fit(self, frame: np.ndarray) -> np.ndarray:
-        if not self._resize:
-            return frame
-        shrinking = self.size[0] * self.size[1] < frame.shape[0] * frame.shape[1]
-        return cv2.resize(frame, self.size,
-                          interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+        return _resized(frame, self.size) if self._resize else frame
 
     def read(self) -> np.ndarray | None:
         with self._lock:
@@ -270,6 +280,86 @@ def _backend_label(backend: int) -> str:
     names = [registry.getBackendName(b) for b in registry.getCameraBackends()
              if registry.hasBackend(b)]
     return f"the {' or '.join(names)} backend" if names else "any backend"
+
+
+#: URL schemes opened as network streams through OpenCV's FFmpeg backend.
+URL_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
+
+
+def is_url(spec: str) -> bool:
+    """True for a network stream spec such as rtsp://host/path or udp://127.0.0.1:5000."""
+    scheme, sep, _ = spec.strip().partition("://")
+    return bool(sep) and scheme.lower() in URL_SCHEMES
+
+
+def is_live_spec(spec: str) -> bool:
+    """Sources that deliver in real time and may come back after a failure: cameras and
+    network streams (the pipeline watches them and reconnects with back-off)."""
+    return spec.strip().lower().startswith("camera:") or is_url(spec)
+
+
+def _redacted(url: str) -> str:
+    """The URL without a user:password@ part, for messages and the window."""
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path}"
+
+
+class NetworkSource(_Source):
+    """A network stream (RTSP, HTTP, UDP, TCP, RTMP, SRT) read through OpenCV's FFmpeg backend.
+
+    Live like a camera: the pipeline keeps the newest frame, watches for stalls and reconnects.
+    Opening and each read give up after ``timeout_s`` instead of FFmpeg's default 30 s, and
+    opening reads one frame, so a URL that answers but sends no video is reported at once.
+    """
+
+    is_live = True
+    #: Long enough for an RTSP handshake and the first key frame; short enough to say so soon.
+    TIMEOUT_S = 5.0
+
+    def __init__(self, url: str, *, width: int | None = None, height: int | None = None,
+                 timeout_s: float = TIMEOUT_S) -> None:
+        self.url = url.strip()
+        self.name = _redacted(self.url)
+        self._lock = threading.Lock()
+        milliseconds = int(timeout_s * 1000)
+        with _quiet_opencv():
+            capture = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG,
+                                       [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, milliseconds,
+                                        cv2.CAP_PROP_READ_TIMEOUT_MSEC, milliseconds])
+            ok, first = capture.read() if capture.isOpened() else (False, None)
+        if not ok or first is None:
+            capture.release()
+            raise SourceError(f"cannot open {self.name}: no video arrived within {timeout_s:g} s "
+                              f"(is the stream running? OpenCV FFmpeg backend)")
+        self._capture: cv2.VideoCapture | None = capture
+        first = _as_bgr(first)
+        native = (first.shape[1], first.shape[0])
+        self.size = _scaled_size(native, width, height)
+        self._resize = self.size != native
+        self._pending: np.ndarray | None = self._fit(first)
+        self.fps = _fps_or_fallback(capture.get(cv2.CAP_PROP_FPS))
+
+    def _fit(self, frame: np.ndarray) -> np.ndarray:
+        return _resized(frame, self.size) if self._resize else frame
+
+    def read(self) -> np.ndarray | None:
+        with self._lock:
+            if self._capture is None:
+                return None
+            if self._pending is not None:
+                frame, self._pending = self._pending, None
+                return frame
+            ok, frame = self._capture.read()
+        if not ok or frame is None:
+            raise SourceError(f"{self.name} stopped delivering frames")
+        return self._fit(_as_bgr(frame))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._capture is not None:
+                self._capture.release()
+                self._capture = None
 
 
 class CameraSource(_Source):

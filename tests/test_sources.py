@@ -237,7 +237,7 @@ class TestErrors:
 
     @pytest.mark.parametrize("spec", ["camera:x", "camera:", "camera:-1", ""])
     def test_bad_spec(self, spec: str) -> None:
-        expected = "expected camera:N, demo, or a video file path"
+        expected = "expected camera:N, demo, a stream URL or a video file path"
         with pytest.raises(SourceError, match=expected) as err:
             open_source(spec)
         assert repr(spec) in str(err.value)
