@@ -5,9 +5,10 @@ import os
 from dataclasses import dataclass
 
 from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QLabel, QSlider,
-                             QSpinBox, QWidget)
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QInputDialog,
+                             QLabel, QSlider, QSpinBox, QWidget)
 
+from livecodec.app.sources import is_url, redacted_url
 from livecodec.codec import BLOCK_SIZES, CodecParams
 
 __all__ = ["ParamControls", "SourceSelector", "SizeSelector", "CAPTURE_SIZES"]
@@ -153,10 +154,12 @@ class ParamControls(QWidget):
 
 
 class SourceSelector(QComboBox):
-    """Demo scene, cameras 0–3, or a video file chosen in a dialog; emits the source spec."""
+    """Demo scene, cameras 0–3, a video file or a stream URL asked for in a dialog; emits the
+    source spec."""
 
     source_chosen = pyqtSignal(str)
     _OPEN_FILE = "Video file…"
+    _OPEN_URL = "Network stream…"
     _VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm *.m4v *.mpg);;All files (*)"
 
     def __init__(self) -> None:
@@ -165,17 +168,20 @@ class SourceSelector(QComboBox):
         for index in range(4):
             self.addItem(f"Camera {index}", f"camera:{index}")
         self.addItem(self._OPEN_FILE, None)
-        self.setToolTip("What to compress: the built-in demo scene, a camera, or a video file "
-                        "(Ctrl+O opens a file, Ctrl+D the demo scene)")
+        self.addItem(self._OPEN_URL, None)
+        self.setToolTip("What to compress: the built-in demo scene, a camera, a video file or a "
+                        "network stream (Ctrl+O opens a file, Ctrl+D the demo scene)")
         self._shown = 0
         self.activated.connect(self._activated)
 
     def show_source(self, spec: str) -> None:
-        """Select spec in the list (adding a file entry if needed) without emitting."""
+        """Select spec in the list (adding an entry for a file or URL if needed) without
+        emitting."""
         index = self.findData(spec)
         if index < 0:
-            index = self.count() - 1
-            self.insertItem(index, os.path.basename(spec) or spec, spec)
+            index = self.count() - 2        # before the two dialog entries
+            label = redacted_url(spec) if is_url(spec) else os.path.basename(spec) or spec
+            self.insertItem(index, label, spec)
         self._shown = index
         self.setCurrentIndex(index)
 
@@ -188,9 +194,22 @@ class SourceSelector(QComboBox):
         else:
             self.setCurrentIndex(self._shown)
 
+    def choose_url(self) -> None:
+        """Ask for a stream URL and switch to it."""
+        url, ok = QInputDialog.getText(self, "Open a network stream",
+                                       "Stream URL (rtsp://, http(s)://, udp://, tcp://, rtmp://, srt://):")
+        url = url.strip()
+        if ok and url:      # anything else is reported by the pipeline like any bad source
+            self.show_source(url)
+            self.source_chosen.emit(url)
+        else:
+            self.setCurrentIndex(self._shown)
+
     def _activated(self, index: int) -> None:
         spec = self.itemData(index)
-        if spec is None:
+        if spec is None and self.itemText(index) == self._OPEN_URL:
+            self.choose_url()
+        elif spec is None:
             self.choose_file()
         else:
             self._shown = index

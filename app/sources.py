@@ -25,6 +25,7 @@ __all__ = [
     "parse_size",
     "is_url",
     "is_live_spec",
+    "redacted_url",
 ]
 
 #: Frame rate assumed when a driver or container reports 0 or nonsense (the common webcam rate).
@@ -298,7 +299,7 @@ def is_live_spec(spec: str) -> bool:
     return spec.strip().lower().startswith("camera:") or is_url(spec)
 
 
-def _redacted(url: str) -> str:
+def redacted_url(url: str) -> str:
     """The URL without a user:password@ part, for messages and the window."""
     scheme, sep, rest = url.partition("://")
     host, slash, path = rest.partition("/")
@@ -320,7 +321,7 @@ class NetworkSource(_Source):
     def __init__(self, url: str, *, width: int | None = None, height: int | None = None,
                  timeout_s: float = TIMEOUT_S) -> None:
         self.url = url.strip()
-        self.name = _redacted(self.url)
+        self.name = redacted_url(self.url)
         self._lock = threading.Lock()
         milliseconds = int(timeout_s * 1000)
         with _quiet_opencv():

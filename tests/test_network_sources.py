@@ -129,3 +129,18 @@ def test_the_pipeline_reconnects_when_the_sender_comes_back(sender):
         assert pipeline.running and pipeline.source_info["size"] == SENT_SIZE
     finally:
         pipeline.stop()
+
+
+def test_the_window_asks_for_a_url_and_shows_it_without_its_password(qtbot, monkeypatch):
+    from PyQt6.QtWidgets import QInputDialog
+
+    from livecodec.app.controls import SourceSelector
+    selector = SourceSelector()
+    qtbot.addWidget(selector)
+    url = "rtsp://bob:hunter2@192.0.2.7:554/live"
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *args, **kwargs: (url, True)))
+    with qtbot.waitSignal(selector.source_chosen) as chosen:
+        selector.activated.emit(selector.findText("Network stream…"))
+    assert chosen.args == [url]
+    assert selector.currentData() == url
+    assert selector.currentText() == "rtsp://192.0.2.7:554/live"
