@@ -15,7 +15,8 @@ from tqdm import tqdm
 
 from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, BitstreamError, CodecParams, Decoder,
                              Encoder, PacketReader, bits_per_pixel, check_frame_size, kbps, psnr,
-                             read_stream_info, recover_frames, write_file_header)
+                             check_threads, default_threads, read_stream_info, recover_frames,
+                             write_file_header)
 
 from .outputs import OutputError, PendingOutput, check_not_input, check_writable
 from .quantize import quantize_image
@@ -78,6 +79,19 @@ def _add_capture_options(parser: argparse.ArgumentParser) -> None:
                        help="frame rate asked of a camera or the demo scene")
 
 
+def _add_threads_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help=f"threads per frame (default: the cores this process may use, "
+                             f"{default_threads()} here); the stream is the same for any N")
+
+
+def _threads(args: argparse.Namespace) -> int:
+    try:
+        return check_threads(args.threads)
+    except ValueError as exc:
+        raise UsageError(f"--threads: {exc}") from None
+
+
 def _capture(args: argparse.Namespace) -> Capture:
     try:
         width, height = parse_size(args.size) if args.size else (None, None)
@@ -105,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: camera:0, else demo)")
     _add_codec_options(gui)
     _add_capture_options(gui)
+    _add_threads_option(gui)
     gui.add_argument("--record", metavar="AVI", help="record the reconstruction to this file")
     gui.add_argument("--fourcc", default=DEFAULT_FOURCC, help="recording codec (default %(default)s)")
     gui.add_argument("--quit-after", type=float, metavar="S", help="close after S seconds")
@@ -115,12 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("-o", "--output", required=True, metavar="OUT.lvc")
     _add_codec_options(enc)
     _add_capture_options(enc)
+    _add_threads_option(enc)
     enc.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
 
     dec = sub.add_parser("decode", help="decode a .lvc stream to a video file")
     dec.add_argument("input", metavar="IN.lvc")
     dec.add_argument("-o", "--output", required=True, metavar="OUT.avi")
     dec.add_argument("--fourcc", default=DEFAULT_FOURCC, help="XVID (default), MJPG, or FFV1 (lossless)")
+    _add_threads_option(dec)
 
     info = sub.add_parser("info", help="describe a .lvc stream")
     info.add_argument("input", metavar="IN.lvc")
@@ -129,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("source", metavar="SRC")
     _add_codec_options(ev)
     _add_capture_options(ev)
+    _add_threads_option(ev)
     ev.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -222,16 +240,16 @@ def _read_stream(path: str) -> PacketReader:
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui import run_gui    # Qt is imported only for the window
     return run_gui(source=args.source, params=_params(args), capture=_capture(args),
-                   record=args.record, fourcc=args.fourcc, quit_after=args.quit_after,
+                   threads=_threads(args), record=args.record, fourcc=args.fourcc, quit_after=args.quit_after,
                    screenshot=args.screenshot)
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    params = _params(args)
+    params, threads = _params(args), _threads(args)
     _check_frames_option(args)
     out = _check_output(args.output, [args.source])
     source = _open(args.source, _capture(args))
-    encoder = Encoder(params, fps=source.fps)
+    encoder = Encoder(params, fps=source.fps, threads=threads)
     frames = total = 0
     interrupted = False
     try:
@@ -265,6 +283,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
         check_fourcc(args.fourcc)
     except RecorderError as exc:
         raise UsageError(str(exc)) from None
+    threads = _threads(args)
     reader = _read_stream(args.input)
     out = _check_output(args.output, [args.input], suffixes=VIDEO_SUFFIXES)
     problems: list[str] = []
@@ -274,7 +293,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     interrupted = False
     bar = tqdm(desc=f"decoding {Path(args.input).name}", unit="frame", disable=None, leave=False)
     try:
-        for item in recover_frames(reader, problems):
+        for item in recover_frames(reader, problems, threads=threads):
             STOP.check()
             size = (item.image.shape[1], item.image.shape[0])
             if recorder is None:
@@ -357,10 +376,11 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Encode, decode and measure frame by frame: memory does not grow with the clip."""
-    params = _params(args)
+    params, threads = _params(args), _threads(args)
     _check_frames_option(args)
     source = _open(args.source, _capture(args))
-    encoder, decoder = Encoder(params, fps=source.fps), Decoder()
+    encoder = Encoder(params, fps=source.fps, threads=threads)
+    decoder = Decoder(threads=threads)
     n = total = 0
     enc_times: list[float] = []
     dec_times: list[float] = []

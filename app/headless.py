@@ -38,7 +38,7 @@ def recording_outcome(path: str, recorder: Recorder | None) -> list[str]:
 def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None = None,
                  fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
                  out: TextIO | None = None, err: TextIO | None = None,
-                 capture: Capture = Capture()) -> int:
+                 capture: Capture = Capture(), threads: int | None = None) -> int:
     """Run until Ctrl+C, quit_after seconds, or a source that cannot go on; print the stats JSON.
 
     Returns 0, or 1 when the source failed for good before a single frame went through.
@@ -49,7 +49,8 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
         err.write(f"\r\033[K{text}\n" if err.isatty() else f"{text}\n")
         err.flush()
 
-    pipeline = Pipeline(source, params, loop=True, on_message=report, capture=capture)
+    pipeline = Pipeline(source, params, loop=True, on_message=report, capture=capture,
+                        threads=threads)
     recording: list[Recorder] = []
     pipeline.start()
     try:

@@ -34,7 +34,7 @@ from livecodec.app.outputs import OutputError, check_not_input
 from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError, letterbox
 from livecodec.app.sources import FALLBACK_FPS, Capture, FrameSource, SourceError, is_live_spec
 from livecodec.codec import (PSNR_CAP, CodecParams, ConcealingDecoder, Decoder, Encoder,
-                             check_frame_size)
+                             check_frame_size, check_threads)
 
 __all__ = ["Pipeline", "PipelineFrame", "FrameStats", "DropOldestQueue", "SourceSpec",
            "AUTO_SOURCE", "live_psnr", "size_problem", "UnsupportedSizeError"]
@@ -208,11 +208,12 @@ class Pipeline:
     def __init__(self, source: SourceSpec, params: CodecParams, *, loop: bool = True,
                  on_frame: FrameCallback | None = None, on_message: MessageCallback | None = None,
                  raw_queue_size: int = 2, packet_queue_size: int = 2,
-                 capture: Capture = Capture()) -> None:
+                 capture: Capture = Capture(), threads: int | None = None) -> None:
         self._on_frame = on_frame
         self._on_message = on_message
         self._loop = loop
         self._capture_request = capture
+        self._codec_threads = check_threads(threads)
         self._raw_queue_size = raw_queue_size
         self._packet_queue_size = packet_queue_size
         self._lock = threading.Lock()
@@ -505,7 +506,7 @@ class Pipeline:
             if encoder is None or stream != (raw.generation, raw.frame.shape, raw.fps):
                 # A new source or frame size starts a new stream; rate control budgets bits
                 # per frame from the source's frame rate.
-                encoder = Encoder(params, fps=raw.fps)
+                encoder = Encoder(params, fps=raw.fps, threads=self._codec_threads)
                 stream = (raw.generation, raw.frame.shape, raw.fps)
             elif pending is not None:
                 encoder.set_params(params)
@@ -530,14 +531,15 @@ class Pipeline:
                     continue
 
     def _decode_loop(self, stop: threading.Event) -> None:
-        decoder, generation, concealing = ConcealingDecoder(), None, False
+        decoder, generation, concealing = ConcealingDecoder(threads=self._codec_threads), None, False
         while not stop.is_set():
             try:
                 packet = self._packets.get(timeout=_POLL_S)
             except queue.Empty:
                 continue
             if packet.raw.generation != generation:
-                decoder, generation = ConcealingDecoder(), packet.raw.generation
+                decoder = ConcealingDecoder(threads=self._codec_threads)
+                generation = packet.raw.generation
             started = time.perf_counter()
             recovered = decoder.feed(packet.encoded.data)
             decode_ms = (time.perf_counter() - started) * 1000

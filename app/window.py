@@ -71,7 +71,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, source: SourceSpec = AUTO_SOURCE, params: CodecParams | None = None, *,
                  fourcc: str = DEFAULT_FOURCC, plot_seconds: float = 20.0,
-                 capture: Capture = Capture()) -> None:
+                 capture: Capture = Capture(), threads: int | None = None) -> None:
         super().__init__()
         params = params or CodecParams()
         self.setWindowTitle("livecodec — live palette + motion codec")
@@ -88,7 +88,8 @@ class MainWindow(QMainWindow):
         #: The latest recording started (kept after it stopped: whether it was saved).
         self.last_recording: Recorder | None = None
         self.pipeline = Pipeline(source, params, loop=True, on_frame=self._frame_from_worker,
-                                 on_message=self.message_received.emit, capture=capture)
+                                 on_message=self.message_received.emit, capture=capture,
+                                 threads=threads)
 
         self.views = VideoViews()
         self.plots = StatsPlots(seconds=plot_seconds)

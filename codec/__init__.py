@@ -18,6 +18,7 @@ from .decoder import DecodedFrame, Decoder
 from .errors import BitstreamError, ChecksumError, FrameGapError, MissingReferenceError
 from .metrics import PSNR_CAP, bits_per_pixel, kbps, psnr
 from .modes import BLOCK_MODE_NAMES, FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP
+from .parallel import check_threads, default_threads
 from .params import BLOCK_SIZES, MAX_DIMENSION, CodecParams, check_frame_size
 from .recovery import ConcealingDecoder, RecoveredFrame, recover_frames
 from .streaminfo import StreamInfo, read_stream_info
@@ -33,7 +34,7 @@ __all__ = [
     "PacketReader", "FileHeader", "read_file_header", "write_file_header", "FORMAT_VERSION",
     "StreamInfo", "read_stream_info",
     "MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "BLOCK_MODE_NAMES", "FRAME_REFRESH", "FRAME_PREDICTED",
-    "fit_palette", "nearest_labels", "psnr", "PSNR_CAP", "bits_per_pixel", "kbps",
+    "default_threads", "check_threads", "fit_palette", "nearest_labels", "psnr", "PSNR_CAP", "bits_per_pixel", "kbps",
 ]
 
 

@@ -11,6 +11,7 @@ from .errors import BitstreamError, FrameGapError, MissingReferenceError
 from .framing import unpack_predicted_header, unpack_refresh_header
 from .modes import FRAME_PREDICTED, FRAME_REFRESH
 from .motion import vectors_in_pixels
+from .parallel import check_threads, using_threads
 from .reconstruct import predict, reconstruct
 from .residual import LEVEL_DTYPE, plane_steps, transform_size
 from .slices import decode_slices
@@ -45,10 +46,12 @@ class Decoder:
     """Decodes packets produced by ``Encoder``; raises ``BitstreamError`` on bad bytes.
 
     After any error the reference is dropped, so decoding resumes at the next refresh packet
-    instead of predicting from a picture that may be wrong.
+    instead of predicting from a picture that may be wrong. ``threads``: threads that work on
+    one frame (default: the cores this process may use); the pictures do not depend on it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, threads: int | None = None) -> None:
+        self.threads = check_threads(threads)
         self._state: _StreamState | None = None
         self._reference: Planes | None = None
         self._last_index: int | None = None
@@ -68,7 +71,8 @@ class Decoder:
     def decode_packet(self, packet: Packet) -> DecodedFrame:
         """Decode an already parsed (CRC-checked) packet."""
         try:
-            return self._decode(packet)
+            with using_threads(self.threads):
+                return self._decode(packet)
         except BitstreamError:
             self._reference = None
             self._last_index = None

@@ -19,7 +19,7 @@ from .motion import (MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, vector
 from .palette import fit_palette, nearest_labels
 from .params import CodecParams, check_frame_size
 from .ratecontrol import RateController
-from .parallel import per_plane
+from .parallel import check_threads, per_plane, using_threads
 from .reconstruct import predict, reconstruct
 from .residual import (ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, forward_quantise, plane_steps,
                        quality_to_step, transform_size)
@@ -98,11 +98,15 @@ class Encoder:
     Args:
         params: codec settings; ``set_params`` changes them between frames.
         fps: frame rate of the input; only rate control (``params.target_kbps``) uses it.
+        threads: threads that work on one frame (default: the cores this process may use).
+            The stream is the same, byte for byte, for every thread count.
     """
 
-    def __init__(self, params: CodecParams | None = None, fps: float = 30.0):
+    def __init__(self, params: CodecParams | None = None, fps: float = 30.0, *,
+                 threads: int | None = None):
         if not fps > 0:
             raise ValueError(f"fps must be positive, got {fps!r}")
+        self.threads = check_threads(threads)
         self._fps = float(fps)
         self._params = params if params is not None else CodecParams()
         self._rate_control = self._new_rate_control(self._params)
@@ -148,6 +152,10 @@ class Encoder:
 
     def encode(self, frame: np.ndarray) -> EncodedFrame:
         """Encode one H x W x 3 uint8 BGR frame."""
+        with using_threads(self.threads):
+            return self._encode(frame)
+
+    def _encode(self, frame: np.ndarray) -> EncodedFrame:
         frame = _check_frame(frame)
         h, w = frame.shape[:2]
         p = self._params

@@ -19,6 +19,7 @@ import numpy as np
 from .bitstream import PACKET_REFRESH, FileHeader, Packet, parse_packet
 from .decoder import DecodedFrame, Decoder
 from .errors import BitstreamError
+from .parallel import check_threads
 
 __all__ = ["RecoveredFrame", "ConcealingDecoder", "recover_frames", "restarts_numbering"]
 
@@ -54,14 +55,15 @@ class ConcealingDecoder:
     to show, oldest first. ``segment`` counts the segments begun so far (from 0).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, threads: int | None = None) -> None:
+        self.threads = check_threads(threads)
         self.problems: list[str] = []
         self.segment = 0
         self._frames_in_segment = 0
         self._reset()
 
     def _reset(self) -> None:
-        self._decoder = Decoder()
+        self._decoder = Decoder(threads=self.threads)
         self._last_image: np.ndarray | None = None
         self._last_index: int | None = None
         self._last_payload: bytes | None = None
@@ -124,16 +126,18 @@ class ConcealingDecoder:
 
 
 def recover_frames(items: Iterable[Packet | BitstreamError | FileHeader],
-                   problems: list[str] | None = None) -> Iterator[RecoveredFrame]:
+                   problems: list[str] | None = None, *,
+                   threads: int | None = None) -> Iterator[RecoveredFrame]:
     """Decode packets (and damage reports, as ``PacketReader`` yields them) into frames.
 
     Args:
         items: packets in stream order, with ``BitstreamError`` instances where bytes were bad
             and ``FileHeader`` where a joined stream begins (as ``PacketReader`` yields them).
+        threads: threads the decoder uses per frame (default: the cores this process may use).
         problems: if given, receives one line per damaged stretch or dropped packet that did not
             produce an output frame (e.g. damage before the first picture, a duplicate packet).
     """
-    decoder = ConcealingDecoder()
+    decoder = ConcealingDecoder(threads=threads)
     for item in items:
         yield from decoder.feed(item)
         if problems is not None:

@@ -16,6 +16,7 @@ import pytest
 from conftest import SMALL, FailingCamera, livecodec_threads
 
 import livecodec.app.pipeline as pipeline_module
+import livecodec.app.sources as sources_module
 from livecodec.app.pipeline import DropOldestQueue, Pipeline, PipelineFrame, _warm_up, live_psnr
 from livecodec.app.sources import DemoScene
 from livecodec.codec import CodecParams, psnr
@@ -205,9 +206,9 @@ class TestParams:
         rates = []
 
         class RecordingEncoder(pipeline_module.Encoder):
-            def __init__(self, params, fps=30.0):
+            def __init__(self, params, fps=30.0, **options):
                 rates.append(fps)
-                super().__init__(params, fps=fps)
+                super().__init__(params, fps=fps, **options)
 
         monkeypatch.setattr(pipeline_module, "Encoder", RecordingEncoder)
         pipeline, seen = run(lambda: DemoScene(*SMALL, fps=25.0))
@@ -435,8 +436,8 @@ class TestCodecFailures:
             def close(self):
                 BigCamera.closed = True
 
-        real_open = pipeline_module.open_source
-        monkeypatch.setattr(pipeline_module, "open_source",
+        real_open = sources_module.open_source        # what Capture.open calls
+        monkeypatch.setattr(sources_module, "open_source",
                             lambda spec, **kw: BigCamera() if spec == "camera:0"
                             else real_open(spec, **kw))
         pipeline, seen = run(pipeline_module.AUTO_SOURCE)
