@@ -206,7 +206,34 @@ def _scaled_size(native: tuple[int, int], width: int | None,
     return int(width), int(height)
 
 
-class VideoFileSource(_Source):
+class _ScaledCapture(_Source):
+    """An OpenCV capture whose first frame was read to prove it works: it is handed out first,
+    and every frame is scaled to ``size`` when that differs from the native size."""
+
+    def _start(self, capture: cv2.VideoCapture, first: np.ndarray, width: int | None,
+               height: int | None) -> None:
+        native = (first.shape[1], first.shape[0])
+        self._capture: cv2.VideoCapture | None = capture
+        self.size = _scaled_size(native, width, height)
+        self._resize = self.size != native
+        self._pending: np.ndarray | None = self._fit(first)
+        self.fps = _fps_or_fallback(capture.get(cv2.CAP_PROP_FPS))
+
+    def _fit(self, frame: np.ndarray) -> np.ndarray:
+        return _resized(frame, self.size) if self._resize else frame
+
+    def _take_pending(self) -> np.ndarray | None:
+        frame, self._pending = self._pending, None
+        return frame
+
+    def close(self) -> None:
+        with self._lock:
+            if self._capture is not None:
+                self._capture.release()
+                self._capture = None
+
+
+class VideoFileSource(_ScaledCapture):
     """A video file, read frame by frame as fast as the pipeline asks (it paces by fps).
 
     Attributes (beyond FrameSource):
@@ -227,12 +254,7 @@ class VideoFileSource(_Source):
             raise SourceError(f"not a readable video: {self.path} is a directory")
         # close() from another thread must not release the capture in the middle of a read.
         self._lock = threading.Lock()
-        self._capture, first = self._open()
-        native = (first.shape[1], first.shape[0])
-        self.size = _scaled_size(native, width, height)
-        self._resize = self.size != native
-        self._pending: np.ndarray | None = self._fit(first)  # the validation read is frame 0
-        self.fps = _fps_or_fallback(self._capture.get(cv2.CAP_PROP_FPS))
+        self._start(*self._open(), width, height)      # the validation read is frame 0
         count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count: int | None = count if count > 0 else None
 
@@ -246,16 +268,12 @@ class VideoFileSource(_Source):
             raise SourceError(f"not a readable video: {self.path}")
         return capture, _as_bgr(first)
 
-    def _fit(self, frame: np.ndarray) -> np.ndarray:
-        return _resized(frame, self.size) if self._resize else frame
-
     def read(self) -> np.ndarray | None:
         with self._lock:
             if self._capture is None:
                 return None
             if self._pending is not None:
-                frame, self._pending = self._pending, None
-                return frame
+                return self._take_pending()
             ok, frame = self._capture.read()
             if ok:
                 return self._fit(_as_bgr(frame))
@@ -265,12 +283,6 @@ class VideoFileSource(_Source):
             self._capture.release()
             self._capture, first = self._open()
             return self._fit(first)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._capture is not None:
-                self._capture.release()
-                self._capture = None
 
 
 def _backend_label(backend: int) -> str:
@@ -306,7 +318,7 @@ def redacted_url(url: str) -> str:
     return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path}"
 
 
-class NetworkSource(_Source):
+class NetworkSource(_ScaledCapture):
     """A network stream (RTSP, HTTP, UDP, TCP, RTMP, SRT) read through OpenCV's FFmpeg backend.
 
     Live like a camera: the pipeline keeps the newest frame, watches for stalls and reconnects.
@@ -333,34 +345,18 @@ class NetworkSource(_Source):
             capture.release()
             raise SourceError(f"cannot open {self.name}: no video arrived within {timeout_s:g} s "
                               f"(is the stream running? OpenCV FFmpeg backend)")
-        self._capture: cv2.VideoCapture | None = capture
-        first = _as_bgr(first)
-        native = (first.shape[1], first.shape[0])
-        self.size = _scaled_size(native, width, height)
-        self._resize = self.size != native
-        self._pending: np.ndarray | None = self._fit(first)
-        self.fps = _fps_or_fallback(capture.get(cv2.CAP_PROP_FPS))
-
-    def _fit(self, frame: np.ndarray) -> np.ndarray:
-        return _resized(frame, self.size) if self._resize else frame
+        self._start(capture, _as_bgr(first), width, height)
 
     def read(self) -> np.ndarray | None:
         with self._lock:
             if self._capture is None:
                 return None
             if self._pending is not None:
-                frame, self._pending = self._pending, None
-                return frame
+                return self._take_pending()
             ok, frame = self._capture.read()
         if not ok or frame is None:
             raise SourceError(f"{self.name} stopped delivering frames")
         return self._fit(_as_bgr(frame))
-
-    def close(self) -> None:
-        with self._lock:
-            if self._capture is not None:
-                self._capture.release()
-                self._capture = None
 
 
 class CameraSource(_Source):
