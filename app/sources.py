@@ -222,9 +222,21 @@ class _ScaledCapture(_Source):
     def _fit(self, frame: np.ndarray) -> np.ndarray:
         return _resized(frame, self.size) if self._resize else frame
 
-    def _take_pending(self) -> np.ndarray | None:
-        frame, self._pending = self._pending, None
-        return frame
+    def read(self) -> np.ndarray | None:
+        with self._lock:
+            if self._capture is None:
+                return None
+            if self._pending is not None:
+                frame, self._pending = self._pending, None
+                return frame
+            ok, frame = self._capture.read()
+            if ok and frame is not None:
+                return self._fit(_as_bgr(frame))
+            return self._after_last_frame()
+
+    def _after_last_frame(self) -> np.ndarray | None:
+        """What read() gives when the capture has no next frame (called with the lock held)."""
+        raise NotImplementedError
 
     def close(self) -> None:
         with self._lock:
@@ -268,21 +280,14 @@ class VideoFileSource(_ScaledCapture):
             raise SourceError(f"not a readable video: {self.path}")
         return capture, _as_bgr(first)
 
-    def read(self) -> np.ndarray | None:
-        with self._lock:
-            if self._capture is None:
-                return None
-            if self._pending is not None:
-                return self._take_pending()
-            ok, frame = self._capture.read()
-            if ok:
-                return self._fit(_as_bgr(frame))
-            if not self.loop:
-                return None
-            # Reopening is the one rewind every container and codec supports exactly.
-            self._capture.release()
-            self._capture, first = self._open()
-            return self._fit(first)
+    def _after_last_frame(self) -> np.ndarray | None:
+        """None at the end, or the first frame again when looping."""
+        if not self.loop:
+            return None
+        # Reopening is the one rewind every container and codec supports exactly.
+        self._capture.release()
+        self._capture, first = self._open()
+        return self._fit(first)
 
 
 def _backend_label(backend: int) -> str:
@@ -347,16 +352,8 @@ class NetworkSource(_ScaledCapture):
                               f"(is the stream running? OpenCV FFmpeg backend)")
         self._start(capture, _as_bgr(first), width, height)
 
-    def read(self) -> np.ndarray | None:
-        with self._lock:
-            if self._capture is None:
-                return None
-            if self._pending is not None:
-                return self._take_pending()
-            ok, frame = self._capture.read()
-        if not ok or frame is None:
-            raise SourceError(f"{self.name} stopped delivering frames")
-        return self._fit(_as_bgr(frame))
+    def _after_last_frame(self) -> np.ndarray | None:
+        raise SourceError(f"{self.name} stopped delivering frames")
 
 
 class CameraSource(_Source):
