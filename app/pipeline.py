@@ -33,8 +33,8 @@ import numpy as np
 from livecodec.app.outputs import OutputError, check_not_input
 from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError, letterbox
 from livecodec.app.sources import FALLBACK_FPS, Capture, FrameSource, SourceError, is_live_spec
-from livecodec.codec import (PSNR_CAP, CodecParams, ConcealingDecoder, Decoder, Encoder,
-                             check_frame_size, check_threads)
+from livecodec.codec import (FRAME_REFRESH, PSNR_CAP, CodecParams, ConcealingDecoder, Decoder,
+                             Encoder, check_frame_size, check_threads)
 
 __all__ = ["Pipeline", "PipelineFrame", "FrameStats", "DropOldestQueue", "SourceSpec",
            "AUTO_SOURCE", "live_psnr", "size_problem", "UnsupportedSizeError"]
@@ -456,7 +456,7 @@ class Pipeline:
         with self._lock:
             self._frame_size = size
             self._frames_shown += 1
-            self._refresh_frames += stats.frame_type == "refresh"
+            self._refresh_frames += stats.frame_type == FRAME_REFRESH
             self._bytes_total += stats.nbytes
             self._psnr_total += stats.psnr
             self._first_shown_at = self._first_shown_at or stats.shown_at

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from livecodec.app.pipeline import FrameStats, PipelineFrame
+from livecodec.codec import FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP
 
 __all__ = ["ViewImages", "prepare_views", "ERROR_GAIN", "LENGTH_BINS", "LENGTH_COLOURS",
            "MODE_COLOURS"]
@@ -24,7 +25,8 @@ LENGTH_BINS = (2.0, 4.0, 8.0, 16.0)
 LENGTH_COLOURS = ((80, 220, 255), (90, 255, 140), (255, 235, 60), (255, 150, 40), (255, 60, 60))
 #: RGBA tint per block mode in predicted frames: skip blocks blue-grey, intra (palette) blocks
 #: magenta, motion-compensated blocks untinted (their vectors are drawn instead).
-MODE_COLOURS = {0: (70, 110, 200, 110), 1: (0, 0, 0, 0), 2: (230, 60, 200, 120)}
+MODE_COLOURS = {MODE_SKIP: (70, 110, 200, 110), MODE_INTER: (0, 0, 0, 0),
+                MODE_PALETTE: (230, 60, 200, 120)}
 #: Brightness of the grey picture under the vectors: dim, so the coloured vectors stand out.
 _BACKDROP_GAIN, _BACKDROP_OFFSET = 0.55, 25
 #: Arrow heads: length as a share of the vector, clamped to these pixels, and their half-angle.
@@ -49,7 +51,7 @@ class ViewImages:
 
 def prepare_views(frame: PipelineFrame) -> ViewImages:
     """All four view images and the motion overlay of one frame."""
-    is_refresh = frame.stats.frame_type == "refresh"
+    is_refresh = frame.stats.frame_type == FRAME_REFRESH
     grey = cv2.cvtColor(frame.original, cv2.COLOR_BGR2GRAY)
     backdrop = cv2.convertScaleAbs(grey, alpha=_BACKDROP_GAIN, beta=_BACKDROP_OFFSET)
     return ViewImages(
@@ -95,7 +97,7 @@ def vector_segments(motion_vectors: np.ndarray | None, block_modes: np.ndarray,
         return tuple(empty for _ in LENGTH_COLOURS)
     rows, cols = block_modes.shape
     vectors = motion_vectors[:rows, :cols].astype(np.float64)
-    moving = (block_modes == 1) & np.any(vectors != 0, axis=2)
+    moving = (block_modes == MODE_INTER) & np.any(vectors != 0, axis=2)
     r, c = np.nonzero(moving)
     d = vectors[r, c]                                          # (N, 2) dx, dy
     tip = np.stack([(c + 0.5) * block_size, (r + 0.5) * block_size], axis=1)

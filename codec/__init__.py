@@ -17,7 +17,7 @@ from .bitstream import FORMAT_VERSION, FileHeader, PacketReader, read_file_heade
 from .decoder import DecodedFrame, Decoder
 from .errors import BitstreamError, ChecksumError, FrameGapError, MissingReferenceError
 from .metrics import PSNR_CAP, bits_per_pixel, kbps, psnr
-from .modes import BLOCK_MODE_NAMES, FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP
+from .modes import FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP
 from .parallel import check_threads, default_threads
 from .params import BLOCK_SIZES, MAX_DIMENSION, CodecParams, check_frame_size
 from .recovery import ConcealingDecoder, RecoveredFrame, recover_frames
@@ -28,13 +28,15 @@ _LAZY = {"Encoder": ".encoder", "EncodedFrame": ".encoder",
          "fit_palette": ".palette", "nearest_labels": ".palette"}
 
 __all__ = [
-    "CodecParams", "BLOCK_SIZES", "MAX_DIMENSION", "check_frame_size", "Encoder", "EncodedFrame", "Decoder", "DecodedFrame",
+    "CodecParams", "BLOCK_SIZES", "MAX_DIMENSION", "check_frame_size",
+    "Encoder", "EncodedFrame", "Decoder", "DecodedFrame",
     "ConcealingDecoder", "RecoveredFrame", "recover_frames",
     "BitstreamError", "ChecksumError", "FrameGapError", "MissingReferenceError",
     "PacketReader", "FileHeader", "read_file_header", "write_file_header", "FORMAT_VERSION",
     "StreamInfo", "read_stream_info",
-    "MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "BLOCK_MODE_NAMES", "FRAME_REFRESH", "FRAME_PREDICTED",
-    "default_threads", "check_threads", "fit_palette", "nearest_labels", "psnr", "PSNR_CAP", "bits_per_pixel", "kbps",
+    "MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "FRAME_REFRESH", "FRAME_PREDICTED",
+    "default_threads", "check_threads", "fit_palette", "nearest_labels",
+    "psnr", "PSNR_CAP", "bits_per_pixel", "kbps",
 ]
 
 

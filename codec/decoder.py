@@ -121,6 +121,7 @@ class Decoder:
         is_refresh = packet.type == PACKET_REFRESH
         return DecodedFrame(
             image=planes_to_frame(recon, state.width, state.height),
-            frame_type=FRAME_REFRESH if is_refresh else FRAME_PREDICTED, frame_index=packet.frame_index,
+            frame_type=FRAME_REFRESH if is_refresh else FRAME_PREDICTED,
+            frame_index=packet.frame_index,
             block_modes=modes, block_size=bs,
             motion_vectors=None if is_refresh else vectors_in_pixels(mvs))

@@ -289,7 +289,8 @@ class Encoder:
         self._frame_index += 1
         pixel_mvs = None if mvs is None else vectors_in_pixels(mvs)
         return EncodedFrame(
-            data=data, frame_type=FRAME_REFRESH if packet_type == PACKET_REFRESH else FRAME_PREDICTED,
+            data=data,
+            frame_type=FRAME_REFRESH if packet_type == PACKET_REFRESH else FRAME_PREDICTED,
             frame_index=index, motion_vectors=pixel_mvs, block_modes=modes,
             block_size=self._block_size, quality=quality, bytes_by_part=parts,
             width=w, height=h, planes=recon)

@@ -21,7 +21,8 @@ from .decoder import DecodedFrame, Decoder
 from .errors import BitstreamError
 from .parallel import check_threads
 
-__all__ = ["RecoveredFrame", "ConcealingDecoder", "recover_frames", "restarts_numbering"]
+__all__ = ["RecoveredFrame", "ConcealingDecoder", "recover_frames", "restarts_numbering",
+           "index_gap"]
 
 #: A CRC-valid packet whose index jumps further ahead than this is treated as damage, not as
 #: thousands of lost frames to conceal (a minute at 30 fps is already generous).
@@ -39,12 +40,18 @@ class RecoveredFrame:
     segment: int = 0                        # which joined stream it belongs to, from 0
 
 
-def restarts_numbering(packet: Packet, gap: int, previous_payload: bytes | None) -> bool:
-    """Whether ``packet``, ``gap`` frame numbers after the previous packet, begins a segment:
-    a refresh packet whose number does not follow on and that is no duplicate."""
+def index_gap(index: int, previous_index: int) -> int:
+    """Frame numbers from previous_index forward to index (indices wrap at 2^16)."""
+    return (index - previous_index) & 0xFFFF
+
+
+def restarts_numbering(packet: Packet, previous: Packet) -> bool:
+    """Whether ``packet``, coming after ``previous``, begins a segment: a refresh packet whose
+    number does not follow on and that is no duplicate."""
     if packet.type != PACKET_REFRESH:
         return False
-    return gap > MAX_CONCEALED_RUN or (gap == 0 and packet.payload != previous_payload)
+    gap = index_gap(packet.frame_index, previous.frame_index)
+    return gap > MAX_CONCEALED_RUN or (gap == 0 and packet.payload != previous.payload)
 
 
 class ConcealingDecoder:
@@ -65,8 +72,7 @@ class ConcealingDecoder:
     def _reset(self) -> None:
         self._decoder = Decoder(threads=self.threads)
         self._last_image: np.ndarray | None = None
-        self._last_index: int | None = None
-        self._last_payload: bytes | None = None
+        self._last_packet: Packet | None = None
         self._pending_damage: str | None = None
 
     def _start_segment(self) -> None:
@@ -75,9 +81,6 @@ class ConcealingDecoder:
             self.segment += 1
             self._frames_in_segment = 0
         self._reset()
-
-    def _restarts(self, packet: Packet, gap: int) -> bool:
-        return restarts_numbering(packet, gap, self._last_payload)
 
     def feed(self, item: Packet | BitstreamError | FileHeader | bytes) -> list[RecoveredFrame]:
         """Frames that ``item`` completes: concealed ones for a gap, then its own."""
@@ -94,10 +97,12 @@ class ConcealingDecoder:
             self.problems.append(f"damaged bytes: {item}")
             return []
         out: list[RecoveredFrame] = []
-        if self._last_index is not None and self._restarts(item, (item.frame_index - self._last_index) & 0xFFFF):
+        last = self._last_packet
+        if last is not None and restarts_numbering(item, last):
             self._start_segment()
-        if self._last_index is not None:
-            gap = (item.frame_index - self._last_index) & 0xFFFF
+            last = None
+        if last is not None:
+            gap = index_gap(item.frame_index, last.frame_index)
             if gap == 0:
                 self.problems.append(f"duplicate packet for frame {item.frame_index} dropped")
                 return []
@@ -105,7 +110,7 @@ class ConcealingDecoder:
                 self.problems.append(f"packet with implausible frame index {item.frame_index} dropped")
                 return []
             reason = self._pending_damage or "packet missing"
-            out.extend(RecoveredFrame(self._last_image, (self._last_index + k) & 0xFFFF, reason,
+            out.extend(RecoveredFrame(self._last_image, (last.frame_index + k) & 0xFFFF, reason,
                                       segment=self.segment) for k in range(1, gap))
         try:
             decoded = self._decoder.decode_packet(item)
@@ -117,8 +122,7 @@ class ConcealingDecoder:
         else:
             self._last_image = decoded.image
             frame = RecoveredFrame(decoded.image, item.frame_index, None, decoded, self.segment)
-        self._last_index = item.frame_index
-        self._last_payload = item.payload
+        self._last_packet = item
         self._pending_damage = None
         out.append(frame)
         self._frames_in_segment += len(out)

@@ -50,8 +50,7 @@ def read_stream_info(items: Iterable[Packet | BitstreamError | FileHeader]) -> S
             info.segments += previous is not None
             previous = None
             continue
-        if previous is not None and restarts_numbering(
-                item, (item.frame_index - previous.frame_index) & 0xFFFF, previous.payload):
+        if previous is not None and restarts_numbering(item, previous):
             info.segments += 1
         previous = item
         kind = FRAME_REFRESH if item.type == PACKET_REFRESH else FRAME_PREDICTED
