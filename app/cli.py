@@ -14,14 +14,14 @@ import numpy as np
 from tqdm import tqdm
 
 from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, BitstreamError, CodecParams, Decoder,
-                             Encoder, PacketReader, bits_per_pixel, check_frame_size, kbps, psnr,
-                             check_threads, default_threads, read_stream_info, recover_frames,
+                             Encoder, PacketReader, bits_per_pixel, check_threads, kbps, psnr, default_threads, read_stream_info, recover_frames,
                              write_file_header)
 
 from .outputs import OutputError, PendingOutput, check_not_input, check_writable
 from .quantize import quantize_image
 from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc
-from .sources import Capture, DemoScene, FrameSource, SourceError, open_source, parse_size
+from .sources import (Capture, DemoScene, FrameSource, SourceError, open_source, parse_size,
+                      size_problem)
 from .stopsignals import StopRequest, on_stop_signals
 
 __all__ = ["main", "build_parser"]
@@ -164,11 +164,10 @@ def _open(spec: str, capture: Capture) -> FrameSource:
         source = open_source(spec, width=capture.width, height=capture.height, fps=capture.fps)
     except SourceError as exc:
         raise UsageError(str(exc)) from None
-    try:
-        check_frame_size(*source.size)
-    except ValueError as exc:
+    problem = size_problem(spec, source.size)
+    if problem:
         source.close()
-        raise UsageError(f"{spec}: {exc}") from None
+        raise UsageError(problem)
     return source
 
 
@@ -240,8 +239,8 @@ def _read_stream(path: str) -> PacketReader:
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui import run_gui    # Qt is imported only for the window
     return run_gui(source=args.source, params=_params(args), capture=_capture(args),
-                   threads=_threads(args), record=args.record, fourcc=args.fourcc, quit_after=args.quit_after,
-                   screenshot=args.screenshot)
+                   threads=_threads(args), record=args.record, fourcc=args.fourcc,
+                   quit_after=args.quit_after, screenshot=args.screenshot)
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
@@ -315,12 +314,13 @@ def cmd_decode(args: argparse.Namespace) -> int:
                 problems.append(f"frame {item.frame_index} concealed: {item.problem}")
     except KeyboardInterrupt:
         interrupted = True              # keep what was decoded, as a whole file
-    except BaseException as exc:
+    except RecorderError as exc:        # e.g. the disk filled up
+        recorder.abort()                # a failed run leaves an existing output as it was
+        print(f"livecodec: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except BaseException:
         if recorder is not None:
-            recorder.abort()            # a failed run leaves an existing output as it was
-        if isinstance(exc, RecorderError):
-            print(f"livecodec: error: {exc}", file=sys.stderr)
-            return EXIT_FAILURE
+            recorder.abort()
         raise
     finally:
         bar.close()

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livecodec.app.headless import recording_outcome, run_headless
-from livecodec.app.stopsignals import on_stop_signals
-from livecodec.app.outputs import OutputError, PendingOutput, check_not_input
-from livecodec.app.pipeline import AUTO_SOURCE, size_problem
+from livecodec.app.outputs import OutputError, check_not_input
+from livecodec.app.pipeline import AUTO_SOURCE
 from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError, check_fourcc, check_output_path
-from livecodec.app.sources import Capture, SourceError
+from livecodec.app.sources import Capture, SourceError, size_problem
+from livecodec.app.stopsignals import on_stop_signals
 from livecodec.codec import CodecParams
 
 if TYPE_CHECKING:
@@ -207,12 +207,11 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
 
 
 def _save_screenshot(window, path: str) -> bool:
-    """The window as a picture at path, written beside it and renamed into place; False (and
-    one line on stderr) when it cannot be written."""
+    """The window as a picture at path; False (and one line on stderr) when it cannot be."""
+    from livecodec.app.window import save_picture
+
     try:
-        with PendingOutput(path) as pending:
-            if not window.grab().save(str(pending.path)):
-                raise OSError("Qt could not write the image")
+        save_picture(window, path)
     except (OutputError, OSError) as exc:
         print(f"livecodec: cannot write screenshot {path}: {exc}", file=sys.stderr)
         return False

@@ -32,12 +32,13 @@ import numpy as np
 
 from livecodec.app.outputs import OutputError, check_not_input
 from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError, letterbox
-from livecodec.app.sources import FALLBACK_FPS, Capture, FrameSource, SourceError, is_live_spec
+from livecodec.app.sources import (FALLBACK_FPS, Capture, FrameSource, SourceError, is_live_spec,
+                                   size_problem)
 from livecodec.codec import (FRAME_REFRESH, PSNR_CAP, CodecParams, ConcealingDecoder, Decoder,
-                             Encoder, check_frame_size, check_threads)
+                             Encoder, check_threads)
 
 __all__ = ["Pipeline", "PipelineFrame", "FrameStats", "DropOldestQueue", "SourceSpec",
-           "AUTO_SOURCE", "live_psnr", "size_problem", "UnsupportedSizeError"]
+           "AUTO_SOURCE", "live_psnr", "UnsupportedSizeError"]
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +80,6 @@ T = TypeVar("T")
 
 class UnsupportedSizeError(SourceError):
     """A source whose frames the codec cannot take (see codec.check_frame_size)."""
-
-
-def size_problem(name: str, size: tuple[int, int]) -> str | None:
-    """One line saying why frames of size (width, height) from source `name` cannot be coded, or
-    None when they can."""
-    try:
-        check_frame_size(*size)
-    except ValueError as exc:
-        return f"{name}: {exc}"
-    return None
 
 
 class DropOldestQueue(Generic[T]):
@@ -531,7 +522,8 @@ class Pipeline:
                     continue
 
     def _decode_loop(self, stop: threading.Event) -> None:
-        decoder, generation, concealing = ConcealingDecoder(threads=self._codec_threads), None, False
+        decoder = ConcealingDecoder(threads=self._codec_threads)
+        generation, concealing = None, False
         while not stop.is_set():
             try:
                 packet = self._packets.get(timeout=_POLL_S)

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from livecodec.app.outputs import OutputError, PendingOutput, check_writable
+from livecodec.app.sources import resized
 
 __all__ = ["Recorder", "RecorderError", "DiskFullError", "check_output_path", "check_fourcc",
            "free_bytes", "letterbox", "even_size", "DEFAULT_FOURCC", "FALLBACK_FOURCC"]
@@ -180,12 +181,8 @@ class Recorder:
         Raises RecorderError (once) when the finished file cannot be renamed to ``path``; it is
         then left under ``temp_path``.
         """
-        if self._closed:
+        if not self._end():
             return
-        self._closed = True
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
         if not self.frames_written:
             self._pending.discard()
             return
@@ -198,13 +195,18 @@ class Recorder:
 
     def abort(self) -> None:
         """Stop without keeping anything: the temporary file goes, ``path`` stays as it was."""
+        if self._end():
+            self._pending.discard()
+
+    def _end(self) -> bool:
+        """Release the writer (it writes the AVI index); False when already closed or aborted."""
         if self._closed:
-            return
+            return False
         self._closed = True
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-        self._pending.discard()
+        return True
 
     def __enter__(self) -> "Recorder":
         return self
@@ -246,8 +248,7 @@ def letterbox(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     scale = min(width / w, height / h)
     fitted_w = min(width, max(1, round(w * scale)))
     fitted_h = min(height, max(1, round(h * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    fitted = cv2.resize(frame, (fitted_w, fitted_h), interpolation=interpolation)
+    fitted = resized(frame, (fitted_w, fitted_h))
     canvas = np.zeros((height, width, 3), np.uint8)
     top, left = (height - fitted_h) // 2, (width - fitted_w) // 2
     canvas[top:top + fitted_h, left:left + fitted_w] = fitted

@@ -13,6 +13,8 @@ from typing import Iterator, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from livecodec.codec import check_frame_size
+
 __all__ = [
     "SourceError",
     "FrameSource",
@@ -26,6 +28,8 @@ __all__ = [
     "is_url",
     "is_live_spec",
     "redacted_url",
+    "size_problem",
+    "resized",
 ]
 
 #: Frame rate assumed when a driver or container reports 0 or nonsense (the common webcam rate).
@@ -112,6 +116,16 @@ class Capture:
 MAX_CAPTURE_SIDE = 16384
 
 
+def size_problem(name: str, size: tuple[int, int]) -> str | None:
+    """One line saying why frames of size (width, height) from source `name` cannot be coded, or
+    None when they can."""
+    try:
+        check_frame_size(*size)
+    except ValueError as exc:
+        return f"{name}: {exc}"
+    return None
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """(width, height) from "WxH" (e.g. "1280x720"); ValueError naming the expected form."""
     parts = text.lower().replace("×", "x").split("x")
@@ -172,7 +186,7 @@ def _quiet_opencv() -> Iterator[None]:
         cv2.utils.logging.setLogLevel(previous)
 
 
-def _resized(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def resized(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """frame scaled to size (w, h): area averaging to shrink, bilinear to enlarge."""
     shrinking = size[0] * size[1] < frame.shape[0] * frame.shape[1]
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
@@ -220,7 +234,7 @@ class _ScaledCapture(_Source):
         self.fps = _fps_or_fallback(capture.get(cv2.CAP_PROP_FPS))
 
     def _fit(self, frame: np.ndarray) -> np.ndarray:
-        return _resized(frame, self.size) if self._resize else frame
+        return resized(frame, self.size) if self._resize else frame
 
     def read(self) -> np.ndarray | None:
         with self._lock:

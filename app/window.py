@@ -27,7 +27,7 @@ from livecodec.app.view_images import ViewImages, prepare_views
 from livecodec.app.views import VideoViews
 from livecodec.codec import CodecParams
 
-__all__ = ["MainWindow", "apply_dark_theme", "DEFAULT_SIZE"]
+__all__ = ["MainWindow", "apply_dark_theme", "save_picture", "DEFAULT_SIZE"]
 
 #: Room for four 4:3 views beside the plots and controls on a 1366×768 laptop screen or larger.
 DEFAULT_SIZE = (1280, 760)
@@ -194,17 +194,8 @@ class MainWindow(QMainWindow):
             self.show_message("error", f"snapshot not saved: {exc}")
             return None
         try:
-            pending = PendingOutput(target)
+            save_picture(self.views, target)
         except (OutputError, OSError):
-            self.show_message("error", f"cannot write snapshot {target}")
-            return None
-        try:
-            # The temporary name keeps the suffix, which tells Qt the format; none: PNG.
-            if not self.views.grab().save(str(pending.path), None if target.suffix else "PNG"):
-                raise OSError("Qt could not write the image")
-            pending.commit()
-        except OSError:
-            pending.discard()
             self.show_message("error", f"cannot write snapshot {target}")
             return None
         self.show_message("info", f"Snapshot saved to {target.resolve()}")
@@ -416,6 +407,15 @@ class MainWindow(QMainWindow):
         self.pipeline.stop(timeout=1.0)
         self._pending_record = None
         super().closeEvent(event)
+
+
+def save_picture(widget: QWidget, path: str | Path) -> None:
+    """The widget as it is on screen, written beside path and renamed over it once complete
+    (an existing file is only ever replaced by a whole picture); the suffix names the image
+    type, none: PNG. Raises OutputError or OSError naming why it could not be written."""
+    with PendingOutput(path) as pending:       # the temporary name keeps the suffix
+        if not widget.grab().save(str(pending.path), None if Path(path).suffix else "PNG"):
+            raise OSError("Qt could not write the image")
 
 
 def apply_dark_theme(app: QApplication) -> None:
