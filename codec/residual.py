@@ -114,12 +114,16 @@ def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, ro
             x0 = tc * n
             sad = 0
             for i in range(n):
+                row = np.int32(0)       # integer sums first: most tiles stop here
+                for j in range(n):
+                    row += abs(np.int32(current[y0 + i, x0 + j]) - np.int32(prediction[y0 + i, x0 + j]))
+                sad += row
+            if sad * bound + rounding < 1.0:
+                continue
+            for i in range(n):
                 for j in range(n):
                     res[i, j] = np.float64(np.int32(current[y0 + i, x0 + j])
                                            - np.int32(prediction[y0 + i, x0 + j]))
-                    sad += abs(np.int32(current[y0 + i, x0 + j]) - np.int32(prediction[y0 + i, x0 + j]))
-            if sad * bound + rounding < 1.0:
-                continue
             # Loops ordered so the innermost one runs over independent outputs (vectorised);
             # each sum still adds its terms in the same order, so the result is unchanged.
             rows_t[:, :] = 0.0
@@ -144,25 +148,39 @@ def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, ro
 
 
 @njit(cache=True, nogil=True)
-def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, out):
-    """Integer inverse DCT of one tile into ``out`` (n x n int64); False if the tile is empty."""
-    empty = True
+def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, out, used_rows,
+                  used_cols):
+    """Integer inverse DCT of one tile into ``out`` (n x n int64); False if the tile is empty.
+
+    Rows and columns of coefficients that are all zero add nothing to either pass and are
+    skipped: a coded tile of a predicted frame has a handful of low-frequency levels.
+    """
+    last = -1
     for z in range(n * n):
         if levels[tr, tc, z] != 0:
-            empty = False
-            break
-    if empty:
+            last = z
+    if last < 0:
         return False
-    for z in range(n * n):
-        idx = zigzag[z]
-        coeffs[idx // n, idx % n] = np.int64(levels[tr, tc, z]) * step_fp
+    coeffs[:, :] = 0
+    used_rows[:] = False
+    used_cols[:] = False
+    for z in range(last + 1):
+        level = levels[tr, tc, z]
+        if level != 0:
+            idx = zigzag[z]
+            u = idx // n
+            k = idx % n
+            coeffs[u, k] = np.int64(level) * step_fp
+            used_rows[u] = True
+            used_cols[k] = True
     half1 = np.int64(1) << (BASIS_SHIFT - 1)
     stage1[:, :] = 0
     for i in range(n):
         for u in range(n):
-            b = basis[u, i]
-            for k in range(n):
-                stage1[i, k] += b * coeffs[u, k]
+            if used_rows[u]:
+                b = basis[u, i]
+                for k in range(n):
+                    stage1[i, k] += b * coeffs[u, k]
     for i in range(n):
         for k in range(n):
             stage1[i, k] = (stage1[i, k] + half1) >> BASIS_SHIFT
@@ -171,9 +189,10 @@ def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, out
     out[:, :] = 0
     for i in range(n):
         for k in range(n):
-            s = stage1[i, k]
-            for j in range(n):
-                out[i, j] += s * basis[k, j]
+            if used_cols[k]:
+                s = stage1[i, k]
+                for j in range(n):
+                    out[i, j] += s * basis[k, j]
     for i in range(n):
         for j in range(n):
             out[i, j] = (out[i, j] + half2) >> shift
@@ -182,24 +201,32 @@ def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, out
 
 @njit(cache=True, nogil=True)
 def _inverse_kernel(levels, n, basis, zigzag, step_fp, prediction, out, add):
-    """Residual plane (add=False) or clip(prediction + residual) (add=True) into ``out``."""
+    """Residual plane (add=False) or clip(prediction + residual) (add=True) into ``out``, which
+    already holds the prediction (add=True) or zeros: only coded tiles are visited."""
     tile_rows, tile_cols = levels.shape[:2]
     coeffs = np.empty((n, n), np.int64)
     stage1 = np.empty((n, n), np.int64)
     res = np.empty((n, n), np.int64)
+    used_rows = np.empty(n, np.bool_)
+    used_cols = np.empty(n, np.bool_)
+    flat = levels.reshape(tile_rows * tile_cols, n * n)
     for tr in range(tile_rows):
         for tc in range(tile_cols):
+            nonzero = 0
+            for z in range(n * n):      # vectorised: most tiles are empty and stop here
+                nonzero |= flat[tr * tile_cols + tc, z]
+            if nonzero == 0 or not _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, res,
+                                 used_rows, used_cols):
+                continue
             y0 = tr * n
             x0 = tc * n
-            coded = _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, res)
             for i in range(n):
                 for j in range(n):
-                    r = res[i, j] if coded else 0
                     if add:
-                        v = np.int64(prediction[y0 + i, x0 + j]) + r
+                        v = np.int64(out[y0 + i, x0 + j]) + res[i, j]
                         out[y0 + i, x0 + j] = 0 if v < 0 else (255 if v > 255 else v)
                     else:
-                        out[y0 + i, x0 + j] = r
+                        out[y0 + i, x0 + j] = res[i, j]
 
 
 def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: float,
@@ -234,7 +261,7 @@ def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
     """
     tr, tc, nn = levels.shape
     n = int(round(np.sqrt(nn)))
-    out = np.empty((tr * n, tc * n), np.int32)
+    out = np.zeros((tr * n, tc * n), np.int32)
     _inverse_kernel(levels, n, _int_dct_basis(n), zigzag_order(n), step_fp,
                     np.zeros((1, 1), np.uint8), out, False)
     return out
@@ -243,6 +270,6 @@ def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
 def add_residual(prediction: np.ndarray, levels: np.ndarray, step_fp: int) -> np.ndarray:
     """Prediction plus the decoded residual, clipped to 8 bits: the reconstructed plane."""
     n = int(round(np.sqrt(levels.shape[2])))
-    out = np.empty_like(prediction)
+    out = prediction.copy()
     _inverse_kernel(levels, n, _int_dct_basis(n), zigzag_order(n), step_fp, prediction, out, True)
     return out
