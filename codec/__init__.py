@@ -20,6 +20,7 @@ from .metrics import PSNR_CAP, bits_per_pixel, kbps, psnr
 from .modes import FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP
 from .parallel import check_threads, default_threads
 from .params import BLOCK_SIZES, MAX_DIMENSION, CodecParams, check_frame_size
+from .presets import PRESETS
 from .recovery import ConcealingDecoder, RecoveredFrame, recover_frames
 from .streaminfo import StreamInfo, read_stream_info
 
@@ -28,7 +29,7 @@ _LAZY = {"Encoder": ".encoder", "EncodedFrame": ".encoder",
          "fit_palette": ".palette", "nearest_labels": ".palette"}
 
 __all__ = [
-    "CodecParams", "BLOCK_SIZES", "MAX_DIMENSION", "check_frame_size",
+    "CodecParams", "BLOCK_SIZES", "MAX_DIMENSION", "check_frame_size", "PRESETS",
     "Encoder", "EncodedFrame", "Decoder", "DecodedFrame",
     "ConcealingDecoder", "RecoveredFrame", "recover_frames",
     "BitstreamError", "ChecksumError", "FrameGapError", "MissingReferenceError",

@@ -22,7 +22,9 @@ __all__ = ["FORMAT_VERSION", "FILE_MAGIC", "SYNC", "PACKET_REFRESH", "PACKET_PRE
            "build_packet", "parse_packet", "PacketReader", "FILE_HEADER_SIZE", "write_leb128",
            "read_leb128"]
 
-FORMAT_VERSION = 1
+#: Version written; version 1 (before slice counts in refresh headers) is still read.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 FILE_MAGIC = b"LVCF"
 FILE_HEADER_SIZE = 13
 SYNC = b"\xa7\x5c"
@@ -70,8 +72,9 @@ def read_file_header(data: bytes) -> FileHeader:
     (crc,) = struct.unpack_from("<I", data, 9)
     if zlib.crc32(data[:9]) != crc:
         raise ChecksumError("file header CRC mismatch")
-    if version != FORMAT_VERSION:
-        raise BitstreamError(f"unsupported format version {version} (this decoder reads {FORMAT_VERSION})")
+    if version not in READABLE_VERSIONS:
+        raise BitstreamError(f"unsupported format version {version} (this decoder reads "
+                             f"versions {READABLE_VERSIONS[0]} to {READABLE_VERSIONS[-1]})")
     if not 1 <= milli <= MAX_FPS_MILLI:
         raise BitstreamError(f"implausible frame rate {milli / 1000} fps in file header")
     return FileHeader(version, milli / 1000.0)

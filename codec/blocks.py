@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from numba import njit
 
+from .parallel import per_plane, run_parallel
 from .params import MAX_DIMENSION
 
 __all__ = ["Planes", "padded_size", "frame_to_planes", "planes_to_frame", "block_means",
@@ -73,9 +74,8 @@ def block_means(planes: Planes, block_size: int) -> np.ndarray:
     """Mean (Y, Cr, Cb) of every coding block: float32 (rows, cols, 3)."""
     rows, cols = planes.y.shape[0] // block_size, planes.y.shape[1] // block_size
     out = np.empty((rows, cols, 3), np.float32)
-    _plane_block_means(planes.y, block_size, out, 0)
-    _plane_block_means(planes.cr, block_size // 2, out, 1)
-    _plane_block_means(planes.cb, block_size // 2, out, 2)
+    sides = (block_size, block_size // 2, block_size // 2)
+    per_plane(lambda k: _plane_block_means(planes[k], sides[k], out, k))
     return out
 
 
@@ -94,6 +94,10 @@ def _abs_dev_sums(plane, block, centre, out):
 
 def block_sums_abs_dev(plane: np.ndarray, block: int, centre: np.ndarray) -> np.ndarray:
     """Sum of |pixel - centre| over each block; ``centre`` is (rows, cols)."""
-    out = np.empty((plane.shape[0] // block, plane.shape[1] // block), np.float32)
-    _abs_dev_sums(plane, block, np.ascontiguousarray(centre, dtype=np.float32), out)
+    rows = plane.shape[0] // block
+    out = np.empty((rows, plane.shape[1] // block), np.float32)
+    centre = np.ascontiguousarray(centre, dtype=np.float32)
+    half = rows // 2        # top and bottom halves on two cores
+    run_parallel([lambda: _abs_dev_sums(plane[:half * block], block, centre[:half], out[:half]),
+                  lambda: _abs_dev_sums(plane[half * block:], block, centre[half:], out[half:])])
     return out

@@ -14,7 +14,7 @@ from .motion import vectors_in_pixels
 from .parallel import check_threads, using_threads
 from .reconstruct import predict, reconstruct
 from .residual import LEVEL_DTYPE, plane_steps, transform_size
-from .slices import decode_slices
+from .slices import decode_slices, slice_rows
 from .syntax import label_bits
 
 __all__ = ["Decoder", "DecodedFrame"]
@@ -40,6 +40,7 @@ class _StreamState:
     height: int
     block_size: int
     palette: np.ndarray
+    slices: int
 
 
 class Decoder:
@@ -82,7 +83,8 @@ class Decoder:
         payload = packet.payload
         if packet.type == PACKET_REFRESH:
             header, offset = unpack_refresh_header(payload)
-            state = _StreamState(header.width, header.height, header.block_size, header.palette)
+            state = _StreamState(header.width, header.height, header.block_size, header.palette,
+                                 header.slices)
             quality = header.quality
             reference = None
         else:
@@ -109,8 +111,8 @@ class Decoder:
         n_labels = len(state.palette)
         try:
             modes, mvs, labels = decode_slices(
-                symbols, packet.type == PACKET_REFRESH, rows, cols, n_labels,
-                label_bits(n_labels), levels, bs)
+                symbols, packet.type == PACKET_REFRESH, cols, n_labels, label_bits(n_labels),
+                levels, bs, slice_rows(rows, state.slices))
         except BitstreamError as exc:
             raise BitstreamError(f"frame {packet.frame_index}: {exc}") from None
         prediction = predict(reference, modes, mvs, labels, state.palette, bs)

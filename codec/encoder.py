@@ -18,12 +18,13 @@ from .motion import (MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, vector
                      vectors_in_pixels)
 from .palette import fit_palette, nearest_labels
 from .params import CodecParams, check_frame_size
+from .presets import effort
 from .ratecontrol import RateController
 from .parallel import check_threads, per_plane, using_threads
 from .reconstruct import predict, reconstruct
 from .residual import (ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, forward_quantise, plane_steps,
                        quality_to_step, transform_size)
-from .slices import encode_slices
+from .slices import choose_slice_count, encode_slices, slice_rows
 from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, label_bits
 
 __all__ = ["Encoder", "EncodedFrame"]
@@ -114,6 +115,7 @@ class Encoder:
         self._reference: Planes | None = None
         self._palette: np.ndarray | None = None
         self._block_size = self._params.block_size
+        self._bands: list[tuple[int, int]] = []
         self._size: tuple[int, int] | None = None
         self._frame_index = 0
         self._since_refresh = 0
@@ -125,8 +127,8 @@ class Encoder:
         return self._params
 
     def set_params(self, params: CodecParams) -> None:
-        """New settings: quality and search range apply to the next frame; block size and
-        palette size take effect with a refresh, which is then sent as the next frame."""
+        """New settings: quality, search range and preset apply to the next frame; block size
+        and palette size take effect with a refresh, which is then sent as the next frame."""
         if not isinstance(params, CodecParams):
             raise ValueError(f"params must be a CodecParams, got {type(params).__name__}")
         old = self._params
@@ -180,15 +182,18 @@ class Encoder:
         bs = self._block_size
         means = block_means(planes, bs)
         rows, cols = means.shape[:2]
+        slices = choose_slice_count(rows, cols, bs)
+        self._bands = slice_rows(rows, slices)
         flat_means = means.reshape(-1, 3)
-        palette = fit_palette(flat_means, p.n_clusters, self._palette)
+        palette = fit_palette(flat_means, p.n_clusters, self._palette,
+                              iterations=effort(p.preset).palette_iterations)
         labels = nearest_labels(flat_means, palette).reshape(rows, cols)
         modes = np.full((rows, cols), MODE_PALETTE, np.int8)
         mvs = np.zeros((rows, cols, 2), np.int32)
         prediction = predict(None, modes, mvs, labels, palette, bs)
         for _ in range(2):
             levels, recon = self._code_residual(prediction, planes, quality, ROUNDING_INTRA)
-            header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette))
+            header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette, slices))
             symbols, costs = self._entropy_code(True, quality, modes, mvs, labels, palette, levels, bs)
             retry = self._retry_quality("refresh", quality, len(header) + len(symbols))
             if retry is None:
@@ -205,12 +210,15 @@ class Encoder:
     def _encode_predicted(self, planes: Planes, quality: int, w: int, h: int) -> EncodedFrame | None:
         """A predicted frame, or None when the picture changed too much (scene cut)."""
         p = self._params
+        work = effort(p.preset)
         bs = self._block_size
         palette = self._palette
         step = quality_to_step(quality) if quality > 0 else None
         lam = LAMBDA_PER_STEP * step if step is not None else LAMBDA_NO_RESIDUAL
         ref = self._reference
-        mvs, sads = diamond_search(planes.y, ref.y, bs, p.search_range, lam, self._prev_mvs, True)
+        mvs, sads = diamond_search(planes.y, ref.y, bs, min(p.search_range, work.max_search_range),
+                                   lam, self._prev_mvs, work.half_pel, self._bands,
+                                   work.early_stop, work.neighbour_stop)
         means = block_means(planes, bs)
         rows, cols = means.shape[:2]
         ratio = sads.sum() / (block_sums_abs_dev(planes.y, bs, means[:, :, 0]).sum() + bs * bs)
@@ -225,11 +233,12 @@ class Encoder:
         mvs[use_palette] = 0
         labels = np.where(use_palette, nearest, -1).astype(np.int32)
         prediction = predict(ref, modes, mvs, labels, palette, bs)
-        mvd = mvs - vector_predictors(mvs, bs)
+        mvd = mvs - vector_predictors(mvs, self._bands)
         mvd[use_palette] = 0
         coded_modes = modes
         for _ in range(2):
-            levels, recon = self._code_residual(prediction, planes, quality, ROUNDING_INTER)
+            levels, recon = self._code_residual(prediction, planes, quality, ROUNDING_INTER,
+                                                work.zero_residual)
             coded = self._blocks_with_residual(levels, rows, cols)
             coded_modes = modes.copy()
             coded_modes[(modes == MODE_INTER) & ~coded & ~mvd.any(axis=2)] = MODE_SKIP
@@ -246,14 +255,16 @@ class Encoder:
                             modes, mvs, quality, w, h, palette_bytes=0)
 
     # -- shared steps --------------------------------------------------------------------
-    def _code_residual(self, prediction: Planes, planes: Planes, quality: int, rounding: float):
+    def _code_residual(self, prediction: Planes, planes: Planes, quality: int, rounding: float,
+                       zero_residual: float = 0.0):
         """Quantised residual levels (None at quality 0) and the resulting reconstruction."""
         if quality == 0:
             return None, prediction
         sides = (self._block_size, self._block_size // 2, self._block_size // 2)
         steps = plane_steps(quality)
         levels = tuple(per_plane(lambda k: forward_quantise(
-            planes[k], prediction[k], transform_size(sides[k]), steps[k] / STEP_ONE, rounding)))
+            planes[k], prediction[k], transform_size(sides[k]), steps[k] / STEP_ONE, rounding,
+            zero_residual)))
         return levels, reconstruct(prediction, levels, steps)
 
     def _retry_quality(self, frame_type: str, quality: int, n_bytes: int) -> int | None:
@@ -268,13 +279,14 @@ class Encoder:
         coded = np.zeros((rows, cols), bool)
         for lev in levels:
             tr, tc = lev.shape[:2]
-            per_tile = lev.any(axis=2)
+            # Four int16 levels per int64 word: a quarter of the comparisons.
+            per_tile = lev.view(np.int64).any(axis=2)
             coded |= per_tile.reshape(rows, tr // rows, cols, tc // cols).any(axis=(1, 3))
         return coded
 
     def _entropy_code(self, is_refresh, quality, modes, mvd, labels, palette, levels, bs):
         return encode_slices(is_refresh, modes, mvd.astype(np.int32), labels,
-                             label_bits(len(palette)), levels, bs)
+                             label_bits(len(palette)), levels, bs, self._bands)
 
     def _finish(self, packet_type, header, symbols, costs, recon, modes, mvs, quality, w, h,
                 palette_bytes) -> EncodedFrame:

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from .modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
-from .parallel import per_plane, row_bands, run_parallel
+from .parallel import per_plane, run_parallel
 
 __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_search",
            "vector_predictors", "predict_planes", "mv_bits", "vectors_in_pixels"]
@@ -23,8 +23,6 @@ __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_sea
 #: Largest |component| of a vector in half-pel units the stream accepts (search range 64 plus
 #: a median predictor that may add up to another 64 px): anything larger is corrupt data.
 MAX_VECTOR = 512
-#: Stop searching a block once its SAD per pixel is below this: sensor noise level.
-_EARLY_STOP_SAD_PER_PIXEL = 1.0
 #: Large diamond (8 points at distance 2) and small diamond (4 points at distance 1).
 _LDSP = np.array([[0, -2], [1, -1], [2, 0], [1, 1], [0, 2], [-1, 1], [-2, 0], [-1, -1]], np.int64)
 _SDSP = np.array([[0, -1], [1, 0], [0, 1], [-1, 0]], np.int64)
@@ -81,14 +79,14 @@ def vector_predictor(mvs, r, c):
     return out
 
 
-def vector_predictors(mvs: np.ndarray, block_size: int) -> np.ndarray:
-    """``vector_predictor`` for every block of a final vector field, band by band.
+def vector_predictors(mvs: np.ndarray, bands: list[tuple[int, int]]) -> np.ndarray:
+    """``vector_predictor`` for every block of a final vector field, slice by slice.
 
-    Each band of ``row_bands`` is predicted as if it were a picture of its own (its first row
-    has no top neighbours), so the slices of ``codec.slices`` decode independently.
+    Each band of block rows (a slice, ``codec.slices.slice_rows``) is predicted as if it were a
+    picture of its own (its first row has no top neighbours), so slices decode independently.
     """
     out = np.empty_like(mvs, dtype=np.int32)
-    for r0, r1 in row_bands(mvs.shape[0], mvs.shape[1], block_size):
+    for r0, r1 in bands:
         out[r0:r1] = _band_vector_predictors(mvs[r0:r1])
     return out
 
@@ -193,18 +191,24 @@ def _sad_half(cur, ref, halves, y0, x0, hy, hx, bs, limit):
 
 
 def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int, lam: float,
-                   prev_mvs: np.ndarray, half_pel: bool) -> tuple[np.ndarray, np.ndarray]:
+                   prev_mvs: np.ndarray, half_pel: bool, bands: list[tuple[int, int]],
+                   early_stop: float = 1.0, neighbour_stop: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Motion vectors (half-pel units) and SADs for every block of ``cur`` against ``ref``.
 
-    The frame is searched in horizontal bands on both cores; a band's first row starts without
-    top neighbours, which only changes starting points and rate estimates, never correctness
-    (the coded predictions come from the final field).
+    The frame's slices (``bands`` of block rows) are searched in parallel; a slice's first row
+    starts without top neighbours, which only changes starting points and rate estimates,
+    never correctness (the coded predictions come from the final field).
 
     Args:
         cur, ref: luma planes (H, W) uint8, H and W multiples of ``bs``.
         bs: block size; search_range: +-pixels; lam: SAD units per bit.
         prev_mvs: (rows, cols, 2) int32 vectors of the previous frame (zeros if none).
         half_pel: refine the winner to half-pel precision.
+        bands: block-row ranges of the slices.
+        early_stop: SAD per pixel below which a starting point is taken without searching
+            (the noise floor; the presets trade matches for speed with it).
+        neighbour_stop: also stop at a start as good as the left or top block's final match.
 
     Returns:
         (mvs int32 (rows, cols, 2), sads int64 (rows, cols)).
@@ -215,14 +219,16 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
     halves = half_pel_planes(ref) if half_pel else np.zeros((3, 1, 1), np.uint8)
     run_parallel([
         (lambda r0=r0, r1=r1: _search_band(cur, ref, halves, bs, search_range, lam,
-                                           prev_mvs[r0:r1], half_pel, r0,
+                                           prev_mvs[r0:r1], half_pel, early_stop,
+                                           neighbour_stop, r0,
                                            mvs[r0:r1], sads[r0:r1]))
-        for r0, r1 in row_bands(rows, cols, bs)])
+        for r0, r1 in bands])
     return mvs, sads
 
 
 @njit(cache=True, nogil=True)
-def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, half_pel, row0, mvs, sads):
+def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, half_pel, early_stop,
+                 neighbour_stop, row0, mvs, sads):
     """Diamond search of the block rows ``row0 ..`` into the band views ``mvs``/``sads``.
 
     Per block: start from the best of several predictors (zero, median, left, top, top-right,
@@ -236,7 +242,7 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, half_pel, ro
     # point seen before cannot win again (its cost is no better than the best so far), so
     # repeated candidates and the diamond's overlapping points are skipped, same result.
     visited = np.full((2 * search_range + 1, 2 * search_range + 1), -1, np.int64)
-    early = _EARLY_STOP_SAD_PER_PIXEL * bs * bs
+    early = early_stop * bs * bs
     big = np.int64(1) << 60
     for r in range(rows):
         for c in range(cols):
@@ -268,7 +274,7 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, half_pel, ro
             # Stop early when the start is already as good as a neighbour's final match: in
             # noisy, well-predicted areas that is the noise floor (PMVFAST's first threshold).
             stop = early
-            if c > 0 and r > 0:
+            if neighbour_stop and c > 0 and r > 0:
                 stop = max(stop, min(sads[r, c - 1], sads[r - 1, c]))
             best_cost = 1e30
             best_sad = big

@@ -15,20 +15,22 @@ from threadpoolctl import threadpool_limits
 
 __all__ = ["fit_palette", "nearest_labels"]
 
-#: Lloyd iterations per refresh: warm-started palettes converge in a handful.
-MAX_ITERATIONS = 20
+#: Lloyd iterations per refresh by default: warm-started palettes converge in a handful.
+DEFAULT_ITERATIONS = 20
 #: Cluster at most this many block means (a random, fixed-seed subsample beyond it):
 #: 1280x720 at block 4 has 57,600 blocks; a few thousand samples fix a 256-colour palette.
 MAX_SAMPLES = 8192
 
 
-def fit_palette(means: np.ndarray, n_clusters: int, previous: np.ndarray | None = None) -> np.ndarray:
+def fit_palette(means: np.ndarray, n_clusters: int, previous: np.ndarray | None = None, *,
+                iterations: int = DEFAULT_ITERATIONS) -> np.ndarray:
     """Fit a palette to block mean colours.
 
     Args:
         means: float32 (N, 3) block means (Y, Cr, Cb).
         n_clusters: requested palette size K; fewer distinct colours give a smaller palette.
         previous: the last palette (uint8 (K', 3)), used as the starting point when its size fits.
+        iterations: at most this many Lloyd iterations (the presets' palette effort).
 
     Returns:
         uint8 (K', 3) palette with 1 <= K' <= K distinct entries.
@@ -47,7 +49,7 @@ def fit_palette(means: np.ndarray, n_clusters: int, previous: np.ndarray | None 
     # One thread: the palette is small, and the live pipeline's other stages own the other core.
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore", ConvergenceWarning)
-        km = KMeans(n_clusters=n_clusters, init=init, n_init=n_init, max_iter=MAX_ITERATIONS,
+        km = KMeans(n_clusters=n_clusters, init=init, n_init=n_init, max_iter=iterations,
                     random_state=0).fit(samples)
     palette = np.clip(np.round(km.cluster_centers_), 0, 255).astype(np.uint8)
     return np.unique(palette, axis=0)

@@ -5,7 +5,7 @@ truly in parallel. An encoder or decoder sets its thread count for the duration 
 (``using_threads``); pools of that size are shared by every encoder and decoder in the process,
 and the calling thread always takes the first piece itself, so nothing waits for an idle
 worker. The thread count never changes a byte of the stream: how a frame is cut into pieces
-(``row_bands``) depends on the frame alone.
+(its slices, ``codec.slices``) is written in the stream.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Callable, Iterator, Sequence, TypeVar
 
-__all__ = ["default_threads", "check_threads", "using_threads", "run_parallel", "row_bands",
-           "per_plane", "MAX_THREADS"]
+__all__ = ["default_threads", "check_threads", "using_threads", "run_parallel", "per_plane",
+           "MAX_THREADS"]
 
 T = TypeVar("T")
 
@@ -55,40 +55,44 @@ def using_threads(threads: int) -> Iterator[None]:
         _threads.reset(token)
 
 
-def _executor(workers: int) -> ThreadPoolExecutor:
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """The shared pool of helpers for ``threads`` threads (the caller is the last one)."""
     with _pools_lock:
-        if workers not in _pools:
-            _pools[workers] = ThreadPoolExecutor(max_workers=workers,
+        if threads not in _pools:
+            _pools[threads] = ThreadPoolExecutor(max_workers=threads - 1,
                                                  thread_name_prefix="codec-worker")
-        return _pools[workers]
+        return _pools[threads]
 
 
 def run_parallel(tasks: Sequence[Callable[[], T]]) -> list[T]:
-    """Results of the tasks, the first run in the calling thread, the others in a pool, at
-    most the current thread count at once."""
+    """Results of the tasks in order, run by at most the current thread count at once.
+
+    The calling thread works too, and every thread takes the next unstarted task when it
+    finishes one, so eight slices on two cores keep both cores busy to the end.
+    """
     threads = _threads.get() or default_threads()
-    if threads == 1 or len(tasks) == 1:
+    busy = min(threads, len(tasks))
+    if busy <= 1:
         return [task() for task in tasks]
-    futures = [_executor(threads - 1).submit(task) for task in tasks[1:]]
-    first = tasks[0]()
-    return [first] + [f.result() for f in futures]
+    results: list = [None] * len(tasks)
+    order = iter(range(len(tasks)))
+    lock = threading.Lock()
 
+    def work() -> None:
+        while True:
+            with lock:
+                i = next(order, None)
+            if i is None:
+                return
+            results[i] = tasks[i]()
 
-#: Bands (slices) of a large frame. Fixed, not WORKERS: the bands are part of the stream, and
-#: the same input must give the same stream on every machine.
-BANDS = 2
-#: Frames with fewer luma samples than this stay one band: each extra band resets the entropy
-#: contexts and the neighbours of its first row, which cost carphone (176x144) 3 % of its
-#: bits, bikes (640x272) under 1 %; a small frame is fast enough without.
-MIN_BAND_SAMPLES = 100_000
-
-
-def row_bands(rows: int, cols: int, block_size: int) -> list[tuple[int, int]]:
-    """Block-row ranges of the bands (slices) of a frame of rows x cols blocks."""
-    parts = BANDS if rows * cols * block_size * block_size >= MIN_BAND_SAMPLES else 1
-    parts = max(1, min(parts, rows))
-    edges = [rows * i // parts for i in range(parts + 1)]
-    return [(edges[i], edges[i + 1]) for i in range(parts)]
+    helpers = [_executor(threads).submit(work) for _ in range(busy - 1)]
+    try:
+        work()
+    finally:
+        for helper in helpers:
+            helper.result()
+    return results
 
 
 def per_plane(work: Callable[[int], T]) -> list[T]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from .presets import PRESETS
+
 __all__ = ["CodecParams", "BLOCK_SIZES", "MAX_DIMENSION", "check_frame_size"]
 
 #: Block sizes the stream can signal; each halves cleanly into the 4:2:0 chroma planes.
@@ -39,6 +41,8 @@ class CodecParams:
         search_range: motion search window, +-pixels (1-64).
         target_kbps: when set, rate control picks the quantiser per frame to hold this bitrate
             and ``quality`` is only the starting point.
+        preset: encoder effort, one of ``PRESETS`` ("fast", "balanced", "best"): speed
+            against compression; the decoder does not need to know it.
     """
 
     block_size: int = 16
@@ -47,10 +51,15 @@ class CodecParams:
     quality: int = 50
     search_range: int = 16
     target_kbps: float | None = None
+    preset: str = "balanced"
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "preset":
+                if value not in PRESETS:
+                    raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {value!r}")
+                continue
             if f.name == "target_kbps":
                 if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                           or not 1 <= value <= 100_000):

@@ -95,7 +95,8 @@ def zigzag_order(n: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, rounding, levels):
+def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, rounding, zero_sad,
+                             levels):
     tile_rows, tile_cols = levels.shape[:2]
     # Any coefficient is at most max|basis|^2 * sum|residual|: tiles whose bound stays below
     # one step quantise to zero without being transformed (most of a predicted frame).
@@ -118,7 +119,7 @@ def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, ro
                 for j in range(n):
                     row += abs(np.int32(current[y0 + i, x0 + j]) - np.int32(prediction[y0 + i, x0 + j]))
                 sad += row
-            if sad * bound + rounding < 1.0:
+            if sad * bound + rounding < 1.0 or sad < zero_sad:
                 continue
             for i in range(n):
                 for j in range(n):
@@ -230,7 +231,7 @@ def _inverse_kernel(levels, n, basis, zigzag, step_fp, prediction, out, add):
 
 
 def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: float,
-                     rounding: float) -> np.ndarray:
+                     rounding: float, zero_residual: float = 0.0) -> np.ndarray:
     """DCT the residual ``current - prediction`` in n x n tiles and quantise with a dead zone.
 
     Args:
@@ -238,6 +239,8 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
         n: tile side.
         step: quantiser step (from ``quality_to_step``).
         rounding: dead-zone offset in steps (``ROUNDING_INTRA`` / ``ROUNDING_INTER``).
+        zero_residual: tiles whose mean |residual| is below this many steps are left at zero
+            untransformed (a speed preset's early skip; 0 keeps every tile that codes).
 
     Returns:
         int16 levels, shape (H/n, W/n, n*n), each tile in zigzag order.
@@ -245,7 +248,7 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
     h, w = current.shape
     levels = np.zeros((h // n, w // n, n * n), LEVEL_DTYPE)
     _forward_quantise_kernel(current, prediction, n, _dct_basis(n), zigzag_order(n), 1.0 / step,
-                             rounding, levels)
+                             rounding, zero_residual * step * n * n, levels)
     return levels
 
 

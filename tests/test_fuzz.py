@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from livecodec.codec import BitstreamError, Decoder, PacketReader
 from livecodec.codec.bitstream import FILE_HEADER_SIZE, build_packet, parse_packet, read_leb128
-from livecodec.codec.parallel import row_bands
+from livecodec.codec.slices import choose_slice_count
 from livecodec.codec.recovery import recover_frames
 from tests.fuzz_corpus import (CORPUS, FIELD_VALUES, MAX_POSITION, MULTI_SLICE, SLICE_LENGTHS,
                                apply_mutations, build_streams, decode_everything, packet_offsets,
@@ -128,7 +128,7 @@ def test_one_corpus_stream_has_two_slices_per_frame() -> None:
     slices = []
     for width, height, _, params in CORPUS:
         block = params["block_size"]
-        slices.append(len(row_bands(-(-height // block), -(-width // block), block)))
+        slices.append(choose_slice_count(-(-height // block), -(-width // block), block))
     assert slices[MULTI_SLICE] == 2
     assert [n for i, n in enumerate(slices) if i != MULTI_SLICE] == [1] * (len(CORPUS) - 1)
     data = STREAMS[MULTI_SLICE]

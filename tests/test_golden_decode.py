@@ -1,4 +1,4 @@
-"""Golden decoded output: a committed stream must keep decoding to the same pictures.
+"""Golden decoded output: committed streams must keep decoding to the same pictures.
 
 ``tests/data/golden_demo.lvc`` is a 3.9 KB stream of 5 demo-scene frames at 84x52 (padded to
 88x56 with 8-pixel blocks; refresh, predicted, predicted, refresh, predicted; quality 40, so
@@ -6,8 +6,10 @@ palette, motion, skip and residual all occur), and ``tests/data/golden_demo.deco
 the SHA-256 of its decoded frames. ``tests/test_codec.py``'s golden checksum guards the bytes
 the encoder writes; this file guards what the decoder makes of fixed bytes, so a change made to
 both the encoder and the decoder (which the closed-loop round trips cannot see) fails here.
+``golden_demo_v1.lvc`` is the same clip as format version 1 wrote it (before refresh headers
+stated their slice count): old files must keep decoding, so it is never regenerated.
 
-A deliberate change of the format or of the decoder's output regenerates both files with
+A deliberate change of the format or of the decoder's output regenerates the current files with
 ``LIVECODEC_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_decode.py`` (the variable that
 regenerates tests/data/golden_stream.sha256 too); say so in the commit message. Without the
 variable the test only reads the committed files.
@@ -21,12 +23,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livecodec.codec import Decoder, read_file_header
+from livecodec.codec import FORMAT_VERSION, Decoder, FileHeader, read_file_header
 from livecodec.codec.bitstream import FILE_HEADER_SIZE, parse_packet
 
 DATA = Path(__file__).with_name("data")
 STREAM = DATA / "golden_demo.lvc"
 DIGEST = DATA / "golden_demo.decoded.sha256"
+#: Written by format version 1; kept as it is.
+STREAM_V1 = DATA / "golden_demo_v1.lvc"
+DIGEST_V1 = DATA / "golden_demo_v1.decoded.sha256"
 #: What the committed stream holds (checked, so a regeneration cannot silently lose coverage).
 WIDTH, HEIGHT, FRAMES, FPS = 84, 52, 5, 30.0
 FRAME_TYPES = ["refresh", "predicted", "predicted", "refresh", "predicted"]
@@ -46,9 +51,9 @@ def encode_golden_stream() -> tuple[bytes, list[np.ndarray]]:
             [f.reconstruction for f in frames])
 
 
-def decode_stream(data: bytes):
+def decode_stream(data: bytes, version: int = FORMAT_VERSION):
     """Every packet of a file decoded in order with a plain Decoder (raises on any error)."""
-    assert read_file_header(data[:FILE_HEADER_SIZE]).fps == FPS
+    assert read_file_header(data[:FILE_HEADER_SIZE]) == FileHeader(version, FPS)
     decoder, decoded, pos = Decoder(), [], FILE_HEADER_SIZE
     while pos < len(data):
         packet = parse_packet(data, pos)
@@ -66,8 +71,11 @@ def frames_digest(images: list[np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module")
-def golden() -> tuple[bytes, list]:
+@pytest.fixture(scope="module", params=["current", "v1"])
+def golden(request) -> tuple[bytes, list]:
+    if request.param == "v1":
+        data = STREAM_V1.read_bytes()
+        return data, decode_stream(data, version=1), DIGEST_V1
     if UPDATE:
         data, reconstructions = encode_golden_stream()
         decoded = decode_stream(data)
@@ -78,23 +86,23 @@ def golden() -> tuple[bytes, list]:
     assert STREAM.is_file() and DIGEST.is_file(), (
         f"{STREAM} or {DIGEST} is missing: run with LIVECODEC_UPDATE_GOLDEN=1 once to create them")
     data = STREAM.read_bytes()
-    return data, decode_stream(data)
+    return data, decode_stream(data), DIGEST
 
 
 def test_golden_stream_decodes_to_the_committed_frames(golden) -> None:
     """The format and decoder guard; see the module docstring for a deliberate regeneration."""
-    data, decoded = golden
+    data, decoded, digest_file = golden
     digest = frames_digest([d.image for d in decoded])
-    expected = DIGEST.read_text().split()[0]
+    expected = digest_file.read_text().split()[0]
     assert digest == expected, (
-        f"{STREAM.name} decodes to different pictures (sha256 {digest}, golden {expected}); if "
+        f"{digest_file.name}: the stream decodes to different pictures (sha256 {digest}, golden {expected}); if "
         f"the format or the decoder changed on purpose, regenerate with LIVECODEC_UPDATE_GOLDEN=1")
 
 
 def test_golden_stream_covers_refresh_predicted_and_residual(golden) -> None:
     """The committed stream exercises what it claims to: both frame types, every block mode,
     residual (quality > 0), a frame size that is not a multiple of the block size."""
-    data, decoded = golden
+    data, decoded, _ = golden
     assert len(data) < 8192
     assert [d.frame_type for d in decoded] == FRAME_TYPES
     assert all(d.image.shape == (HEIGHT, WIDTH, 3) for d in decoded)

@@ -15,6 +15,7 @@ from livecodec.codec import CodecParams, Encoder
 from livecodec.codec.blocks import Planes, frame_to_planes
 from livecodec.codec.motion import (MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, predict_planes,
                           vector_predictors)
+from livecodec.codec.slices import slice_rows
 
 #: Frames inside each leg of the demo scene's pure-translation phase (frames 1..300).
 PAN_FRAMES = (30, 90, 150, 210, 270)
@@ -68,7 +69,8 @@ class TestDiamondSearchSynthetic:
         for dx, dy in [(3, -2), (-5, 4), (0, 7), (-1, 0)]:
             # cur[y, x] = ref[y + dy, x + dx] wherever that is inside the reference.
             cur = np.roll(ref, (-dy, -dx), axis=(0, 1))
-            mvs, sads = diamond_search(cur, ref, 16, 16, 1.0, np.zeros((6, 8, 2), np.int32), True)
+            mvs, sads = diamond_search(cur, ref, 16, 16, 1.0, np.zeros((6, 8, 2), np.int32), True,
+                                       [(0, 6)])
             assert mvs.shape == (6, 8, 2) and mvs.dtype == np.int32
             interior = (slice(1, -1), slice(1, -1))
             assert (mvs[interior] == (2 * dx, 2 * dy)).all(), (dx, dy)
@@ -79,21 +81,23 @@ class TestDiamondSearchSynthetic:
         ref = rng.integers(0, 256, (64, 64)).astype(np.uint8)
         cur = np.ascontiguousarray(np.roll(ref, (0, -12), axis=(0, 1)))   # true dx = 12
         for search_range in (1, 4, 8):
-            mvs, _ = diamond_search(cur, ref, 8, search_range, 0.0, np.zeros((8, 8, 2), np.int32), True)
+            mvs, _ = diamond_search(cur, ref, 8, search_range, 0.0, np.zeros((8, 8, 2), np.int32), True,
+                                    [(0, 8)])
             # Half-pel refinement may step half a pixel beyond the integer window.
             assert np.abs(mvs).max() <= 2 * search_range + 1
 
     def test_static_picture_gives_zero_vectors(self):
         rng = np.random.default_rng(2)
         ref = rng.integers(0, 256, (48, 64)).astype(np.uint8)
-        mvs, sads = diamond_search(ref, ref, 8, 16, 1.0, np.zeros((6, 8, 2), np.int32), True)
+        mvs, sads = diamond_search(ref, ref, 8, 16, 1.0, np.zeros((6, 8, 2), np.int32), True,
+                                   [(0, 6)])
         assert not mvs.any() and not sads.any()
 
     def test_vector_predictors_is_the_median_rule(self):
         mvs = np.zeros((2, 3, 2), np.int32)
         mvs[0, :, 0] = [2, 4, 8]
         mvs[1, 0, 0] = 6
-        pred = vector_predictors(mvs, 8)               # a small frame: one band
+        pred = vector_predictors(mvs, [(0, 2)])        # one slice
         assert pred[0, 0, 0] == 0                      # nothing to the left on row 0
         assert pred[0, 1, 0] == 2 and pred[0, 2, 0] == 4   # row 0: the left vector
         assert pred[1, 0, 0] == 2                      # median(0 (no left), top 2, top-right 4)
@@ -102,9 +106,9 @@ class TestDiamondSearchSynthetic:
 
 
     def test_each_band_of_a_large_frame_is_predicted_on_its_own(self):
-        rows, cols = 30, 40                             # 640x480 at block 16: two bands
+        rows, cols = 30, 40                             # 640x480 at block 16: two slices
         mvs = np.full((rows, cols, 2), 6, np.int32)
-        pred = vector_predictors(mvs, 16)
+        pred = vector_predictors(mvs, slice_rows(rows, 2))
         assert pred[15, 0].tolist() == [0, 0]           # first block of band 2: no neighbour
         assert pred[15, 1].tolist() == [6, 6]           # then the left vector, as on row 0
         assert pred[14, 1].tolist() == [6, 6] and pred[16, 1].tolist() == [6, 6]
@@ -116,7 +120,8 @@ class TestDiamondSearchDemoScene:
         pan = true_pan(scene, index)
         cur, ref = luma(scene.frame(index)), luma(scene.frame(index - 1))
         rows, cols = cur.shape[0] // BLOCK, cur.shape[1] // BLOCK
-        mvs, _ = diamond_search(cur, ref, BLOCK, 16, 2.0, np.zeros((rows, cols, 2), np.int32), True)
+        mvs, _ = diamond_search(cur, ref, BLOCK, 16, 2.0, np.zeros((rows, cols, 2), np.int32), True,
+                                [(0, rows)])
         background = textured_background_blocks(scene, index)
         assert background.sum() >= 0.5 * rows * cols
         error = np.abs(mvs / 2.0 - pan).max(axis=2)[background]

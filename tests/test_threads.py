@@ -9,26 +9,27 @@ from livecodec.app.cli import main
 from livecodec.app.sources import DemoScene
 from livecodec.codec import (CodecParams, ConcealingDecoder, Decoder, Encoder, check_threads,
                              default_threads)
-from livecodec.codec.parallel import row_bands
+from livecodec.codec.slices import choose_slice_count
 from tests.cli_helpers import one_error_line
 
-#: 480x272 at block 16: 130,560 luma samples, so every frame has two slices to share out.
-SIZE = (480, 272)
 
-
-def stream(threads: int, params: CodecParams) -> list[bytes]:
-    scene = DemoScene(*SIZE, n_frames=5)
+def stream(threads: int, params: CodecParams, size: tuple[int, int], frames: int) -> list[bytes]:
+    scene = DemoScene(*size, n_frames=frames)
     encoder = Encoder(params, threads=threads)
-    return [encoder.encode(scene.frame(i)).data for i in range(5)]
+    return [encoder.encode(scene.frame(i)).data for i in range(frames)]
 
 
-@pytest.mark.parametrize("params", [CodecParams(refresh_interval=3),
-                                    CodecParams(block_size=8, quality=80, refresh_interval=4)],
-                         ids=["block16", "block8-q80"])
-def test_the_stream_is_byte_identical_for_1_2_and_3_threads(params):
-    rows, cols = SIZE[1] // params.block_size, SIZE[0] // params.block_size
-    assert len(row_bands(rows, cols, params.block_size)) == 2
-    streams = {threads: stream(threads, params) for threads in (1, 2, 3)}
+# 480x272 at block 16 has two slices (130,560 luma samples); 1280x720 at block 32 has four,
+# more than any thread count here, so the slices are shared out unevenly.
+@pytest.mark.parametrize("size, params, frames, slices", [
+    ((480, 272), CodecParams(refresh_interval=3), 5, 2),
+    ((480, 272), CodecParams(block_size=8, quality=80, refresh_interval=4), 5, 2),
+    ((1280, 720), CodecParams(block_size=32, quality=30, preset="fast"), 3, 4),
+], ids=["block16", "block8-q80", "720p-4-slices"])
+def test_the_stream_is_byte_identical_for_1_2_and_3_threads(size, params, frames, slices):
+    bs = params.block_size
+    assert choose_slice_count(-(-size[1] // bs), -(-size[0] // bs), bs) == slices
+    streams = {threads: stream(threads, params, size, frames) for threads in (1, 2, 3)}
     assert streams[1] == streams[2] == streams[3]
     pictures = {}
     for threads in (1, 3):
