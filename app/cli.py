@@ -13,11 +13,13 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, BitstreamError, CodecParams, Decoder,
-                             Encoder, PacketReader, bits_per_pixel, check_threads, kbps, psnr, default_threads, read_stream_info, recover_frames,
+from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, PRESETS, BitstreamError, CodecParams,
+                             Decoder, Encoder, PacketReader, bits_per_pixel, check_threads,
+                             default_threads, kbps, psnr, read_stream_info, recover_frames,
                              write_file_header)
 
 from .outputs import OutputError, PendingOutput, check_not_input, check_writable
+from .overload import AUTO_PRESET
 from .quantize import quantize_image
 from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc
 from .sources import (Capture, DemoScene, FrameSource, SourceError, open_source, parse_size,
@@ -52,9 +54,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _add_codec_options(parser: argparse.ArgumentParser) -> None:
+def _add_codec_options(parser: argparse.ArgumentParser, live: bool = False) -> None:
+    """Codec settings; ``live`` (the window) adds the preset "auto" and makes it the default."""
     defaults = CodecParams()
     group = parser.add_argument_group("codec options")
+    choices = (AUTO_PRESET, *PRESETS) if live else PRESETS
+    default = AUTO_PRESET if live else defaults.preset
+    group.add_argument("--preset", choices=choices, default=default,
+                       help="encoder effort: fast, balanced or best" +
+                            (", or auto: balanced, fast while the encoder drops frames"
+                             if live else "") + " (default %(default)s)")
     group.add_argument("--block-size", type=int, default=defaults.block_size,
                        help="coding block side: 4, 8, 16 or 32 (default %(default)s)")
     group.add_argument("--clusters", type=int, default=defaults.n_clusters,
@@ -102,9 +111,10 @@ def _capture(args: argparse.Namespace) -> Capture:
 
 def _params(args: argparse.Namespace) -> CodecParams:
     try:
+        preset = CodecParams().preset if args.preset == AUTO_PRESET else args.preset
         return CodecParams(block_size=args.block_size, n_clusters=args.clusters,
                            refresh_interval=args.refresh, quality=args.quality,
-                           search_range=args.search_range, target_kbps=args.kbps)
+                           search_range=args.search_range, target_kbps=args.kbps, preset=preset)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -117,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--source", default=None,
                      help="camera:N, demo, a stream URL (rtsp://, udp://, ...) or a video file "
                           "(default: camera:0, else demo)")
-    _add_codec_options(gui)
+    _add_codec_options(gui, live=True)
     _add_capture_options(gui)
     _add_threads_option(gui)
     gui.add_argument("--record", metavar="AVI", help="record the reconstruction to this file")
@@ -239,7 +249,8 @@ def _read_stream(path: str) -> PacketReader:
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui import run_gui    # Qt is imported only for the window
     return run_gui(source=args.source, params=_params(args), capture=_capture(args),
-                   threads=_threads(args), record=args.record, fourcc=args.fourcc,
+                   threads=_threads(args), auto_preset=args.preset == AUTO_PRESET,
+                   record=args.record, fourcc=args.fourcc,
                    quit_after=args.quit_after, screenshot=args.screenshot)
 
 
@@ -413,7 +424,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "encode_fps": 1.0 / float(np.median(enc_times)), "decode_fps": 1.0 / float(np.median(dec_times)),
         "params": {"block_size": params.block_size, "n_clusters": params.n_clusters,
                    "refresh_interval": params.refresh_interval, "quality": params.quality,
-                   "search_range": params.search_range, "target_kbps": params.target_kbps},
+                   "search_range": params.search_range, "target_kbps": params.target_kbps,
+                   "preset": params.preset},
     }
     if args.json:
         print(json.dumps(result))

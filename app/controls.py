@@ -8,8 +8,9 @@ from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QInputDialog,
                              QLabel, QSlider, QSpinBox, QWidget)
 
+from livecodec.app.overload import AUTO_PRESET
 from livecodec.app.sources import is_url, redacted_url
-from livecodec.codec import BLOCK_SIZES, CodecParams
+from livecodec.codec import BLOCK_SIZES, PRESETS, CodecParams
 
 __all__ = ["ParamControls", "SourceSelector", "SizeSelector", "CAPTURE_SIZES"]
 
@@ -51,17 +52,21 @@ DEFAULT_TARGET_KBPS = 1000
 _TARGET_TIP = ("Rate control: the encoder picks the quality of every frame to hold this bitrate\n"
                "(frames it skips when busy are not sent, so the link may carry less).\n"
                "While on, the Quality slider follows the quality it picks.")
+_PRESET_TIP = ("Encoder effort: fast, balanced or best compression per second of CPU.\n"
+               "auto (the live default) starts balanced, moves to fast when the encoder drops\n"
+               "frames and back when it has headroom; the Preset readout shows the one in use.")
 
 
 class ParamControls(QWidget):
-    """One slider per codec setting, its value shown beside it, and a target bitrate.
+    """One slider per codec setting, its value shown beside it, a target bitrate and the preset.
 
-    Emits params_changed(CodecParams) whenever a control changes (by mouse, keyboard or code).
+    Emits params_changed(CodecParams) whenever a control changes (by mouse, keyboard or code);
+    ``auto_preset`` says whether the preset choice is "auto" (the pipeline's to make).
     """
 
     params_changed = pyqtSignal(object)
 
-    def __init__(self, params: CodecParams) -> None:
+    def __init__(self, params: CodecParams, auto_preset: bool = False) -> None:
         super().__init__()
         self._base = params
         self.sliders: dict[str, QSlider] = {}
@@ -97,11 +102,25 @@ class ParamControls(QWidget):
             widget.setToolTip(_TARGET_TIP)
         grid.addWidget(self.target_check, len(_SLIDERS), 0)
         grid.addWidget(self.target_kbps, len(_SLIDERS), 1, 1, 2)
-        self.set_params(params)
+        preset_label = QLabel("Preset")
+        self.preset = QComboBox()
+        for choice in (AUTO_PRESET, *PRESETS):
+            self.preset.addItem(choice, choice)
+        self.preset.setAccessibleName("Encoder preset")
+        for widget in (preset_label, self.preset):
+            widget.setToolTip(_PRESET_TIP)
+        grid.addWidget(preset_label, len(_SLIDERS) + 1, 0)
+        grid.addWidget(self.preset, len(_SLIDERS) + 1, 1, 1, 2)
+        self.set_params(params, auto_preset)
         for slider in self.sliders.values():
             slider.valueChanged.connect(self._changed)
         self.target_check.toggled.connect(self._changed)
         self.target_kbps.valueChanged.connect(self._changed)
+        self.preset.currentIndexChanged.connect(self._changed)
+
+    @property
+    def auto_preset(self) -> bool:
+        return self.preset.currentData() == AUTO_PRESET
 
     @property
     def params(self) -> CodecParams:
@@ -111,11 +130,18 @@ class ParamControls(QWidget):
         values["block_size"] = BLOCK_SIZES[values["block_size"]]
         values["target_kbps"] = (float(self.target_kbps.value()) if self.target_check.isChecked()
                                  else None)
+        if not self.auto_preset:
+            values["preset"] = self.preset.currentData()
         return self._base.with_changes(**values)
 
-    def set_params(self, params: CodecParams) -> None:
-        """Show params without emitting params_changed."""
+    def set_params(self, params: CodecParams, auto_preset: bool | None = None) -> None:
+        """Show params (and the auto choice, when given) without emitting params_changed."""
         self._base = params
+        self.preset.blockSignals(True)
+        if auto_preset is not None or not self.auto_preset:
+            choice = AUTO_PRESET if auto_preset else params.preset
+            self.preset.setCurrentIndex(self.preset.findData(choice))
+        self.preset.blockSignals(False)
         for field, slider in self.sliders.items():
             value = getattr(params, field)
             slider.blockSignals(True)

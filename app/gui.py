@@ -106,7 +106,7 @@ _COMMON = ("png", "jpg", "bmp", "tif", "webp")
 def run_gui(source: str | None, params: CodecParams, record: str | None = None,
             fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
             screenshot: str | None = None, capture: Capture = Capture(),
-            threads: int | None = None) -> int:
+            threads: int | None = None, auto_preset: bool = False) -> int:
     """Show the live window on source until closed or quit_after seconds; return the exit code.
 
     source None (or "auto") opens camera 0, or the demo scene when there is no camera. Without a
@@ -145,8 +145,9 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
         print(f"livecodec: {problem}; running the pipeline headless on {shown} (Ctrl+C stops)",
               file=sys.stderr)
         return run_headless(spec, params, record=record, fourcc=fourcc, quit_after=quit_after,
-                            capture=capture, threads=threads)
-    return _run_window(spec, params, record, fourcc, quit_after, screenshot, capture, threads)
+                            capture=capture, threads=threads, auto_preset=auto_preset)
+    return _run_window(spec, params, record, fourcc, quit_after, screenshot, capture, threads,
+                       auto_preset)
 
 
 def window_icon() -> QIcon:
@@ -160,7 +161,7 @@ def window_icon() -> QIcon:
 
 def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
                 quit_after: float | None, screenshot: str | None, capture: Capture,
-                threads: int | None) -> int:
+                threads: int | None, auto_preset: bool) -> int:
     from PyQt6.QtCore import QTimer, qInstallMessageHandler
     from PyQt6.QtWidgets import QApplication
 
@@ -171,7 +172,8 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
     app = QApplication.instance() or QApplication([sys.argv[0]])
     apply_dark_theme(app)
     app.setWindowIcon(window_icon())
-    window = MainWindow(spec, params, fourcc=fourcc, capture=capture, threads=threads)
+    window = MainWindow(spec, params, fourcc=fourcc, capture=capture, threads=threads,
+                        auto_preset=auto_preset)
     if spec == AUTO_SOURCE:
         window.show_message("info", "Looking for camera 0 (the demo scene plays if there is none)…")
     window.show()

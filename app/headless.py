@@ -20,9 +20,10 @@ READOUT_PIPE_S = 2.0
 
 
 def readout_line(stats: dict) -> str:
-    """fps, bitrate, PSNR, latency and drops in one line."""
+    """fps, bitrate, PSNR, latency, drops and the preset in use in one line."""
     return (f"{stats['fps']:5.1f} fps  {stats['kbps']:8.0f} kbps  PSNR {stats['psnr']:5.2f} dB  "
-            f"latency {stats['latency_ms']:4.0f} ms  dropped {stats['frames_dropped']}")
+            f"latency {stats['latency_ms']:4.0f} ms  dropped {stats['frames_dropped']}  "
+            f"preset {stats['preset']}{' (auto)' if stats['auto_preset'] else ''}")
 
 
 def recording_outcome(path: str, recorder: Recorder | None) -> list[str]:
@@ -38,7 +39,8 @@ def recording_outcome(path: str, recorder: Recorder | None) -> list[str]:
 def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None = None,
                  fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
                  out: TextIO | None = None, err: TextIO | None = None,
-                 capture: Capture = Capture(), threads: int | None = None) -> int:
+                 capture: Capture = Capture(), threads: int | None = None,
+                 auto_preset: bool = False) -> int:
     """Run until Ctrl+C, quit_after seconds, or a source that cannot go on; print the stats JSON.
 
     Returns 0, or 1 when the source failed for good before a single frame went through.
@@ -50,7 +52,7 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
         err.flush()
 
     pipeline = Pipeline(source, params, loop=True, on_message=report, capture=capture,
-                        threads=threads)
+                        threads=threads, auto_preset=auto_preset)
     recording: list[Recorder] = []
     pipeline.start()
     try:

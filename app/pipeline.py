@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from livecodec.app.outputs import OutputError, check_not_input
+from livecodec.app.overload import AUTO_PRESET, LoadGovernor
 from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError, letterbox
 from livecodec.app.sources import (FALLBACK_FPS, Capture, FrameSource, SourceError, is_live_spec,
                                    size_problem)
@@ -54,6 +55,8 @@ _POLL_S = 0.05
 _STATS_WINDOW_S = 2.0
 #: Median latency and stage times over about four seconds at 30 fps.
 _TIMING_SAMPLES = 120
+#: The governor judges headroom by the median encode time of the last second or so.
+_LOAD_SAMPLES = 30
 #: Waits before reopening a lost camera; the last one repeats.
 _RECONNECT_BACKOFF_S = (0.5, 1.0, 2.0, 4.0)
 #: A reconnected camera that delivers this long starts the back-off afresh; one that fails again
@@ -194,12 +197,16 @@ class Pipeline:
             absorbs jitter while adding at most one frame of latency. A camera always gets 1:
             the encoder takes the newest frame.
         packet_queue_size: packets that may wait for the decoder before the encoder waits.
+        auto_preset: choose the encoder preset by load (``--preset auto``): a faster one when
+            frames drop, back when there is headroom; ``params.preset`` is then ignored.
+            Without it the pipeline keeps ``params.preset`` and only warns of overload.
     """
 
     def __init__(self, source: SourceSpec, params: CodecParams, *, loop: bool = True,
                  on_frame: FrameCallback | None = None, on_message: MessageCallback | None = None,
                  raw_queue_size: int = 2, packet_queue_size: int = 2,
-                 capture: Capture = Capture(), threads: int | None = None) -> None:
+                 capture: Capture = Capture(), threads: int | None = None,
+                 auto_preset: bool = False) -> None:
         self._on_frame = on_frame
         self._on_message = on_message
         self._loop = loop
@@ -214,6 +221,7 @@ class Pipeline:
         self._pending_params: CodecParams | None = None
         self._encoder_params: CodecParams | None = None
         self._paused = False
+        self._governor = LoadGovernor(AUTO_PRESET if auto_preset else params.preset)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._raw: DropOldestQueue[_Raw] = DropOldestQueue(raw_queue_size)
@@ -288,8 +296,23 @@ class Pipeline:
     def set_params(self, params: CodecParams) -> None:
         """Hand new settings to the encoder; it takes them before its next frame."""
         with self._lock:
+            if not self._governor.auto and params.preset != self._governor.preset:
+                self._governor = LoadGovernor(params.preset)
             self._params = params
             self._pending_params = params
+
+    @property
+    def auto_preset(self) -> bool:
+        """Whether the pipeline picks the preset by load."""
+        with self._lock:
+            return self._governor.auto
+
+    def set_auto_preset(self, auto: bool) -> None:
+        """Let the pipeline choose the preset (True) or keep ``params.preset`` (False)."""
+        with self._lock:
+            if auto != self._governor.auto:
+                self._governor = LoadGovernor(AUTO_PRESET if auto else self._params.preset)
+                self._pending_params = self._params
 
     def set_source(self, source: SourceSpec) -> None:
         """Switch to another source; it opens in the capture thread.
@@ -399,7 +422,9 @@ class Pipeline:
         frames_captured / frames_shown (delivered to on_frame) / frames_dropped (raw frames the
         encoder never saw); fps, kbps and psnr over the last two seconds, where kbps is what the
         link carries per second of wall time; latency_ms, encode_ms, decode_ms are medians;
-        kbps_mean follows DESIGN.md (8·bytes / (frames / source fps) / 1000).
+        kbps_mean follows DESIGN.md (8·bytes / (frames / source fps) / 1000). preset is the
+        encoder preset in use, auto_preset whether the pipeline picks it, overloaded whether
+        frames are being dropped because the encoder cannot keep up.
         """
         now = time.monotonic()
         with self._lock:
@@ -425,6 +450,9 @@ class Pipeline:
                 "psnr_mean": self._psnr_total / shown if shown else 0.0,
                 "refresh_frames": self._refresh_frames,
                 "decode_errors": self._decode_errors,
+                "preset": self._governor.preset,
+                "auto_preset": self._governor.auto,
+                "overloaded": self._governor.overloaded,
             }
         return {k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}
 
@@ -442,6 +470,8 @@ class Pipeline:
             self._latencies: deque[float] = deque(maxlen=_TIMING_SAMPLES)
             self._encode_ms: deque[float] = deque(maxlen=_TIMING_SAMPLES)
             self._decode_ms: deque[float] = deque(maxlen=_TIMING_SAMPLES)
+            #: encode times as they happen (the governor's view; _encode_ms is per shown frame)
+            self._encode_times: deque[float] = deque(maxlen=_LOAD_SAMPLES)
 
     def _count_shown(self, stats: FrameStats, size: tuple[int, int]) -> None:
         with self._lock:
@@ -486,40 +516,66 @@ class Pipeline:
         params = self.params
         _warm_up(params)
         encoder: Encoder | None = None
-        stream, failing = None, False
+        stream, failing, last_captured_at = None, False, 0.0
         while not stop.is_set():
             raw = self._raw.get(_POLL_S)
             if raw is None:
                 continue
             with self._lock:
                 pending, self._pending_params = self._pending_params, None
-            params = pending or params
+                governor = self._governor
+            params = self._with_preset(pending or params, governor)
+            duration = raw.captured_at - last_captured_at
             if encoder is None or stream != (raw.generation, raw.frame.shape, raw.fps):
                 # A new source or frame size starts a new stream; rate control budgets bits
                 # per frame from the source's frame rate.
                 encoder = Encoder(params, fps=raw.fps, threads=self._codec_threads)
                 stream = (raw.generation, raw.frame.shape, raw.fps)
-            elif pending is not None:
+                duration = 1.0 / raw.fps
+                governor.restart(time.monotonic())
+            elif params != encoder.params:
                 encoder.set_params(params)
             with self._lock:
                 self._encoder_params = params
             started = time.perf_counter()
             try:
-                encoded = encoder.encode(raw.frame)
+                # The time since the previous coded frame: rate control holds the target per
+                # second of wall-clock time, also while frames are being dropped.
+                encoded = encoder.encode(raw.frame, duration=duration)
             except Exception as exc:  # a frame the codec rejects: say so once, start afresh
                 if not failing:
                     log.debug("encoder failed", exc_info=True)
                     self._report("error", f"encoder: {exc}")
                 failing, encoder = True, None
                 continue
-            failing = False
-            packet = _Packet(raw, encoded, params, (time.perf_counter() - started) * 1000)
+            failing, last_captured_at = False, raw.captured_at
+            encode_ms = (time.perf_counter() - started) * 1000
+            self._watch_load(governor, raw, encode_ms)
+            packet = _Packet(raw, encoded, params, encode_ms)
             while not stop.is_set():  # never drop a packet: wait for the decoder instead
                 try:
                     self._packets.put(packet, timeout=_POLL_S)
                     break
                 except queue.Full:
                     continue
+
+    @staticmethod
+    def _with_preset(params: CodecParams, governor: LoadGovernor) -> CodecParams:
+        """The settings to encode with: the governor's preset when it chooses."""
+        if governor.auto and params.preset != governor.preset:
+            return params.with_changes(preset=governor.preset)
+        return params
+
+    def _watch_load(self, governor: LoadGovernor, raw: _Raw, encode_ms: float) -> None:
+        """Feed the governor; report what it decides (an overload, a preset change)."""
+        with self._lock:
+            captured = self._frames_captured
+            self._encode_times.append(encode_ms)
+            recent_ms = _median(self._encode_times)
+        change = governor.update(time.monotonic(), captured, self._raw.dropped, recent_ms,
+                                 1.0 / raw.fps)
+        if change is not None:
+            self._report(change.level, change.text)
 
     def _decode_loop(self, stop: threading.Event) -> None:
         decoder = ConcealingDecoder(threads=self._codec_threads)

@@ -116,14 +116,19 @@ class VideoViews(pg.GraphicsLayoutWidget):
         self.motion.box.addItem(self.refresh_mark)
         self._size: tuple[int, int] | None = None
         self._refresh_until = 0.0
+        #: Picture pixels per device pixel in the views (read by the thread preparing frames:
+        #: above 1 it scales the pictures down to what the screen shows).
+        self.display_scale = 1.0
 
     def show_frame(self, views: ViewImages) -> None:
         """Draw one prepared frame in all four views."""
-        height, width = views.original.shape[:2]
+        width, height = views.size
+        picture = QRectF(0, 0, width, height)
         for pane, image in ((self.original, views.original),
                             (self.reconstruction, views.reconstruction),
                             (self.motion, views.backdrop), (self.error, views.error)):
             pane.image.setImage(image, autoLevels=False)
+            pane.image.setRect(picture)     # display-size images over the picture's pixels
         rows, cols = views.modes.shape[:2]
         self.modes.setImage(views.modes, autoLevels=False)
         self.modes.setRect(QRectF(0, 0, cols * views.block_size, rows * views.block_size))
@@ -167,6 +172,7 @@ class VideoViews(pg.GraphicsLayoutWidget):
             centre_x, centre_y = width / 2, height / 2
         else:
             centre_x, centre_y, per_pixel = self._view
+        self.display_scale = per_pixel / max(1.0, self.devicePixelRatioF())
         self._applying = True
         try:
             for box in boxes:

@@ -52,6 +52,8 @@ _READOUTS = (
     ("dropped", "Dropped", "Captured frames the encoder skipped because it was busy"),
     ("encode", "Encode", "Encoder time per frame, median"),
     ("decode", "Decode", "Decoder time per frame, median"),
+    ("preset", "Preset", "Encoder preset in use (auto: chosen by load); orange while the\n"
+                         "encoder is overloaded and drops frames"),
     ("stream", "Stream", "Source, frame size and nominal frame rate"),
 )
 
@@ -71,7 +73,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, source: SourceSpec = AUTO_SOURCE, params: CodecParams | None = None, *,
                  fourcc: str = DEFAULT_FOURCC, plot_seconds: float = 20.0,
-                 capture: Capture = Capture(), threads: int | None = None) -> None:
+                 capture: Capture = Capture(), threads: int | None = None,
+                 auto_preset: bool = False) -> None:
         super().__init__()
         params = params or CodecParams()
         self.setWindowTitle("livecodec — live palette + motion codec")
@@ -89,11 +92,11 @@ class MainWindow(QMainWindow):
         self.last_recording: Recorder | None = None
         self.pipeline = Pipeline(source, params, loop=True, on_frame=self._frame_from_worker,
                                  on_message=self.message_received.emit, capture=capture,
-                                 threads=threads)
+                                 threads=threads, auto_preset=auto_preset)
 
         self.views = VideoViews()
         self.plots = StatsPlots(seconds=plot_seconds)
-        self.controls = ParamControls(params)
+        self.controls = ParamControls(params, auto_preset)
         self.selector = SourceSelector()
         if isinstance(source, str) and source != AUTO_SOURCE:
             self.selector.show_source(source)
@@ -105,7 +108,7 @@ class MainWindow(QMainWindow):
 
         self.frame_ready.connect(self._show_latest)
         self.message_received.connect(self.show_message)
-        self.controls.params_changed.connect(self.pipeline.set_params)
+        self.controls.params_changed.connect(self._params_changed)
         self.selector.source_chosen.connect(self.set_source)
         self.size_selector.size_chosen.connect(self.set_capture_size)
         self._timer = QTimer(self)
@@ -293,19 +296,23 @@ class MainWindow(QMainWindow):
             value.setStyleSheet("font-weight: bold;")
             for widget in (name, value):
                 widget.setToolTip(tip)
-            if key == "stream":
-                grid.addWidget(name, 4, 0)
-                grid.addWidget(value, 4, 1, 1, 3)
+            if key == "stream":         # last, on a row of its own
+                grid.addWidget(name, i // 2 + 1, 0)
+                grid.addWidget(value, i // 2 + 1, 1, 1, 3)
             else:
                 grid.addWidget(name, i // 2, 2 * (i % 2))
                 grid.addWidget(value, i // 2, 2 * (i % 2) + 1)
             self.readouts[key] = value
         return frame
 
+    def _params_changed(self, params: CodecParams) -> None:
+        self.pipeline.set_auto_preset(self.controls.auto_preset)
+        self.pipeline.set_params(params)
+
     # ----------------------------------------------------------------- frames
     def _frame_from_worker(self, frame: PipelineFrame) -> None:
         """Decoder thread: prepare the views, keep only the newest, wake the GUI once."""
-        views = prepare_views(frame)
+        views = prepare_views(frame, self.views.display_scale)
         self._stats_inbox.append(frame.stats)
         with self._latest_lock:
             idle = self._latest is None
@@ -346,7 +353,10 @@ class MainWindow(QMainWindow):
             "dropped": f"{stats['frames_dropped']}",
             "encode": f"{stats['encode_ms']:.1f} ms",
             "decode": f"{stats['decode_ms']:.1f} ms",
+            "preset": stats["preset"] + (" (auto)" if stats["auto_preset"] else ""),
         }
+        self.readouts["preset"].setStyleSheet(
+            "font-weight: bold;" + (" color: #ffb347;" if stats["overloaded"] else ""))
         if self._last_frame is not None:
             shown = self._last_frame.stats
             values["frame"] = f"{shown.frame_type}, q {shown.quality}"

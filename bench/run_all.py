@@ -257,8 +257,53 @@ def _entropy_section(rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def _presets_section(presets: dict) -> list[str]:
+    from .presets import QUALITIES, X264_SPEED_CRF
+
+    names = list(next(iter(presets["compression"].values())))
+    lines = ["## Speed presets", "",
+             "Encoder effort levels (`CodecParams.preset`, `--preset`); the decoder needs none. "
+             f"BD-rate against balanced on the first {presets['frames']} frames of each clip "
+             f"(quality {', '.join(map(str, QUALITIES))}; negative: fewer bits at equal PSNR), "
+             "`python -m bench.presets`:", "",
+             "| clip | " + " | ".join(names) + " |", "|" + " --- |" * (len(names) + 1)]
+    for clip, row in presets["compression"].items():
+        lines.append(f"| {clip} | " + " | ".join(f"{row[n]:+.1f} %" for n in names) + " |")
+    lines += ["", "Encode speed, frames per second (first frames of bikes scaled to each size, "
+              "one process, default threads, median of 3 runs interleaved with x264 ultrafast "
+              f"zerolatency crf {X264_SPEED_CRF} through ffmpeg on the same frames, process start "
+              "and colour conversion included):", "",
+              "| size | " + " | ".join(names) + " | x264 ultrafast | fast / x264 |",
+              "|" + " --- |" * (len(names) + 3)]
+    for row in presets["speed"]:
+        x264 = row.get("x264")
+        lines.append(f"| {row['size'][0]}×{row['size'][1]} | "
+                     + " | ".join(f"{row[n]:.1f}" for n in names)
+                     + f" | {_f(x264, '{:.1f}')} | "
+                     + (f"{row['fast'] / x264:.2f}" if x264 else "-") + " |")
+    lines += [""] + [f"- {v}" for v in presets["verdicts"]] + [""]
+    return lines
+
+
+def _live_section(rows: list[dict]) -> list[str]:
+    lines = ["## The live window at HD", "",
+             "`python -m bench.pipeline_fps --hd`: the window (offscreen) on bikes scaled to each "
+             "size at 30 fps, `--preset auto` (the live default), coded at the source's size; "
+             "after the warm-up, over the measured span:", "",
+             "| size | preset at the end | fps (target) | dropped (target) | median latency ms "
+             "(target) | met |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        drop_target = "-" if r["target_dropped"] is None else f"<= {r['target_dropped']:.0%}"
+        lines.append(f"| {r['size'][0]}×{r['size'][1]} | {r['preset']} | {r['fps']:.1f} "
+                     f"(>= {r['target_fps']:g}) | {r['dropped_share']:.1%} ({drop_target}) | "
+                     f"{r['latency_ms_median']} (<= {r['target_latency_ms']:g}) | "
+                     f"{'yes' if r['met'] else '**no**'} |")
+    return lines + [""]
+
+
 def write_report(path: Path, rd: list[dict] | None, speed: list[dict] | None, meta: dict,
-                 ratecontrol: list[dict] | None = None, entropy: list[dict] | None = None) -> None:
+                 ratecontrol: list[dict] | None = None, entropy: list[dict] | None = None,
+                 presets: dict | None = None, live: list[dict] | None = None) -> None:
     m = meta["machine"]
     lines = [INTRO, "## This run", "",
              f"- Date: {meta['date']}",
@@ -280,6 +325,10 @@ def write_report(path: Path, rd: list[dict] | None, speed: list[dict] | None, me
         lines += _summary_section(rd)
     if speed:
         lines += _speed_section(speed)
+    if presets:
+        lines += _presets_section(presets)
+    if live:
+        lines += _live_section(live)
     if ratecontrol:
         lines += _ratecontrol_section(ratecontrol)
     if entropy:
@@ -319,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-speed", action="store_true", help="skip the speed benchmark")
     p.add_argument("--no-ratecontrol", action="store_true",
                    help="skip the rate-control and entropy-coding reports")
+    p.add_argument("--no-presets", action="store_true",
+                   help="skip the presets' BD-rate and speed table")
+    p.add_argument("--no-live", action="store_true", help="skip the live window at HD")
     p.add_argument("--out", type=Path, help="output directory (default: docs/)")
     p.add_argument("--json", type=Path, metavar="PATH", help="also save all raw results as JSON")
     p.add_argument("--from-json", type=Path, metavar="PATH",
@@ -339,7 +391,8 @@ def _rewrite(path: Path, out: Path) -> int:
         if speed_results:
             speed_mod.plot_speed(speed_results, out / "speed.png")
     write_report(out / "BENCHMARKS.md", rd_results, speed_results, meta,
-                 saved.get("ratecontrol"), saved.get("entropy"))
+                 saved.get("ratecontrol"), saved.get("entropy"), saved.get("presets"),
+                 saved.get("live"))
     print(f"rewrote {out / 'BENCHMARKS.md'} from {path}")
     return 0
 
@@ -403,6 +456,18 @@ def main(argv: list[str] | None = None) -> int:
         from .ratecontrol import run_ratecontrol
         rc_results = [asdict(r) for r in run_ratecontrol([c.name for c in clips])]
         entropy_results = run_entropy_report()
+    presets_results = live_results = None
+    if not args.no_presets and not args.quick:
+        from . import presets as presets_mod
+        frames = args.frames or presets_mod.DEFAULT_FRAMES
+        speed_rows = presets_mod.run_speed(presets_mod.SPEED_FRAMES)
+        presets_results = {"frames": frames, "speed": speed_rows,
+                           "compression": presets_mod.run_compression([c.name for c in clips],
+                                                                      frames, jobs=args.jobs),
+                           "verdicts": presets_mod.verdicts(speed_rows)}
+    if not args.no_live and not args.quick and anchors.ffmpeg_path():
+        from .pipeline_fps import run_hd
+        live_results = run_hd(20.0, 8.0)
     seconds = time.perf_counter() - t0
     used = {r["name"]: r["frames"] for r in rd_results or []}
     parts, capped = [], False
@@ -432,10 +497,12 @@ def main(argv: list[str] | None = None) -> int:
                    "x264": list(rd_mod.QUICK_X264 if q else rd_mod.X264_CRFS)},
     }
     report = out / "BENCHMARKS.md"
-    write_report(report, rd_results, speed_results, meta, rc_results, entropy_results)
+    write_report(report, rd_results, speed_results, meta, rc_results, entropy_results,
+                 presets_results, live_results)
     if args.json:
         args.json.write_text(json.dumps({"meta": meta, "rd": rd_results, "speed": speed_results,
-                                         "ratecontrol": rc_results, "entropy": entropy_results},
+                                         "ratecontrol": rc_results, "entropy": entropy_results,
+                                         "presets": presets_results, "live": live_results},
                                         indent=1, default=float), encoding="utf-8")
     print(f"wrote {report} ({seconds / 60:.1f} min)")
     for r in rd_results or []:

@@ -3,8 +3,8 @@
 The codec works on three planes: full-resolution luma and half-resolution Cr and Cb (4:2:0,
 as every mainstream video codec does: the eye resolves colour detail far less than brightness).
 Planes are padded by edge replication to whole coding blocks, so every block is complete; the
-decoder crops the padding away on output. Conversions back to BGR use OpenCV's bit-exact
-fixed-point paths so the encoder's and the decoder's pictures are identical.
+decoder crops the padding away on output. The conversion back to BGR is integer arithmetic of
+our own, so the encoder's and the decoder's pictures are identical on every machine.
 """
 from __future__ import annotations
 
@@ -48,13 +48,62 @@ def frame_to_planes(frame: np.ndarray, block_size: int) -> Planes:
 
 
 def planes_to_frame(planes: Planes, width: int, height: int) -> np.ndarray:
-    """Padded planes -> cropped BGR uint8 frame (bit-exact on every platform)."""
-    hp, wp = planes.y.shape
-    chroma = cv2.merge([planes.cr, planes.cb])
-    chroma_full = cv2.resize(chroma, (wp, hp), interpolation=cv2.INTER_LINEAR_EXACT)
-    ycrcb = cv2.merge([planes.y, chroma_full])
-    bgr = cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR)
-    return np.ascontiguousarray(bgr[:height, :width])
+    """Padded planes -> cropped BGR uint8 frame, in integer arithmetic (the same bytes on every
+    platform): chroma upsampled bilinearly (weights 3/4 and 1/4, as OpenCV's exact linear
+    resize does for 2x), then JPEG's YCrCb -> BGR with 14-bit coefficients; rows split over
+    two cores."""
+    out = np.empty((3, height, width), np.uint8)       # planar: the row loop vectorises
+    half = height // 2
+    run_parallel([lambda: _ycrcb_to_bgr_rows(planes.y, planes.cr, planes.cb, out, 0, half),
+                  lambda: _ycrcb_to_bgr_rows(planes.y, planes.cr, planes.cb, out, half, height)])
+    return cv2.merge(list(out))
+
+
+#: YCrCb -> BGR (JPEG / OpenCV full range) in 1/16384: R = Y + 1.403 Cr', G = Y - 0.714 Cr'
+#: - 0.344 Cb', B = Y + 1.773 Cb' (Cr' = Cr - 128).
+_CR_R, _CR_G, _CB_G, _CB_B = 22987, 11698, 5636, 29049
+_COEF_SHIFT = 14
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _clip8(v):
+    return min(max(v, 0), 255)      # min/max, not branches: the row loop vectorises
+
+
+@njit(cache=True, nogil=True)
+def _upsample_row(plane, near, far, row, out):
+    """Chroma of one full-resolution row, x 16: rows blended 3:1 vertically, then columns."""
+    cw = plane.shape[1]
+    for i in range(cw):
+        row[i] = 3 * np.int32(plane[near, i]) + np.int32(plane[far, i])
+    out[0] = 3 * row[0] + row[0]
+    for i in range(1, cw):
+        out[2 * i] = 3 * row[i] + row[i - 1]
+        out[2 * i - 1] = 3 * row[i - 1] + row[i]
+    out[2 * cw - 1] = 3 * row[cw - 1] + row[cw - 1]
+
+
+@njit(cache=True, nogil=True)
+def _ycrcb_to_bgr_rows(y, cr, cb, out, row0, row1):
+    ch, cw = cr.shape
+    width = out.shape[2]
+    half = np.int32(1 << (_COEF_SHIFT - 1))
+    row = np.empty(cw, np.int32)
+    crs = np.empty(2 * cw, np.int32)
+    cbs = np.empty(2 * cw, np.int32)
+    for r in range(row0, row1):
+        # Chroma row r sits between half-resolution rows r // 2 and its upper or lower neighbour.
+        near = r >> 1
+        far = max(near - 1, 0) if r & 1 == 0 else min(near + 1, ch - 1)
+        _upsample_row(cr, near, far, row, crs)
+        _upsample_row(cb, near, far, row, cbs)
+        for x in range(width):
+            lum = np.int32(y[r, x])
+            crd = ((crs[x] + 8) >> 4) - 128
+            cbd = ((cbs[x] + 8) >> 4) - 128
+            out[0, r, x] = _clip8(lum + ((_CB_B * cbd + half) >> _COEF_SHIFT))
+            out[1, r, x] = _clip8(lum + ((-_CR_G * crd - _CB_G * cbd + half) >> _COEF_SHIFT))
+            out[2, r, x] = _clip8(lum + ((_CR_R * crd + half) >> _COEF_SHIFT))
 
 
 @njit(cache=True, nogil=True)
@@ -79,25 +128,44 @@ def block_means(planes: Planes, block_size: int) -> np.ndarray:
     return out
 
 
+#: Centres are compared in 1/16 grey levels: integer sums vectorise (and add up the same on
+#: every machine), and 1/16 is far finer than any decision made with them needs.
+_CENTRE_SCALE = 16
+
+
 @njit(cache=True, nogil=True)
-def _abs_dev_sums(plane, block, centre, out):
-    rows, cols = out.shape
+def _abs_dev_sums(plane, block, centres, out):
+    k, rows, cols = out.shape
     for r in range(rows):
         for c in range(cols):
-            m = centre[r, c]
-            acc = 0.0
-            for i in range(block):
-                for j in range(block):
-                    acc += abs(np.float32(plane[r * block + i, c * block + j]) - m)
-            out[r, c] = acc
+            for m in range(k):
+                centre = np.int32(centres[m, r, c])
+                acc = np.int64(0)
+                for i in range(block):
+                    row = np.int32(0)
+                    for j in range(block):
+                        row += abs(np.int32(plane[r * block + i, c * block + j]) * _CENTRE_SCALE
+                                   - centre)
+                    acc += row
+                out[m, r, c] = acc / _CENTRE_SCALE
 
 
-def block_sums_abs_dev(plane: np.ndarray, block: int, centre: np.ndarray) -> np.ndarray:
-    """Sum of |pixel - centre| over each block; ``centre`` is (rows, cols)."""
+def block_sums_abs_dev(plane: np.ndarray, block: int, centres: np.ndarray) -> np.ndarray:
+    """Sum of |pixel - centre| over each block, for each of k centres per block.
+
+    Args:
+        plane: (H, W) uint8; block: block side.
+        centres: (k, rows, cols) values to measure every block against (one pass for all k),
+            used to 1/16 of a grey level.
+
+    Returns:
+        float32 (k, rows, cols).
+    """
     rows = plane.shape[0] // block
-    out = np.empty((rows, plane.shape[1] // block), np.float32)
-    centre = np.ascontiguousarray(centre, dtype=np.float32)
+    centres = np.round(np.asarray(centres, np.float32) * _CENTRE_SCALE).astype(np.int32)
+    out = np.empty((len(centres), rows, plane.shape[1] // block), np.float32)
     half = rows // 2        # top and bottom halves on two cores
-    run_parallel([lambda: _abs_dev_sums(plane[:half * block], block, centre[:half], out[:half]),
-                  lambda: _abs_dev_sums(plane[half * block:], block, centre[half:], out[half:])])
+    run_parallel([
+        lambda: _abs_dev_sums(plane[:half * block], block, centres[:, :half], out[:, :half]),
+        lambda: _abs_dev_sums(plane[half * block:], block, centres[:, half:], out[:, half:])])
     return out

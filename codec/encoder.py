@@ -152,8 +152,16 @@ class Encoder:
         """Make the next frame a refresh (e.g. a receiver asked for one)."""
         self._force_refresh = True
 
-    def encode(self, frame: np.ndarray) -> EncodedFrame:
-        """Encode one H x W x 3 uint8 BGR frame."""
+    def encode(self, frame: np.ndarray, *, duration: float | None = None) -> EncodedFrame:
+        """Encode one H x W x 3 uint8 BGR frame.
+
+        ``duration``: seconds of wall-clock time this frame stands for (a live source that
+        drops frames: the time since the previous coded frame); rate control then holds
+        ``target_kbps`` per second of wall-clock time. None: one frame interval (1 / fps).
+        """
+        if self._rate_control is not None:
+            self._rate_control.set_frame_duration(duration if duration is not None
+                                                  else 1.0 / self._fps)
         with using_threads(self.threads):
             return self._encode(frame)
 
@@ -216,17 +224,18 @@ class Encoder:
         step = quality_to_step(quality) if quality > 0 else None
         lam = LAMBDA_PER_STEP * step if step is not None else LAMBDA_NO_RESIDUAL
         ref = self._reference
-        mvs, sads = diamond_search(planes.y, ref.y, bs, min(p.search_range, work.max_search_range),
-                                   lam, self._prev_mvs, work.half_pel, self._bands,
-                                   work.early_stop, work.neighbour_stop)
+        mvs, sads = diamond_search(planes.y, ref.y, bs, p.search_range, lam, self._prev_mvs, True,
+                                   self._bands, work.early_stop, work.neighbour_stop)
         means = block_means(planes, bs)
         rows, cols = means.shape[:2]
-        ratio = sads.sum() / (block_sums_abs_dev(planes.y, bs, means[:, :, 0]).sum() + bs * bs)
+        nearest = nearest_labels(means.reshape(-1, 3), palette).reshape(rows, cols)
+        # Each block against its own mean (how flat it is) and its palette colour, in one pass.
+        flat_sad, palette_sad = block_sums_abs_dev(
+            planes.y, bs, np.stack([means[:, :, 0], palette[nearest][:, :, 0]]))
+        ratio = sads.sum() / (flat_sad.sum() + bs * bs)
         previous, self._prediction_ratio = self._prediction_ratio, ratio
         if ratio > SCENE_CUT_RATIO and (previous is None or ratio > SCENE_CUT_JUMP * previous):
             return None
-        nearest = nearest_labels(means.reshape(-1, 3), palette).reshape(rows, cols)
-        palette_sad = block_sums_abs_dev(planes.y, bs, palette[nearest][:, :, 0].astype(np.float32))
         nbits = label_bits(len(palette)) + _PALETTE_MODE_EXTRA_BITS
         use_palette = palette_sad + lam * nbits < sads + lam * _INTER_MODE_BITS
         modes = np.where(use_palette, MODE_PALETTE, MODE_INTER).astype(np.int8)

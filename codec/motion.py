@@ -168,15 +168,20 @@ def _interpolate_rows(ref, planes, y_start, y_end):
     h, w = ref.shape
     for y in range(y_start, y_end):
         y1 = min(y + 1, h - 1)
-        for x in range(w):
-            x1 = min(x + 1, w - 1)
+        for x in range(w - 1):      # no clamping inside the row: the loop vectorises
             a = np.int32(ref[y, x])
-            b = np.int32(ref[y, x1])
+            b = np.int32(ref[y, x + 1])
             c = np.int32(ref[y1, x])
-            d = np.int32(ref[y1, x1])
+            d = np.int32(ref[y1, x + 1])
             planes[0, y, x] = (a + b + 1) >> 1
             planes[1, y, x] = (a + c + 1) >> 1
             planes[2, y, x] = (a + b + c + d + 2) >> 2
+        x = w - 1                   # the last column's right neighbour is itself
+        a = np.int32(ref[y, x])
+        c = np.int32(ref[y1, x])
+        planes[0, y, x] = a
+        planes[1, y, x] = (a + c + 1) >> 1
+        planes[2, y, x] = (a + a + c + c + 2) >> 2
 
 
 @njit(cache=True, nogil=True)

@@ -33,6 +33,10 @@ RETRY_OVERSHOOT = {"refresh": 1.25, "predicted": 2.0}
 COMPLEXITY_SMOOTHING = 0.7
 #: Quality range the controller uses (0, no residual at all, is left to the user).
 MIN_QUALITY, MAX_QUALITY = 1, 100
+#: A frame's wall-clock duration counts between these multiples of the nominal frame interval:
+#: a live encoder that drops every other frame gives each coded frame two intervals of bits,
+#: but one stall (a slow refresh) must not hand a single frame a second's worth.
+MIN_DURATION_FRAMES, MAX_DURATION_FRAMES = 0.25, 8.0
 
 
 class RateController:
@@ -45,7 +49,9 @@ class RateController:
     """
 
     def __init__(self, target_kbps: float, fps: float, start_quality: int):
-        self.frame_budget = target_kbps * 1000.0 / fps
+        self._bits_per_second = target_kbps * 1000.0
+        self._interval = 1.0 / fps
+        self.frame_budget = self._bits_per_second * self._interval
         self._payback_frames = max(1.0, PAYBACK_SECONDS * fps)
         self._excess = 0.0
         self._last_quality: dict[str, int] = {}
@@ -56,6 +62,13 @@ class RateController:
     def excess_bits(self) -> float:
         """Bits sent beyond the target so far (negative: under budget)."""
         return self._excess
+
+    def set_frame_duration(self, seconds: float) -> None:
+        """The wall-clock time the next frame stands for (the time since the previous coded
+        frame was captured): its budget is the target bitrate times that, so what reaches the
+        link per second holds the target even when a live encoder drops frames."""
+        low, high = MIN_DURATION_FRAMES * self._interval, MAX_DURATION_FRAMES * self._interval
+        self.frame_budget = self._bits_per_second * min(max(seconds, low), high)
 
     def frame_target(self, frame_type: str) -> float:
         """Bits the next frame of ``frame_type`` should spend."""

@@ -73,35 +73,40 @@ def _encode_label(est, out, probs, costs, labels, r, c, label, nbits):
     top = labels[r - 1, c] if r > 0 else -1
     if left >= 0:
         same = 1 if label == left else 0
-        encode_bit(est, out, probs, CTX_LABEL_LEFT + (1 if top == left else 0), same, costs, PART_LABELS)
+        est = encode_bit(est, out, probs, CTX_LABEL_LEFT + (1 if top == left else 0), same, costs, PART_LABELS)
         if same:
-            return
+            return est
     if top >= 0 and top != left:
         same = 1 if label == top else 0
-        encode_bit(est, out, probs, CTX_LABEL_TOP, same, costs, PART_LABELS)
+        est = encode_bit(est, out, probs, CTX_LABEL_TOP, same, costs, PART_LABELS)
         if same:
-            return
+            return est
     node = 1
     for i in range(nbits - 1, -1, -1):
         b = (label >> i) & 1
-        encode_bit(est, out, probs, CTX_LABEL_TREE + node, b, costs, PART_LABELS)
+        est = encode_bit(est, out, probs, CTX_LABEL_TREE + node, b, costs, PART_LABELS)
         node = 2 * node + b
+    return est
 
 
 @njit(cache=True, nogil=True)
 def _decode_label(dst, data, probs, labels, r, c, nbits):
+    """Returns (new state, label)."""
     left = labels[r, c - 1] if c > 0 else -1
     top = labels[r - 1, c] if r > 0 else -1
     if left >= 0:
-        if decode_bit(dst, data, probs, CTX_LABEL_LEFT + (1 if top == left else 0)):
-            return left
+        dst, same = decode_bit(dst, data, probs, CTX_LABEL_LEFT + (1 if top == left else 0))
+        if same:
+            return dst, left
     if top >= 0 and top != left:
-        if decode_bit(dst, data, probs, CTX_LABEL_TOP):
-            return top
+        dst, same = decode_bit(dst, data, probs, CTX_LABEL_TOP)
+        if same:
+            return dst, top
     node = 1
     for _ in range(nbits):
-        node = 2 * node + decode_bit(dst, data, probs, CTX_LABEL_TREE + node)
-    return node - (1 << nbits)
+        dst, bit = decode_bit(dst, data, probs, CTX_LABEL_TREE + node)
+        node = 2 * node + bit
+    return dst, node - (1 << nbits)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -137,61 +142,65 @@ def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind):
         ctx += cbf[tr, tc - 1]
     if tr > 0:
         ctx += cbf[tr - 1, tc]
-    encode_bit(est, out, probs, ctx, 1 if last >= 0 else 0, costs, PART_RESIDUAL)
+    est = encode_bit(est, out, probs, ctx, 1 if last >= 0 else 0, costs, PART_RESIDUAL)
     if last < 0:
-        return
+        return est
     cbf[tr, tc] = 1
     previous = 1
     for i in range(last + 1):
         v = lev[tr, tc, i]
         band = kind * BANDS + i * BANDS // n
         if i < n - 1:
-            encode_bit(est, out, probs, CTX_SIG + 2 * band + previous, 1 if v != 0 else 0, costs,
+            est = encode_bit(est, out, probs, CTX_SIG + 2 * band + previous, 1 if v != 0 else 0, costs,
                        PART_RESIDUAL)
             previous = 1 if v != 0 else 0
             if v == 0:
                 continue
-            encode_bit(est, out, probs, CTX_LAST + band, 1 if i == last else 0, costs, PART_RESIDUAL)
+            est = encode_bit(est, out, probs, CTX_LAST + band, 1 if i == last else 0, costs, PART_RESIDUAL)
         a = abs(v)
         gctx = CTX_GT1 + kind * GT1_BANDS + i * GT1_BANDS // n
-        encode_bit(est, out, probs, gctx, 1 if a > 1 else 0, costs, PART_RESIDUAL)
+        est = encode_bit(est, out, probs, gctx, 1 if a > 1 else 0, costs, PART_RESIDUAL)
         if a > 1:
-            encode_uint(est, out, probs, CTX_REM + kind * REM_BINS, REM_BINS, a - 2, costs, PART_RESIDUAL)
-        encode_bypass(est, out, 1 if v < 0 else 0, costs, PART_RESIDUAL)
+            est = encode_uint(est, out, probs, CTX_REM + kind * REM_BINS, REM_BINS, a - 2, costs, PART_RESIDUAL)
+        est = encode_bypass(est, out, 1 if v < 0 else 0, costs, PART_RESIDUAL)
+    return est
 
 
 @njit(cache=True, nogil=True)
 def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind):
-    """Returns 0, or 3 for an impossible level."""
+    """Returns (new state, 0), or 3 for an impossible level."""
     n = lev.shape[2]
     ctx = CTX_CBF + 3 * kind
     if tc > 0:
         ctx += cbf[tr, tc - 1]
     if tr > 0:
         ctx += cbf[tr - 1, tc]
-    if decode_bit(dst, data, probs, ctx) == 0:
-        return 0
+    dst, coded = decode_bit(dst, data, probs, ctx)
+    if coded == 0:
+        return dst, 0
     cbf[tr, tc] = 1
     previous = 1
     for i in range(n):
         band = kind * BANDS + i * BANDS // n
         is_last = 1
         if i < n - 1:
-            significant = decode_bit(dst, data, probs, CTX_SIG + 2 * band + previous)
+            dst, significant = decode_bit(dst, data, probs, CTX_SIG + 2 * band + previous)
             previous = significant
             if significant == 0:
                 continue
-            is_last = decode_bit(dst, data, probs, CTX_LAST + band)
+            dst, is_last = decode_bit(dst, data, probs, CTX_LAST + band)
         a = 1
-        if decode_bit(dst, data, probs, CTX_GT1 + kind * GT1_BANDS + i * GT1_BANDS // n):
-            rest = decode_uint(dst, data, probs, CTX_REM + kind * REM_BINS, REM_BINS)
+        dst, greater = decode_bit(dst, data, probs, CTX_GT1 + kind * GT1_BANDS + i * GT1_BANDS // n)
+        if greater:
+            dst, rest = decode_uint(dst, data, probs, CTX_REM + kind * REM_BINS, REM_BINS)
             if rest < 0 or rest + 2 > MAX_LEVEL:
-                return 3
+                return dst, 3
             a = rest + 2
-        lev[tr, tc, i] = -a if decode_bypass(dst, data) else a
+        dst, negative = decode_bypass(dst, data)
+        lev[tr, tc, i] = -a if negative else a
         if is_last:
             break
-    return 0
+    return dst, 0
 
 
 @njit(cache=True, nogil=True)
@@ -226,30 +235,30 @@ def encode_symbols(is_refresh, coded_residual, modes, mvd, labels, label_bits,
             mode = modes[r, c]
             if not is_refresh:
                 ctx = CTX_SKIP + _neighbours_in_mode(modes, r, c, MODE_SKIP)
-                encode_bit(est, out, probs, ctx, 1 if mode == MODE_SKIP else 0, costs, PART_MOTION)
+                est = encode_bit(est, out, probs, ctx, 1 if mode == MODE_SKIP else 0, costs, PART_MOTION)
                 if mode == MODE_SKIP:
                     continue
                 ctx = CTX_MODE + _neighbours_in_mode(modes, r, c, MODE_PALETTE)
-                encode_bit(est, out, probs, ctx, 1 if mode == MODE_PALETTE else 0, costs, PART_LABELS)
+                est = encode_bit(est, out, probs, ctx, 1 if mode == MODE_PALETTE else 0, costs, PART_LABELS)
             if mode == MODE_PALETTE:
-                _encode_label(est, out, probs, costs, labels, r, c, labels[r, c], label_bits)
+                est = _encode_label(est, out, probs, costs, labels, r, c, labels[r, c], label_bits)
             else:
                 for k in range(2):
                     v = mvd[r, c, k]
                     zctx = CTX_MVD_ZERO + 3 * k + _activity_class(mvd, r, c, k)
-                    encode_bit(est, out, probs, zctx, 1 if v != 0 else 0, costs, PART_MOTION)
+                    est = encode_bit(est, out, probs, zctx, 1 if v != 0 else 0, costs, PART_MOTION)
                     if v != 0:
-                        encode_bypass(est, out, 1 if v < 0 else 0, costs, PART_MOTION)
-                        encode_uint(est, out, probs, CTX_MVD_MAG + MVD_BINS * k, MVD_BINS,
+                        est = encode_bypass(est, out, 1 if v < 0 else 0, costs, PART_MOTION)
+                        est = encode_uint(est, out, probs, CTX_MVD_MAG + MVD_BINS * k, MVD_BINS,
                                     abs(v) - 1, costs, PART_MOTION)
             if coded_residual:
                 for i in range(ky):
                     for j in range(ky):
-                        _encode_tile(est, out, probs, costs, lev_y, r * ky + i, c * ky + j, cbf_y, 0)
+                        est = _encode_tile(est, out, probs, costs, lev_y, r * ky + i, c * ky + j, cbf_y, 0)
                 for lev, cbf in ((lev_cr, cbf_cr), (lev_cb, cbf_cb)):
                     for i in range(kc):
                         for j in range(kc):
-                            _encode_tile(est, out, probs, costs, lev, r * kc + i, c * kc + j, cbf, 1)
+                            est = _encode_tile(est, out, probs, costs, lev, r * kc + i, c * kc + j, cbf, 1)
     n = finish_encoder(est, out)
     return out[:n].copy(), costs
 
@@ -277,17 +286,19 @@ def decode_symbols(data, is_refresh, coded_residual, rows, cols, n_labels, label
             mode = MODE_PALETTE
             if not is_refresh:
                 ctx = CTX_SKIP + _neighbours_in_mode(modes, r, c, MODE_SKIP)
-                if decode_bit(dst, data, probs, ctx):
+                dst, skipped = decode_bit(dst, data, probs, ctx)
+                if skipped:
                     modes[r, c] = MODE_SKIP
                     p = vector_predictor(mvs, r, c)
                     mvs[r, c, 0] = p[0]
                     mvs[r, c, 1] = p[1]
                     continue
                 ctx = CTX_MODE + _neighbours_in_mode(modes, r, c, MODE_PALETTE)
-                mode = MODE_PALETTE if decode_bit(dst, data, probs, ctx) else MODE_INTER
+                dst, palette = decode_bit(dst, data, probs, ctx)
+                mode = MODE_PALETTE if palette else MODE_INTER
             modes[r, c] = mode
             if mode == MODE_PALETTE:
-                label = _decode_label(dst, data, probs, labels, r, c, label_bits)
+                dst, label = _decode_label(dst, data, probs, labels, r, c, label_bits)
                 if label >= n_labels:
                     return modes, mvs, labels, 1, dst[2]
                 labels[r, c] = label
@@ -296,9 +307,11 @@ def decode_symbols(data, is_refresh, coded_residual, rows, cols, n_labels, label
                 for k in range(2):
                     zctx = CTX_MVD_ZERO + 3 * k + _activity_class(mvd, r, c, k)
                     v = 0
-                    if decode_bit(dst, data, probs, zctx):
-                        negative = decode_bypass(dst, data)
-                        mag = decode_uint(dst, data, probs, CTX_MVD_MAG + MVD_BINS * k, MVD_BINS)
+                    dst, nonzero = decode_bit(dst, data, probs, zctx)
+                    if nonzero:
+                        dst, negative = decode_bypass(dst, data)
+                        dst, mag = decode_uint(dst, data, probs, CTX_MVD_MAG + MVD_BINS * k,
+                                               MVD_BINS)
                         if mag < 0 or mag + 1 > 2 * MAX_VECTOR:
                             return modes, mvs, labels, 2, dst[2]
                         v = -(mag + 1) if negative else mag + 1
@@ -310,11 +323,15 @@ def decode_symbols(data, is_refresh, coded_residual, rows, cols, n_labels, label
             if coded_residual:
                 for i in range(ky):
                     for j in range(ky):
-                        if _decode_tile(dst, data, probs, lev_y, r * ky + i, c * ky + j, cbf_y, 0):
-                            return modes, mvs, labels, 3, dst[2]
+                        dst, error = _decode_tile(dst, data, probs, lev_y, r * ky + i,
+                                                  c * ky + j, cbf_y, 0)
+                        if error:
+                            return modes, mvs, labels, error, dst[2]
                 for lev, cbf in ((lev_cr, cbf_cr), (lev_cb, cbf_cb)):
                     for i in range(kc):
                         for j in range(kc):
-                            if _decode_tile(dst, data, probs, lev, r * kc + i, c * kc + j, cbf, 1):
-                                return modes, mvs, labels, 3, dst[2]
+                            dst, error = _decode_tile(dst, data, probs, lev, r * kc + i,
+                                                      c * kc + j, cbf, 1)
+                            if error:
+                                return modes, mvs, labels, error, dst[2]
     return modes, mvs, labels, 0, dst[2]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from livecodec.app.cli import main
-from livecodec.codec import psnr
+from livecodec.codec import FORMAT_VERSION, psnr
 from tests.cli_helpers import decode_stream, one_error_line
 from tests.media import media_path, read_video
 
@@ -47,7 +47,7 @@ class TestEncodeInfoDecode:
     def test_info(self, carphone_lvc, capsys):
         assert main(["info", str(carphone_lvc)]) == 0
         out = capsys.readouterr().out
-        assert "version 1" in out and "29.97 fps" in out
+        assert f"version {FORMAT_VERSION}," in out and "29.97 fps" in out
         assert re.search(r"frame size:\s+176x144", out)
         m = re.search(r"frames:\s+(\d+) \((\d+) refresh, (\d+) predicted\)", out)
         assert m and int(m[1]) == CARPHONE_FRAMES == int(m[2]) + int(m[3])

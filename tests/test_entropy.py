@@ -25,13 +25,14 @@ class Writer:
         self.costs = np.zeros(3)
 
     def bit(self, bit: int, ctx: int = 0) -> None:
-        encode_bit(self.est, self.out, self.probs, ctx, int(bit), self.costs, 0)
+        self.est = encode_bit(self.est, self.out, self.probs, ctx, int(bit), self.costs, 0)
 
     def bypass(self, bit: int) -> None:
-        encode_bypass(self.est, self.out, int(bit), self.costs, 1)
+        self.est = encode_bypass(self.est, self.out, int(bit), self.costs, 1)
 
     def uint(self, value: int, ctx_base: int = 8, n_ctx: int = 8) -> None:
-        encode_uint(self.est, self.out, self.probs, ctx_base, n_ctx, int(value), self.costs, 2)
+        self.est = encode_uint(self.est, self.out, self.probs, ctx_base, n_ctx, int(value),
+                               self.costs, 2)
 
     def finish(self) -> bytes:
         n = finish_encoder(self.est, self.out)
@@ -45,13 +46,16 @@ class Reader:
         self.probs = new_contexts(N_CONTEXTS)
 
     def bit(self, ctx: int = 0) -> int:
-        return decode_bit(self.dst, self.data, self.probs, ctx)
+        self.dst, bit = decode_bit(self.dst, self.data, self.probs, ctx)
+        return bit
 
     def bypass(self) -> int:
-        return decode_bypass(self.dst, self.data)
+        self.dst, bit = decode_bypass(self.dst, self.data)
+        return bit
 
     def uint(self, ctx_base: int = 8, n_ctx: int = 8) -> int:
-        return decode_uint(self.dst, self.data, self.probs, ctx_base, n_ctx)
+        self.dst, value = decode_uint(self.dst, self.data, self.probs, ctx_base, n_ctx)
+        return value
 
     @property
     def position(self) -> int:

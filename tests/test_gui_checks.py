@@ -86,7 +86,7 @@ class TestWindowOnTooLargeSources:
         qtbot.waitUntil(lambda: window.frames_displayed >= displayed + 10, timeout=WAIT_MS)
         assert sum("not supported" in text for text in window.shown) == 1
         assert window.pipeline.source_info["size"] == SMALL
-        assert window.last_frame.original.shape == (SMALL[1], SMALL[0], 3)
+        assert window.last_frame.size == SMALL
         assert not [r for r in caplog.records if r.exc_info]  # no traceback anywhere
 
     def test_starting_on_one_shows_nothing_and_stays_responsive(self, qtbot, tmp_path, caplog):
@@ -142,7 +142,9 @@ def test_stderr_gets_one_line_and_no_traceback(tmp_path):
                             cwd=REPO, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    # Whether this machine keeps up with the demo scene is not this test's business.
+    lines = [line for line in result.stderr.splitlines()
+             if line.strip() and not line.startswith("encoder ")]
     assert lines == ["wide.avi: frame size 4200x16 is not supported (the codec takes up to "
                      "4096x4096); still showing demo scene"]
     shown, at_message = map(int, result.stdout.split())

@@ -469,8 +469,8 @@ class TestCodecFailures:
 
             frames = 0
 
-            def encode(self, frame):
-                encoded = super().encode(frame)
+            def encode(self, frame, **options):
+                encoded = super().encode(frame, **options)
                 DamagingEncoder.frames += 1
                 if DamagingEncoder.frames == 5 + 2:  # after the two warm-up frames
                     data = bytearray(encoded.data)

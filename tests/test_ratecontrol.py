@@ -74,3 +74,24 @@ def test_changing_the_target_mid_stream_follows_it():
         bits.append(8 * len(encoder.encode(frame).data))
     late = np.array(bits[90:], float)
     assert late.sum() / (len(late) / fps) / 1000 == pytest.approx(50.0, rel=0.25)
+
+
+def test_a_frame_that_stands_for_two_intervals_gets_twice_the_budget():
+    rc = RateController(90.0, 30.0, 50)                     # 3000 bits per frame interval
+    rc.set_frame_duration(2 / 30)
+    assert rc.frame_budget == pytest.approx(6000.0)
+    rc.set_frame_duration(10.0)                             # a stall: capped at 8 intervals
+    assert rc.frame_budget == pytest.approx(24000.0)
+
+
+def test_a_live_encoder_that_drops_half_the_frames_still_sends_the_target_per_second():
+    """Every other frame of a 29.97 fps clip is coded, each standing for two intervals of
+    wall-clock time: the link carries the target per second, not half of it."""
+    frames = read_frames("carphone.mp4")[::2]
+    fps, target = 29.97, 120.0
+    encoder = Encoder(CodecParams(target_kbps=target), fps=fps)
+    bits = [8 * len(encoder.encode(f, duration=2 / fps).data) for f in frames]
+    seconds = len(frames) * 2 / fps
+    late = bits[len(bits) // 3:]                          # after the controller has settled
+    assert sum(bits) / seconds / 1000 == pytest.approx(target, rel=0.15)
+    assert sum(late) / (len(late) * 2 / fps) / 1000 == pytest.approx(target, rel=0.15)

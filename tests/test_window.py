@@ -20,6 +20,7 @@ from livecodec.app import gui
 from livecodec.app.gui import display_problem, run_gui
 from livecodec.app import headless
 from livecodec.app.pipeline import _warm_up
+from livecodec.app.sources import Capture
 from livecodec.app.window import DEFAULT_SIZE, MainWindow
 from livecodec.codec import CodecParams
 
@@ -51,13 +52,19 @@ def status(window: MainWindow) -> str:
     return window.statusBar().currentMessage()
 
 
+def shown_rect(pane) -> tuple[float, ...]:
+    """(x, y, width, height) in picture pixels that a view's image covers, rounded."""
+    rect = pane.image.mapRectToParent(pane.image.boundingRect())
+    return tuple(round(v, 1) for v in (rect.x(), rect.y(), rect.width(), rect.height()))
+
+
 class TestViews:
     def test_opens_on_the_demo_scene_and_shows_frames(self, open_window, qtbot):
         window = open_window("demo")
         assert window.width() >= 1200 and window.height() >= 700
         qtbot.waitUntil(lambda: window.frames_displayed >= 3, timeout=WAIT_MS)
         for pane in window.views.panes:
-            assert pane.image.image.shape == (480, 640, 3)
+            assert shown_rect(pane) == (0, 0, 640, 480)
         qtbot.waitUntil(lambda: window.readouts["stream"].text().startswith("demo scene  640×480"),
                         timeout=WAIT_MS)
         assert window.readouts["fps"].text().endswith(" fps")
@@ -74,7 +81,7 @@ class TestViews:
             if not (visible.left() <= 0.5 and visible.top() <= 0.5
                     and visible.right() >= width - 0.5 and visible.bottom() >= height - 0.5):
                 problems.append(f"{name}: visible {visible} crops the {width}x{height} picture")
-            if pane.image.image is None or pane.image.image.shape[:2] != (height, width):
+            if pane.image.image is None or shown_rect(pane) != (0, 0, width, height):
                 problems.append(f"{name}: no {width}x{height} picture")
                 continue
             picture = pane.image.sceneBoundingRect()
@@ -102,6 +109,26 @@ class TestViews:
             window.resize(*size)
             qtbot.waitUntil(lambda: not self.picture_problems(window, (640, 480)),
                             timeout=5_000)
+
+    def test_a_large_picture_reaches_the_gui_thread_at_the_size_it_is_shown(self, qtbot):
+        """A 1280x720 source in views smaller than that: the images handed to the GUI thread
+        have about the views' pixel count, not the source's, and still cover the picture."""
+        window = MainWindow("demo", CodecParams(block_size=32, preset="fast"),
+                            capture=Capture(1280, 720, 10))
+        qtbot.addWidget(window)
+        window.show()
+        window.start()
+        qtbot.waitUntil(lambda: window.frames_displayed >= 3
+                        and window.last_frame.size == (1280, 720), timeout=WAIT_MS)
+        displayed = window.frames_displayed
+        qtbot.waitUntil(lambda: window.frames_displayed >= displayed + 2, timeout=WAIT_MS)
+        ratio = window.devicePixelRatioF()
+        for pane in window.views.panes:
+            height, width = pane.image.image.shape[:2]
+            assert shown_rect(pane) == (0, 0, 1280, 720)
+            assert width <= pane.box.width() * ratio + 2 and height <= pane.box.height() * ratio + 2
+            assert width < 1280
+        window.close()
 
     def test_zoom_follows_in_every_view_and_view_all_shows_the_whole_picture(
             self, open_window, qtbot, small_demo):

@@ -1,0 +1,158 @@
+"""Speed presets: each preset's compression (BD-rate against balanced) and encode speed at
+640x480, 1280x720 and 1920x1080, with x264 ultrafast encoding the same frames in the same run.
+
+    python -m bench.presets [--frames 60] [--speed-frames 40] [--quick] [--json]
+
+Compression: a quality sweep per preset on the first frames of each shared clip, BD-rate
+against balanced (negative: fewer bits at equal PSNR). Speed: the first frames of bikes scaled
+to each size (INTER_CUBIC, as a camera's scaler would), encoded in this process with the
+default threads after one warm-up run; the median of three runs. x264 ultrafast zerolatency
+(crf 23) encodes the same frames through ffmpeg (raw bgr24 pipe, process start and colour
+conversion included, as the issue's reference figures were taken), also median of three.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import statistics
+import time
+from typing import Sequence
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from . import anchors
+from .bdrate import compare
+from .common import CLIPS, load_frames
+
+#: Quality sweep of the BD-rate comparison (five points span the useful range).
+QUALITIES = (25, 40, 55, 70, 85)
+#: Frame sizes of the speed table (what webcams deliver).
+SPEED_SIZES = ((640, 480), (1280, 720), (1920, 1080))
+#: The issue's targets for the fast preset at 1080p.
+FAST_1080P_FPS, FAST_1080P_X264_RATIO = 30.0, 0.8
+X264_SPEED_CRF = 23
+RUNS = 3
+#: Frames per clip of the BD-rate comparison, and per speed run.
+DEFAULT_FRAMES, SPEED_FRAMES = 60, 40
+
+
+def _point(task: tuple[str, str, int, int]) -> tuple[str, str, int, float, float]:
+    from livecodec.codec import CodecParams
+
+    from .rd import livecodec_point
+
+    clip, preset, quality, frames = task
+    point = livecodec_point(load_frames(CLIPS[clip], frames)[0], quality,
+                            CodecParams(preset=preset))
+    return clip, preset, quality, point["bpp"], point["psnr"]
+
+
+def run_compression(clips: Sequence[str], frames: int, qualities: Sequence[int] = QUALITIES,
+                    jobs: int = 2) -> dict[str, dict[str, float]]:
+    """clip -> preset -> BD-rate (%) against balanced."""
+    from livecodec.codec import PRESETS
+
+    tasks = [(c, p, q, frames) for c in clips for p in PRESETS for q in qualities]
+    with mp.get_context("spawn").Pool(jobs) as pool:
+        points = list(tqdm(pool.imap_unordered(_point, tasks), total=len(tasks),
+                           desc="presets RD", unit="pt", disable=None))
+    table: dict[str, dict[str, float]] = {}
+    for clip in clips:
+        def curve(preset):
+            ordered = sorted((p for p in points if p[0] == clip and p[1] == preset),
+                             key=lambda p: p[2])
+            return [p[3] for p in ordered], [p[4] for p in ordered]
+        table[clip] = {p: round(compare(curve("balanced"), curve(p)).bd_rate, 2) for p in PRESETS}
+    return table
+
+
+def scaled_frames(width: int, height: int, n: int) -> list[np.ndarray]:
+    """The first n frames of bikes scaled to width x height."""
+    frames, _ = load_frames(CLIPS["bikes"], n)
+    return [cv2.resize(f, (width, height), interpolation=cv2.INTER_CUBIC) for f in frames]
+
+
+def _encode_fps(frames: Sequence[np.ndarray], preset: str) -> float:
+    from livecodec.codec import CodecParams, Encoder
+
+    encoder = Encoder(CodecParams(preset=preset))
+    started = time.perf_counter()
+    for frame in frames:
+        encoder.encode(frame)
+    return len(frames) / (time.perf_counter() - started)
+
+
+def _x264_fps(frames: Sequence[np.ndarray]) -> float:
+    point = anchors.x264_point(frames, 30.0, X264_SPEED_CRF)
+    return len(frames) / point.seconds
+
+
+def run_speed(frames: int, sizes: Sequence[tuple[int, int]] = SPEED_SIZES,
+              runs: int = RUNS) -> list[dict]:
+    """Per size: encode fps of every preset and of x264 ultrafast, medians of ``runs``."""
+    from livecodec.codec import PRESETS
+
+    rows = []
+    bar = tqdm(total=len(sizes) * runs * (len(PRESETS) + 1), desc="presets speed", unit="run",
+               disable=None)
+    for width, height in sizes:
+        clip = scaled_frames(width, height, frames)
+        for preset in PRESETS:
+            _encode_fps(clip[:3], preset)           # warm-up: kernels, caches
+        samples: dict[str, list[float]] = {p: [] for p in (*PRESETS, "x264")}
+        for _ in range(runs):                       # interleaved: load changes hit all alike
+            for preset in PRESETS:
+                samples[preset].append(_encode_fps(clip, preset))
+                bar.update()
+            if anchors.ffmpeg_path():
+                samples["x264"].append(_x264_fps(clip))
+            bar.update()
+        rows.append({"size": [width, height], "frames": len(clip),
+                     **{name: round(statistics.median(v), 1) if v else None
+                        for name, v in samples.items()}})
+    bar.close()
+    return rows
+
+
+def verdicts(speed: list[dict]) -> list[str]:
+    """The issue's fast-preset targets at 1080p, met or missed."""
+    out = []
+    for row in speed:
+        if tuple(row["size"]) == (1920, 1080):
+            fast, x264 = row["fast"], row["x264"]
+            out.append(f"fast at 1920x1080: {fast} fps (target >= {FAST_1080P_FPS:g}: "
+                       f"{'met' if fast >= FAST_1080P_FPS else 'missed'})")
+            if x264:
+                ratio = fast / x264
+                out.append(f"fast / x264 ultrafast at 1920x1080: {ratio:.2f} (target >= "
+                           f"{FAST_1080P_X264_RATIO}: "
+                           f"{'met' if ratio >= FAST_1080P_X264_RATIO else 'missed'})")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
+                        help="frames per clip for BD-rate")
+    parser.add_argument("--speed-frames", type=int, default=SPEED_FRAMES,
+                        help="frames per speed run")
+    parser.add_argument("--clips", default="carphone,bikes,scene_cuts,demo")
+    parser.add_argument("--quick", action="store_true", help="few frames, two qualities")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    clips = [c for c in args.clips.split(",") if CLIPS[c].available()]
+    if args.quick:
+        compression = run_compression(clips[:1], 6, (30, 70))
+        speed = run_speed(4, SPEED_SIZES[:1], runs=1)
+    else:
+        compression = run_compression(clips, args.frames)
+        speed = run_speed(args.speed_frames)
+    result = {"compression": compression, "speed": speed, "verdicts": verdicts(speed)}
+    print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
