@@ -15,8 +15,8 @@ import numpy as np
 from livecodec.app.pipeline import FrameStats, PipelineFrame
 from livecodec.codec import FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP
 
-__all__ = ["ViewImages", "prepare_views", "ERROR_GAIN", "LENGTH_BINS", "LENGTH_COLOURS",
-           "MODE_COLOURS"]
+__all__ = ["ViewImages", "prepare_views", "draw_vectors", "ERROR_GAIN", "LENGTH_BINS",
+           "LENGTH_COLOURS", "MODE_COLOURS"]
 
 #: |orig − recon| is multiplied by this before the colour map: errors of 2–8 grey levels, typical
 #: of a good reconstruction, become visible, and anything from 64 up saturates.
@@ -45,9 +45,8 @@ class ViewImages:
     size: tuple[int, int]
     original: np.ndarray
     reconstruction: np.ndarray
-    backdrop: np.ndarray            #: dimmed grey original under the motion vectors
+    motion: np.ndarray              #: the motion vectors drawn over a dimmed grey original
     error: np.ndarray               #: colour-mapped, amplified |orig − recon|
-    segments: tuple[np.ndarray, ...]  #: per LENGTH_COLOURS bin, (2N, 2) float x, y line pairs
     modes: np.ndarray               #: (rows, cols, 4) RGBA tint per block
     block_size: int
     is_refresh: bool
@@ -71,18 +70,34 @@ def prepare_views(frame: PipelineFrame, scale: float = 1.0) -> ViewImages:
     error = error_map(original, reconstruction)
     grey = cv2.cvtColor(original, cv2.COLOR_BGR2GRAY)
     backdrop = cv2.convertScaleAbs(grey, alpha=_BACKDROP_GAIN, beta=_BACKDROP_OFFSET)
+    motion = cv2.cvtColor(backdrop, cv2.COLOR_GRAY2RGB)
+    draw_vectors(motion, vector_segments(frame.motion_vectors, frame.block_modes,
+                                         frame.block_size), motion.shape[1] / width)
     return ViewImages(
         size=(width, height),
         original=cv2.cvtColor(original, cv2.COLOR_BGR2RGB),
         reconstruction=cv2.cvtColor(reconstruction, cv2.COLOR_BGR2RGB),
-        backdrop=cv2.cvtColor(backdrop, cv2.COLOR_GRAY2RGB),
+        motion=motion,
         error=error,
-        segments=vector_segments(frame.motion_vectors, frame.block_modes, frame.block_size),
         modes=mode_tint(frame.block_modes, is_refresh),
         block_size=frame.block_size,
         is_refresh=is_refresh,
         stats=frame.stats,
     )
+
+
+#: Sub-pixel precision of the drawn vectors (OpenCV's fixed-point shift: 1/16 pixel).
+_DRAW_SHIFT = 4
+
+
+def draw_vectors(image: np.ndarray, segments: tuple[np.ndarray, ...], zoom: float) -> None:
+    """Draw the arrows of ``vector_segments`` (picture pixels) into ``image`` (shown at
+    ``zoom`` image pixels per picture pixel), antialiased, in their length colours. Drawn here,
+    in the worker thread, the GUI thread shows one picture however many blocks move."""
+    for pairs, colour in zip(segments, LENGTH_COLOURS):
+        if len(pairs):
+            lines = np.round(pairs * zoom * (1 << _DRAW_SHIFT)).astype(np.int32).reshape(-1, 2, 2)
+            cv2.polylines(image, list(lines), False, colour, 1, cv2.LINE_AA, _DRAW_SHIFT)
 
 
 def error_map(original: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
@@ -108,7 +123,7 @@ def vector_segments(motion_vectors: np.ndarray | None, block_modes: np.ndarray,
 
     The block at (x, y) is predicted from the reference at (x+dx, y+dy), so the arrow runs from
     there to the block centre: it points the way the content moved. Each bin is one array of
-    line pairs, drawn as a single PlotCurveItem(connect="pairs").
+    line pairs (start, end, start, end, ...).
     """
     empty = np.zeros((0, 2), np.float64)
     if motion_vectors is None:

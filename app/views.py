@@ -104,11 +104,6 @@ class VideoViews(pg.GraphicsLayoutWidget):
             pane.box.sigResized.connect(lambda _box: self._apply())
         self.modes = pg.ImageItem(axisOrder="row-major")
         self.motion.box.addItem(self.modes)
-        self.arrows = [pg.PlotCurveItem(pen=pg.mkPen(colour, width=1.4), connect="pairs",
-                                        antialias=True)
-                       for colour in LENGTH_COLOURS]
-        for curve in self.arrows:
-            self.motion.box.addItem(curve)
         self.refresh_mark = pg.TextItem("REFRESH", color="#101010", fill=pg.mkBrush(255, 210, 0, 230),
                                         anchor=(0, 0))
         self.refresh_mark.setZValue(10)
@@ -126,14 +121,12 @@ class VideoViews(pg.GraphicsLayoutWidget):
         picture = QRectF(0, 0, width, height)
         for pane, image in ((self.original, views.original),
                             (self.reconstruction, views.reconstruction),
-                            (self.motion, views.backdrop), (self.error, views.error)):
+                            (self.motion, views.motion), (self.error, views.error)):
             pane.image.setImage(image, autoLevels=False)
             pane.image.setRect(picture)     # display-size images over the picture's pixels
         rows, cols = views.modes.shape[:2]
         self.modes.setImage(views.modes, autoLevels=False)
         self.modes.setRect(QRectF(0, 0, cols * views.block_size, rows * views.block_size))
-        for curve, pairs in zip(self.arrows, views.segments):
-            curve.setData(pairs[:, 0], pairs[:, 1])
         if views.is_refresh:
             self._refresh_until = views.stats.shown_at + REFRESH_MARK_S
         self.refresh_mark.setVisible(views.stats.shown_at < self._refresh_until)
