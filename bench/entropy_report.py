@@ -37,11 +37,11 @@ def measure(frames: list[np.ndarray], params: CodecParams) -> dict[str, dict[str
     captured: dict = {}
     original = encoder_module.encode_slices
 
-    def spy(is_refresh, modes, mvd, labels, label_bits, levels, block_size):
+    def spy(is_refresh, modes, mvd, labels, label_bits, levels, *layout):
         captured.update(is_refresh=is_refresh, coded=levels is not None, modes=modes.copy(),
                         mvd=mvd.copy(), labels=labels.copy(),
                         levels=None if levels is None else [lev.copy() for lev in levels])
-        return original(is_refresh, modes, mvd, labels, label_bits, levels, block_size)
+        return original(is_refresh, modes, mvd, labels, label_bits, levels, *layout)
 
     totals: dict[str, dict[str, float]] = defaultdict(lambda: {"coded_bytes": 0.0, "h0_bytes": 0.0})
     encoder_module.encode_slices = spy

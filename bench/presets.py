@@ -1,7 +1,7 @@
 """Speed presets: each preset's compression (BD-rate against balanced) and encode speed at
 640x480, 1280x720 and 1920x1080, with x264 ultrafast encoding the same frames in the same run.
 
-    python -m bench.presets [--frames 60] [--speed-frames 40] [--quick] [--json]
+    python -m bench.presets [--frames 60] [--speed-frames 60] [--quick] [--json]
 
 Compression: a quality sweep per preset on the first frames of each shared clip, BD-rate
 against balanced (negative: fewer bits at equal PSNR). Speed: the first frames of bikes scaled
@@ -36,7 +36,7 @@ FAST_1080P_FPS, FAST_1080P_X264_RATIO = 30.0, 0.8
 X264_SPEED_CRF = 23
 RUNS = 3
 #: Frames per clip of the BD-rate comparison, and per speed run.
-DEFAULT_FRAMES, SPEED_FRAMES = 60, 40
+DEFAULT_FRAMES, SPEED_FRAMES, SLICE_FRAMES = 60, 60, 30
 
 
 def _point(task: tuple[str, str, int, int]) -> tuple[str, str, int, float, float]:
@@ -87,7 +87,7 @@ def _encode_fps(frames: Sequence[np.ndarray], preset: str) -> float:
 
 def _x264_fps(frames: Sequence[np.ndarray]) -> float:
     point = anchors.x264_point(frames, 30.0, X264_SPEED_CRF)
-    return len(frames) / point.seconds
+    return len(frames) / point.encode_seconds
 
 
 def run_speed(frames: int, sizes: Sequence[tuple[int, int]] = SPEED_SIZES,
@@ -114,6 +114,38 @@ def run_speed(frames: int, sizes: Sequence[tuple[int, int]] = SPEED_SIZES,
                      **{name: round(statistics.median(v), 1) if v else None
                         for name, v in samples.items()}})
     bar.close()
+    return rows
+
+
+def slice_cost(frames: int, sizes: Sequence[tuple[int, int]] = SPEED_SIZES[1:],
+               quality: int = 50) -> list[dict]:
+    """Bytes and PSNR of bikes at each size coded with the encoder's slices and with one slice
+    (balanced, one quality): what the slices cost in bits."""
+    from livecodec.codec import CodecParams, Decoder, Encoder, psnr
+    from livecodec.codec import encoder as encoder_module
+    from livecodec.codec.slices import choose_slice_count
+
+    rows = []
+    for width, height in sizes:
+        clip = scaled_frames(width, height, frames)
+        result = {"size": [width, height],
+                  "slices": choose_slice_count(-(-height // 16), -(-width // 16), 16)}
+        original = encoder_module.choose_slice_count
+        for key, count in (("sliced", None), ("one", 1)):
+            if count is not None:
+                encoder_module.choose_slice_count = lambda rows_, cols, bs: count
+            try:
+                encoder, decoder = Encoder(CodecParams(quality=quality)), Decoder()
+                sizes_, values = [], []
+                for frame in clip:
+                    data = encoder.encode(frame).data
+                    sizes_.append(len(data))
+                    values.append(psnr(frame, decoder.decode(data)))
+            finally:
+                encoder_module.choose_slice_count = original
+            result[f"bytes_{key}"], result[f"psnr_{key}"] = sum(sizes_), float(np.mean(values))
+        result["extra_bits"] = round(100.0 * (result["bytes_sliced"] / result["bytes_one"] - 1), 2)
+        rows.append(result)
     return rows
 
 
@@ -150,7 +182,8 @@ def main() -> None:
     else:
         compression = run_compression(clips, args.frames)
         speed = run_speed(args.speed_frames)
-    result = {"compression": compression, "speed": speed, "verdicts": verdicts(speed)}
+    result = {"compression": compression, "speed": speed, "verdicts": verdicts(speed),
+              "slices": slice_cost(4 if args.quick else SLICE_FRAMES)}
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))
 
 

@@ -282,6 +282,16 @@ def _presets_section(presets: dict) -> list[str]:
                      + f" | {_f(x264, '{:.1f}')} | "
                      + (f"{row['fast'] / x264:.2f}" if x264 else "-") + " |")
     lines += [""] + [f"- {v}" for v in presets["verdicts"]] + [""]
+    if presets.get("slices"):
+        lines += ["What the slices cost: bikes scaled, balanced at quality 50, coded with the "
+                  "encoder's slices and as one slice:", "",
+                  "| size | slices | bytes | one slice | extra bits | PSNR dB (one slice) |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for r in presets["slices"]:
+            lines.append(f"| {r['size'][0]}×{r['size'][1]} | {r['slices']} | {r['bytes_sliced']} "
+                         f"| {r['bytes_one']} | {r['extra_bits']:+.2f} % | {r['psnr_sliced']:.2f} "
+                         f"({r['psnr_one']:.2f}) |")
+        lines.append("")
     return lines
 
 
@@ -464,7 +474,8 @@ def main(argv: list[str] | None = None) -> int:
         presets_results = {"frames": frames, "speed": speed_rows,
                            "compression": presets_mod.run_compression([c.name for c in clips],
                                                                       frames, jobs=args.jobs),
-                           "verdicts": presets_mod.verdicts(speed_rows)}
+                           "verdicts": presets_mod.verdicts(speed_rows),
+                           "slices": presets_mod.slice_cost(presets_mod.SLICE_FRAMES)}
     if not args.no_live and not args.quick and anchors.ffmpeg_path():
         from .pipeline_fps import run_hd
         live_results = run_hd(20.0, 8.0)

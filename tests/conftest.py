@@ -53,3 +53,53 @@ def small_demo():
 def livecodec_threads() -> list[threading.Thread]:
     """The pipeline's worker threads still alive."""
     return [t for t in threading.enumerate() if t.name.startswith("livecodec-")]
+
+
+@pytest.fixture(scope="module")
+def warm_codec():
+    """Compile the codec's numba kernels (or load them from numba's cache) before any test
+    starts a clock: on a cold cache that alone takes about 40 s on two cores, longer than the
+    generous waits of the pipeline tests, and a thread inside the compiler cannot stop within
+    a second. Modules with live pipelines use it (``pytestmark``)."""
+    from livecodec.app.pipeline import _warm_up
+    from livecodec.codec import CodecParams
+
+    _warm_up(CodecParams())
+
+
+class Collector:
+    """Callbacks that keep what the pipeline reports."""
+
+    def __init__(self) -> None:
+        self.frames: list = []
+        self.messages: list[tuple[str, str]] = []
+
+    def frame(self, frame) -> None:
+        self.frames.append(frame)
+
+    def message(self, level: str, text: str) -> None:
+        self.messages.append((level, text))
+
+    def said(self, level: str, fragment: str) -> bool:
+        return any(lv == level and fragment in text for lv, text in self.messages)
+
+
+@pytest.fixture
+def run():
+    """Start pipelines, and stop them all at the end even when a test fails."""
+    from livecodec.app.pipeline import Pipeline
+    from livecodec.codec import CodecParams
+
+    started = []
+
+    def start(source, params=None, **kwargs):
+        seen = Collector()
+        pipeline = Pipeline(source, params or CodecParams(), on_frame=seen.frame,
+                            on_message=seen.message, **kwargs)
+        started.append(pipeline)
+        pipeline.start()
+        return pipeline, seen
+
+    yield start
+    for pipeline in started:
+        pipeline.stop()

@@ -15,7 +15,7 @@ import pytest
 from conftest import SMALL, livecodec_threads
 
 import livecodec.app.pipeline as pipeline_module
-from livecodec.app.pipeline import Pipeline, PipelineFrame, _warm_up
+from livecodec.app.pipeline import Pipeline, PipelineFrame
 from livecodec.app.sources import DemoScene, SourceError
 from livecodec.app.window import MainWindow
 from livecodec.codec import CodecParams
@@ -25,12 +25,7 @@ WATCHDOG_S = 0.3
 BACKOFF_S = (0.1, 0.2, 0.4)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_codec():
-    """Compile the codec's numba kernels (or load them from numba's cache) before any test
-    starts a clock: on a cold cache that alone takes about 40 s on two cores, longer than the
-    generous waits below, and a thread inside the compiler cannot stop within a second."""
-    _warm_up(CodecParams())
+pytestmark = pytest.mark.usefixtures("warm_codec")
 
 
 class FaultyCamera:

@@ -110,6 +110,14 @@ class TestEval:
         assert results[0]["bytes"] < results[1]["bytes"]
         assert results[0]["psnr_mean"] < results[1]["psnr_mean"]
 
+    def test_preset_option_is_used(self, carphone, capsys):
+        results = {}
+        for preset in ("fast", "best"):
+            assert main(["eval", str(carphone), "--frames", "6", "--json", "--preset", preset]) == 0
+            results[preset] = json.loads(capsys.readouterr().out)
+        assert [results[p]["params"]["preset"] for p in ("fast", "best")] == ["fast", "best"]
+        assert results["fast"]["bytes"] != results["best"]["bytes"]
+
     def test_human_readable(self, carphone, capsys):
         assert main(["eval", str(carphone), "--frames", "3"]) == 0
         out = capsys.readouterr().out
@@ -171,6 +179,15 @@ class TestErrors:
     def test_out_of_range_options(self, option, named, tmp_path, capfd):
         assert main(["encode", "demo", "-o", str(tmp_path / "o.lvc"), *option]) == 2
         assert named in one_error_line(capfd)
+
+    @pytest.mark.parametrize("command", ["encode", "eval"])
+    def test_an_unknown_preset_or_auto_off_the_window_is_one_line(self, command, tmp_path, capfd):
+        for preset in ("turbo", "auto"):
+            args = [command, "demo", "--preset", preset]
+            args += ["-o", str(tmp_path / "o.lvc")] if command == "encode" else []
+            assert main(args) == 2
+            assert "--preset" in one_error_line(capfd)
+        assert not (tmp_path / "o.lvc").exists()
 
     def test_eval_out_of_range_quality(self, capfd):
         assert main(["eval", "demo", "--quality", "101"]) == 2

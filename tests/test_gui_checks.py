@@ -10,7 +10,6 @@ import pytest
 from conftest import REPO, SMALL
 
 from livecodec.app.gui import check_screenshot_path, run_gui
-from livecodec.app.pipeline import _warm_up
 from livecodec.app.recorder import RecorderError
 from livecodec.app.window import MainWindow
 from livecodec.codec import CodecParams
@@ -19,11 +18,7 @@ from tests.media import wide_clip
 WAIT_MS = 20_000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_codec():
-    """Compile the codec's numba kernels (or load them from numba's cache) before any test
-    starts a clock: on a cold cache that alone takes about 40 s on two cores."""
-    _warm_up(CodecParams())
+pytestmark = pytest.mark.usefixtures("warm_codec")
 
 
 

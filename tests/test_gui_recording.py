@@ -14,7 +14,6 @@ import pytest
 from conftest import SMALL
 
 from livecodec.app import headless
-from livecodec.app.pipeline import _warm_up
 from livecodec.app.sources import DemoScene
 from livecodec.app.window import MainWindow
 from livecodec.codec import CodecParams
@@ -23,11 +22,7 @@ from tests.media import read_video
 WAIT_MS = 20_000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_codec():
-    """Compile the codec's numba kernels (or load them from numba's cache) before any test
-    starts a clock: on a cold cache that alone takes about 40 s on two cores."""
-    _warm_up(CodecParams())
+pytestmark = pytest.mark.usefixtures("warm_codec")
 
 
 @pytest.fixture

@@ -105,41 +105,26 @@ class SlowUnlessFast(pipeline_module.Encoder):
 
 
 @pytest.fixture
-def slow_pipeline(monkeypatch):
+def slow_pipeline(monkeypatch, warm_codec, run):
     monkeypatch.setattr(pipeline_module, "Encoder", SlowUnlessFast)
-    started = []
-
-    def start(auto: bool):
-        messages = []
-        pipeline = pipeline_module.Pipeline(
-            lambda: DemoScene(*SMALL, fps=30), CodecParams(block_size=8), auto_preset=auto,
-            on_message=lambda level, text: messages.append((level, text)))
-        started.append(pipeline)
-        pipeline.start()
-        return pipeline, messages
-
-    yield start
-    for pipeline in started:
-        pipeline.stop()
+    return lambda auto: run(lambda: DemoScene(*SMALL, fps=30), CodecParams(block_size=8),
+                            auto_preset=auto)
 
 
 def test_the_live_pipeline_switches_to_fast_when_overloaded(slow_pipeline):
-    pipeline, messages = slow_pipeline(auto=True)
+    pipeline, seen = slow_pipeline(auto=True)
     assert pipeline.stats()["preset"] == "balanced" and pipeline.stats()["auto_preset"]
-    wait_for(lambda: any("switched to the fast preset" in text for _, text in messages),
-             timeout=60)
+    wait_for(lambda: seen.said("warning", "switched to the fast preset"), timeout=60)
     wait_for(lambda: pipeline.encoder_params is not None
              and pipeline.encoder_params.preset == "fast")
     stats = pipeline.stats()
     assert stats["preset"] == "fast" and stats["frames_dropped"] > 0
-    level = [lvl for lvl, text in messages if "overloaded" in text][0]
-    assert level == "warning"
+    assert seen.said("warning", "encoder overloaded: ")
 
 
 def test_without_auto_the_pipeline_warns_and_keeps_the_preset(slow_pipeline):
-    pipeline, messages = slow_pipeline(auto=False)
-    wait_for(lambda: any(text.startswith("encoder overloaded") for _, text in messages),
-             timeout=60)
+    pipeline, seen = slow_pipeline(auto=False)
+    wait_for(lambda: seen.said("warning", "try the fast preset"), timeout=60)
     stats = pipeline.stats()
     assert stats["overloaded"] and stats["preset"] == "balanced" and not stats["auto_preset"]
     assert pipeline.encoder_params.preset == "balanced"

@@ -17,7 +17,7 @@ from conftest import SMALL, FailingCamera, livecodec_threads
 
 import livecodec.app.pipeline as pipeline_module
 import livecodec.app.sources as sources_module
-from livecodec.app.pipeline import DropOldestQueue, Pipeline, PipelineFrame, _warm_up, live_psnr
+from livecodec.app.pipeline import DropOldestQueue, Pipeline, PipelineFrame, live_psnr
 from livecodec.app.sources import DemoScene
 from livecodec.codec import CodecParams, psnr
 from tests.media import read_video, wide_clip
@@ -26,47 +26,7 @@ from tests.waiting import wait_for
 
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_codec():
-    """Compile the codec's numba kernels (or load them from numba's cache) before any test
-    starts a clock: on a cold cache that alone takes about 40 s on two cores, longer than the
-    generous waits below, and a thread inside the compiler cannot stop within a second."""
-    _warm_up(CodecParams())
-
-
-class Collector:
-    """Callbacks that keep what the pipeline reports."""
-
-    def __init__(self) -> None:
-        self.frames: list[PipelineFrame] = []
-        self.messages: list[tuple[str, str]] = []
-
-    def frame(self, frame: PipelineFrame) -> None:
-        self.frames.append(frame)
-
-    def message(self, level: str, text: str) -> None:
-        self.messages.append((level, text))
-
-    def said(self, level: str, fragment: str) -> bool:
-        return any(lv == level and fragment in text for lv, text in self.messages)
-
-
-@pytest.fixture
-def run():
-    """Start pipelines, and stop them all at the end even when a test fails."""
-    started = []
-
-    def start(source, params=None, **kwargs) -> tuple[Pipeline, Collector]:
-        seen = Collector()
-        pipeline = Pipeline(source, params or CodecParams(), on_frame=seen.frame,
-                            on_message=seen.message, **kwargs)
-        started.append(pipeline)
-        pipeline.start()
-        return pipeline, seen
-
-    yield start
-    for pipeline in started:
-        pipeline.stop()
+pytestmark = pytest.mark.usefixtures("warm_codec")
 
 
 class TestDropOldestQueue:

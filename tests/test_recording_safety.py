@@ -23,7 +23,6 @@ from conftest import REPO, SMALL
 
 import livecodec.app.recorder as recorder_module
 from livecodec.app import headless
-from livecodec.app.pipeline import _warm_up
 from livecodec.app.recorder import DiskFullError, Recorder
 from livecodec.app.sources import DemoScene
 from livecodec.app.window import MainWindow
@@ -31,12 +30,7 @@ from livecodec.codec import CodecParams
 from tests.waiting import signal_when
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_codec():
-    """Compile the codec's numba kernels (or load them from numba's cache) before any test
-    starts a clock: on a cold cache that alone takes about 40 s on two cores, longer than the
-    generous waits below, and a thread inside the compiler cannot stop within a second."""
-    _warm_up(CodecParams())
+pytestmark = pytest.mark.usefixtures("warm_codec")
 
 
 def frames_in(path: Path) -> tuple[int, float]:

@@ -19,7 +19,6 @@ from PyQt6.QtWidgets import QAbstractButton, QComboBox, QSlider
 from livecodec.app import gui
 from livecodec.app.gui import display_problem, run_gui
 from livecodec.app import headless
-from livecodec.app.pipeline import _warm_up
 from livecodec.app.sources import Capture
 from livecodec.app.window import DEFAULT_SIZE, MainWindow
 from livecodec.codec import CodecParams
@@ -27,12 +26,7 @@ from livecodec.codec import CodecParams
 WAIT_MS = 20_000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def warm_codec():
-    """Compile the codec's numba kernels (or load them from numba's cache) before any test
-    starts a clock: on a cold cache that alone takes about 40 s on two cores, longer than the
-    generous waits below, and a thread inside the compiler cannot stop within a second."""
-    _warm_up(CodecParams())
+pytestmark = pytest.mark.usefixtures("warm_codec")
 
 
 @pytest.fixture
@@ -191,6 +185,21 @@ class TestViews:
 
 
 class TestControls:
+    def test_the_preset_choice_reaches_the_encoder_and_the_readout(self, open_window, qtbot,
+                                                                  small_demo):
+        window = open_window(small_demo)
+        qtbot.waitUntil(lambda: window.frames_displayed >= 1, timeout=WAIT_MS)
+        combo = window.controls.preset
+        combo.setCurrentIndex(combo.findData("best"))
+        qtbot.waitUntil(lambda: window.pipeline.encoder_params.preset == "best", timeout=WAIT_MS)
+        assert not window.pipeline.auto_preset
+        qtbot.waitUntil(lambda: window.readouts["preset"].text() == "best", timeout=WAIT_MS)
+        combo.setCurrentIndex(combo.findData("auto"))
+        qtbot.waitUntil(lambda: window.pipeline.auto_preset, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: window.readouts["preset"].text().endswith("(auto)"),
+                        timeout=WAIT_MS)
+        assert window.pipeline.encoder_params.preset in ("fast", "balanced")
+
     @pytest.mark.parametrize("field, position, expected", [
         ("n_clusters", 5, 5), ("block_size", 1, 8), ("refresh_interval", 7, 7),
         ("quality", 20, 20), ("search_range", 3, 3)])
