@@ -99,6 +99,9 @@ def check_screenshot_path(path: str) -> None:
                             f"write (use {', '.join('.' + f for f in _COMMON if f in formats)})")
 
 
+#: The window's QApplication, kept for the life of the process (see the end of _run_window).
+_APP = None
+
 #: Image types offered in the screenshot message (Qt writes a few more).
 _COMMON = ("png", "jpg", "bmp", "tif", "webp")
 
@@ -162,14 +165,15 @@ def window_icon() -> QIcon:
 def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
                 quit_after: float | None, screenshot: str | None, capture: Capture,
                 threads: int | None, auto_preset: bool) -> int:
-    from PyQt6.QtCore import QTimer, qInstallMessageHandler
+    from PyQt6.QtCore import QEvent, QTimer, qInstallMessageHandler
     from PyQt6.QtWidgets import QApplication
 
     from livecodec.app.window import MainWindow, apply_dark_theme
 
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         qInstallMessageHandler(_quiet_offscreen_warnings)
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    global _APP
+    _APP = app = QApplication.instance() or QApplication([sys.argv[0]])
     apply_dark_theme(app)
     app.setWindowIcon(window_icon())
     window = MainWindow(spec, params, fourcc=fourcc, capture=capture, threads=threads,
@@ -205,6 +209,11 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
         for line in recording_outcome(record, window.last_recording):
             print(f"livecodec: {line}", file=sys.stderr)
     print(json.dumps(outcome["stats"] or window.pipeline.stats()), flush=True)
+    # Destroy the window now, while the application lives: left to Python's collection of
+    # this function's locals, the two may be destroyed in either order, which can crash the
+    # process at exit (PyQt's "Crashes On Exit" advice; the application stays in _APP).
+    window.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     return outcome["code"]
 
 

@@ -2,12 +2,15 @@
 so a run that is told to end still finalises its output instead of leaving a temporary file."""
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-__all__ = ["on_stop_signals", "raise_interrupt", "StopRequest", "STOP_SIGNALS"]
+__all__ = ["on_stop_signals", "raise_interrupt", "StopRequest", "STOP_SIGNALS",
+           "exit_past_stuck_workers"]
 
 #: Ctrl+C, `kill`/service managers, and a closed terminal.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -47,6 +50,20 @@ class StopRequest:
         """Raise KeyboardInterrupt once a stop was asked for."""
         if self._event.is_set():
             raise KeyboardInterrupt
+
+
+def exit_past_stuck_workers(code: int) -> None:
+    """End the process now with ``code``, output flushed, without interpreter shutdown.
+
+    For a run whose pipeline did not stop (the ``livecodec`` entry checks for its threads): a
+    worker inside native code (a camera driver call, numba compiling or loading the kernels on
+    a cold cache) cannot be interrupted, and tearing the interpreter (and the window it reports
+    to) down under a running native thread can crash the process after its work is done.
+    Recordings are finalised by then.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @contextmanager
