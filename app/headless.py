@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
-from typing import Callable, TextIO
+from contextlib import contextmanager
+from typing import Callable, Iterator, TextIO
 
 from livecodec.app.pipeline import Pipeline, SourceSpec
 from livecodec.app.recorder import DEFAULT_FOURCC, Recorder, RecorderError
@@ -56,7 +58,7 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
     recording: list[Recorder] = []
     pipeline.start()
     try:
-        with on_stop_signals(raise_interrupt):
+        with on_stop_signals(raise_interrupt), _messages_printed_once():
             _watch(pipeline, quit_after, record, fourcc, report, err, recording)
     except KeyboardInterrupt:
         pass
@@ -71,6 +73,22 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
     out.write(json.dumps(stats) + "\n")
     out.flush()
     return 1 if gave_up and not stats["frames_shown"] else 0
+
+
+@contextmanager
+def _messages_printed_once() -> Iterator[None]:
+    """The readout prints the pipeline's messages itself: its log records, which Python would
+    also print (warnings and errors reach stderr when logging is not configured), go nowhere
+    meanwhile."""
+    logger = logging.getLogger(Pipeline.__module__)
+    quiet = logging.NullHandler()
+    logger.addHandler(quiet)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield
+    finally:
+        logger.removeHandler(quiet)
+        logger.propagate = propagate
 
 
 def _watch(pipeline: Pipeline, quit_after: float | None, record: str | None, fourcc: str,
