@@ -151,17 +151,15 @@ def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, ro
 @njit(cache=True, nogil=True)
 def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, out, used_rows,
                   used_cols):
-    """Integer inverse DCT of one tile into ``out`` (n x n int64); False if the tile is empty.
+    """Integer inverse DCT of one tile with a non-zero level into ``out`` (n x n int64).
 
     Rows and columns of coefficients that are all zero add nothing to either pass and are
     skipped: a coded tile of a predicted frame has a handful of low-frequency levels.
     """
-    last = -1
+    last = 0
     for z in range(n * n):
         if levels[tr, tc, z] != 0:
             last = z
-    if last < 0:
-        return False
     coeffs[:, :] = 0
     used_rows[:] = False
     used_cols[:] = False
@@ -197,11 +195,10 @@ def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, out
     for i in range(n):
         for j in range(n):
             out[i, j] = (out[i, j] + half2) >> shift
-    return True
 
 
 @njit(cache=True, nogil=True)
-def _inverse_kernel(levels, n, basis, zigzag, step_fp, prediction, out, add):
+def _inverse_kernel(levels, n, basis, zigzag, step_fp, out, add):
     """Residual plane (add=False) or clip(prediction + residual) (add=True) into ``out``, which
     already holds the prediction (add=True) or zeros: only coded tiles are visited."""
     tile_rows, tile_cols = levels.shape[:2]
@@ -216,9 +213,10 @@ def _inverse_kernel(levels, n, basis, zigzag, step_fp, prediction, out, add):
             nonzero = 0
             for z in range(n * n):      # vectorised: most tiles are empty and stop here
                 nonzero |= flat[tr * tile_cols + tc, z]
-            if nonzero == 0 or not _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, res,
-                                 used_rows, used_cols):
+            if nonzero == 0:
                 continue
+            _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, res,
+                          used_rows, used_cols)
             y0 = tr * n
             x0 = tc * n
             for i in range(n):
@@ -265,8 +263,7 @@ def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
     tr, tc, nn = levels.shape
     n = int(round(np.sqrt(nn)))
     out = np.zeros((tr * n, tc * n), np.int32)
-    _inverse_kernel(levels, n, _int_dct_basis(n), zigzag_order(n), step_fp,
-                    np.zeros((1, 1), np.uint8), out, False)
+    _inverse_kernel(levels, n, _int_dct_basis(n), zigzag_order(n), step_fp, out, False)
     return out
 
 
@@ -274,5 +271,5 @@ def add_residual(prediction: np.ndarray, levels: np.ndarray, step_fp: int) -> np
     """Prediction plus the decoded residual, clipped to 8 bits: the reconstructed plane."""
     n = int(round(np.sqrt(levels.shape[2])))
     out = prediction.copy()
-    _inverse_kernel(levels, n, _int_dct_basis(n), zigzag_order(n), step_fp, prediction, out, True)
+    _inverse_kernel(levels, n, _int_dct_basis(n), zigzag_order(n), step_fp, out, True)
     return out

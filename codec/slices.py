@@ -3,7 +3,7 @@
 Each slice is range-coded on its own, with fresh contexts and no neighbour from another
 slice, so encoder and decoder code all slices at once on as many cores as they have; the same
 slices bound the motion search and the vector prediction. How many slices a picture has is a
-property of the stream (``slice_count`` in the refresh header), never of the machine: the
+property of the stream (stated in the refresh header), never of the machine: the
 encoder picks it from the frame size (``choose_slice_count``), so a given input gives the same
 bytes on one core or eight. The symbols of a payload are
 
