@@ -128,8 +128,9 @@ def slice_cost(frames: int, sizes: Sequence[tuple[int, int]] = SPEED_SIZES[1:],
     rows = []
     for width, height in sizes:
         clip = scaled_frames(width, height, frames)
+        bs = CodecParams().block_size
         result = {"size": [width, height],
-                  "slices": choose_slice_count(-(-height // 16), -(-width // 16), 16)}
+                  "slices": choose_slice_count(-(-height // bs), -(-width // bs), bs)}
         original = encoder_module.choose_slice_count
         for key, count in (("sliced", None), ("one", 1)):
             if count is not None:
