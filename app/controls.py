@@ -134,13 +134,12 @@ class ParamControls(QWidget):
             values["preset"] = self.preset.currentData()
         return self._base.with_changes(**values)
 
-    def set_params(self, params: CodecParams, auto_preset: bool | None = None) -> None:
-        """Show params (and the auto choice, when given) without emitting params_changed."""
+    def set_params(self, params: CodecParams, auto_preset: bool) -> None:
+        """Show params and the preset choice without emitting params_changed."""
         self._base = params
         self.preset.blockSignals(True)
-        if auto_preset is not None or not self.auto_preset:
-            choice = AUTO_PRESET if auto_preset else params.preset
-            self.preset.setCurrentIndex(self.preset.findData(choice))
+        self.preset.setCurrentIndex(self.preset.findData(AUTO_PRESET if auto_preset
+                                                         else params.preset))
         self.preset.blockSignals(False)
         for field, slider in self.sliders.items():
             value = getattr(params, field)

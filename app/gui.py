@@ -15,7 +15,7 @@ from livecodec.app.headless import recording_outcome, run_headless
 from livecodec.app.outputs import OutputError, check_not_input
 from livecodec.app.pipeline import AUTO_SOURCE
 from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError, check_fourcc, check_output_path
-from livecodec.app.sources import Capture, SourceError, size_problem
+from livecodec.app.sources import Capture, SourceError, is_live_spec, size_problem
 from livecodec.app.stopsignals import on_stop_signals
 from livecodec.codec import CodecParams
 
@@ -127,9 +127,9 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
         for output in (record, screenshot):
             if output and os.path.isfile(spec):
                 check_not_input(output, [spec])
-        if spec != AUTO_SOURCE and not spec.lower().startswith("camera:"):
-            # Fail fast on a bad file, or one larger than the codec takes; cameras may be
-            # plugged in later.
+        if spec != AUTO_SOURCE and not is_live_spec(spec):
+            # Fail fast on a bad file, or one larger than the codec takes; cameras and
+            # streams may come later (the pipeline reconnects), and are not opened twice.
             opened = capture.open(spec)
             opened.close()
             problem = size_problem(opened.name, tuple(opened.size))

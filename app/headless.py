@@ -8,7 +8,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, TextIO
 
-from livecodec.app.pipeline import Pipeline, SourceSpec
+from livecodec.app.pipeline import USER_MESSAGE, Pipeline, SourceSpec
 from livecodec.app.recorder import DEFAULT_FOURCC, Recorder, RecorderError
 from livecodec.app.sources import Capture
 from livecodec.app.stopsignals import on_stop_signals, raise_interrupt
@@ -77,18 +77,19 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
 
 @contextmanager
 def _messages_printed_once() -> Iterator[None]:
-    """The readout prints the pipeline's messages itself: its log records, which Python would
-    also print (warnings and errors reach stderr when logging is not configured), go nowhere
-    meanwhile."""
+    """The readout prints the pipeline's messages itself: their log records, which Python
+    would print as well (warnings and errors reach stderr when logging is not configured), are
+    left out meanwhile. Other records, such as a failed stage's traceback, still go through."""
     logger = logging.getLogger(Pipeline.__module__)
-    quiet = logging.NullHandler()
-    logger.addHandler(quiet)
-    propagate, logger.propagate = logger.propagate, False
+    logger.addFilter(_not_a_user_message)
     try:
         yield
     finally:
-        logger.removeHandler(quiet)
-        logger.propagate = propagate
+        logger.removeFilter(_not_a_user_message)
+
+
+def _not_a_user_message(record: logging.LogRecord) -> bool:
+    return not getattr(record, USER_MESSAGE, False)
 
 
 def _watch(pipeline: Pipeline, quit_after: float | None, record: str | None, fourcc: str,

@@ -22,8 +22,11 @@ AUTO_PRESET = "auto"
 AUTO_PRESETS = ("fast", "balanced")
 #: Drops are counted over this span.
 OVERLOAD_WINDOW_S = 2.0
-#: Overloaded: more than this share of the captured frames dropped over the window.
+#: Overloaded: more than this share of the captured frames dropped over the window while the
+#: median encode time is at least this share of the frame interval (frames dropped while the
+#: encoder idles are the decoder's or the window's doing; a faster preset would not help).
 OVERLOAD_DROP_RATIO = 0.05
+ENCODER_BUSY_SHARE = 0.7
 #: Headroom: no drop, and the median encode time below this share of the frame interval
 #: (the next slower preset costs up to about 1.6x the time), for ``HEADROOM_HOLD_S``.
 HEADROOM_ENCODE_SHARE = 0.5
@@ -74,13 +77,15 @@ class LoadGovernor:
             return None
         captured_delta = captured - first_captured
         self.drop_ratio = (dropped - first_dropped) / captured_delta if captured_delta > 0 else 0.0
-        if self.drop_ratio > OVERLOAD_DROP_RATIO:
+        busy = encode_ms >= ENCODER_BUSY_SHARE * frame_interval_s * 1000
+        if self.drop_ratio > OVERLOAD_DROP_RATIO and busy:
             self._headroom_since = None
             return self._overloaded(now)
         if self.overloaded:
             self.overloaded = self._advised = False
             return LoadChange("info", "encoder keeps up again", self.preset)
-        if encode_ms < HEADROOM_ENCODE_SHARE * frame_interval_s * 1000:
+        if self.drop_ratio <= OVERLOAD_DROP_RATIO and (
+                encode_ms < HEADROOM_ENCODE_SHARE * frame_interval_s * 1000):
             self._headroom_since = self._headroom_since if self._headroom_since is not None else now
             if now - self._headroom_since >= HEADROOM_HOLD_S:
                 return self._step_up(now)

@@ -39,9 +39,11 @@ from livecodec.codec import (FRAME_REFRESH, PSNR_CAP, CodecParams, ConcealingDec
                              Encoder, check_threads)
 
 __all__ = ["Pipeline", "PipelineFrame", "FrameStats", "DropOldestQueue", "SourceSpec",
-           "AUTO_SOURCE", "live_psnr", "UnsupportedSizeError"]
+           "AUTO_SOURCE", "live_psnr", "UnsupportedSizeError", "USER_MESSAGE"]
 
 log = logging.getLogger(__name__)
+#: Attribute of the log records of messages that also went to ``on_message``.
+USER_MESSAGE = "livecodec_user_message"
 
 #: A source spec ("demo", "camera:N", a file path) or a function that opens a source.
 SourceSpec = Union[str, Callable[[], FrameSource]]
@@ -55,8 +57,6 @@ _POLL_S = 0.05
 _STATS_WINDOW_S = 2.0
 #: Median latency and stage times over about four seconds at 30 fps.
 _TIMING_SAMPLES = 120
-#: The governor judges headroom by the median encode time of the last second or so.
-_LOAD_SAMPLES = 30
 #: Waits before reopening a lost camera; the last one repeats.
 _RECONNECT_BACKOFF_S = (0.5, 1.0, 2.0, 4.0)
 #: A reconnected camera that delivers this long starts the back-off afresh; one that fails again
@@ -470,8 +470,6 @@ class Pipeline:
             self._latencies: deque[float] = deque(maxlen=_TIMING_SAMPLES)
             self._encode_ms: deque[float] = deque(maxlen=_TIMING_SAMPLES)
             self._decode_ms: deque[float] = deque(maxlen=_TIMING_SAMPLES)
-            #: encode times as they happen (the governor's view; _encode_ms is per shown frame)
-            self._encode_times: deque[float] = deque(maxlen=_LOAD_SAMPLES)
 
     def _count_shown(self, stats: FrameStats, size: tuple[int, int]) -> None:
         with self._lock:
@@ -489,7 +487,9 @@ class Pipeline:
 
     # ----------------------------------------------------------------- workers
     def _report(self, level: str, text: str) -> None:
-        log.log(_LOG_LEVELS.get(level, logging.INFO), "%s", text)
+        # Marked, so a front end that prints these messages itself can leave them out of its
+        # log output (the headless readout); tracebacks and the like are not marked.
+        log.log(_LOG_LEVELS.get(level, logging.INFO), "%s", text, extra={USER_MESSAGE: True})
         if self._on_message is not None:
             try:
                 self._on_message(level, text)
@@ -549,9 +549,8 @@ class Pipeline:
                 failing, encoder = True, None
                 continue
             failing, last_captured_at = False, raw.captured_at
-            encode_ms = (time.perf_counter() - started) * 1000
-            self._watch_load(governor, raw, encode_ms)
-            packet = _Packet(raw, encoded, params, encode_ms)
+            self._watch_load(governor, raw)
+            packet = _Packet(raw, encoded, params, (time.perf_counter() - started) * 1000)
             while not stop.is_set():  # never drop a packet: wait for the decoder instead
                 try:
                     self._packets.put(packet, timeout=_POLL_S)
@@ -566,14 +565,11 @@ class Pipeline:
             return params.with_changes(preset=governor.preset)
         return params
 
-    def _watch_load(self, governor: LoadGovernor, raw: _Raw, encode_ms: float) -> None:
+    def _watch_load(self, governor: LoadGovernor, raw: _Raw) -> None:
         """Feed the governor; report what it decides (an overload, a preset change)."""
         with self._lock:
-            captured = self._frames_captured
-            self._encode_times.append(encode_ms)
-            recent_ms = _median(self._encode_times)
-        change = governor.update(time.monotonic(), captured, self._raw.dropped, recent_ms,
-                                 1.0 / raw.fps)
+            change = governor.update(time.monotonic(), self._frames_captured, self._raw.dropped,
+                                     _median(self._encode_ms), 1.0 / raw.fps)
         if change is not None:
             self._report(change.level, change.text)
 

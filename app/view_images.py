@@ -62,12 +62,11 @@ def prepare_views(frame: PipelineFrame, scale: float = 1.0) -> ViewImages:
     is_refresh = frame.stats.frame_type == FRAME_REFRESH
     height, width = frame.original.shape[:2]
     original, reconstruction = frame.original, frame.reconstruction
+    error = error_map(original, reconstruction)     # every pixel's error, then shrunk with them
     if scale > 1.0:
-        # The error view then shows the error of what is on screen (a local average of it).
         shown = (max(1, round(width / scale)), max(1, round(height / scale)))
-        original, reconstruction = (cv2.resize(image, shown, interpolation=cv2.INTER_AREA)
-                                    for image in (original, reconstruction))
-    error = error_map(original, reconstruction)
+        original, reconstruction, error = (cv2.resize(image, shown, interpolation=cv2.INTER_AREA)
+                                           for image in (original, reconstruction, error))
     grey = cv2.cvtColor(original, cv2.COLOR_BGR2GRAY)
     backdrop = cv2.convertScaleAbs(grey, alpha=_BACKDROP_GAIN, beta=_BACKDROP_OFFSET)
     motion = cv2.cvtColor(backdrop, cv2.COLOR_GRAY2RGB)

@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self._stats_inbox: deque[FrameStats] = deque()
         self._pending_record: str | None = None
         self._ticks = 0
+        self._shown_overloaded = False
         self._last_frame: ViewImages | None = None
         #: Frames drawn by the GUI thread (fewer than delivered when the GUI is the slow part).
         self.frames_displayed = 0
@@ -355,8 +356,10 @@ class MainWindow(QMainWindow):
             "decode": f"{stats['decode_ms']:.1f} ms",
             "preset": stats["preset"] + (" (auto)" if stats["auto_preset"] else ""),
         }
-        self.readouts["preset"].setStyleSheet(
-            "font-weight: bold;" + (" color: #ffb347;" if stats["overloaded"] else ""))
+        if stats["overloaded"] != self._shown_overloaded:     # a restyle only when it flips
+            self._shown_overloaded = stats["overloaded"]
+            self.readouts["preset"].setStyleSheet(
+                "font-weight: bold;" + (" color: #ffb347;" if stats["overloaded"] else ""))
         if self._last_frame is not None:
             shown = self._last_frame.stats
             values["frame"] = f"{shown.frame_type}, q {shown.quality}"

@@ -20,7 +20,7 @@ from PyQt6.QtWidgets import QAbstractButton, QComboBox, QSlider
 from livecodec.app import gui
 from livecodec.app.gui import display_problem, run_gui
 from livecodec.app import headless
-from livecodec.app.pipeline import Pipeline
+from livecodec.app.pipeline import USER_MESSAGE, Pipeline
 from livecodec.app.sources import Capture
 from livecodec.app.window import DEFAULT_SIZE, MainWindow
 from livecodec.codec import CodecParams
@@ -430,12 +430,16 @@ class TestHeadless:
     def test_headless_says_each_warning_once(self, caplog):
         """The readout prints the pipeline's messages itself; meanwhile their log records must
         not reach the root logger, whose last-resort handler would print them again (what
-        `livecodec gui` without a display did with every warning)."""
+        `livecodec gui` without a display did with every warning). Other records, such as a
+        failed stage's traceback, still do."""
         logger = logging.getLogger(Pipeline.__module__)
         with headless._messages_printed_once():
-            logger.warning("camera 9 stopped responding; retrying in 0.5 s")
-        logger.warning("after the run")
-        assert [r.getMessage() for r in caplog.records] == ["after the run"]
+            logger.warning("camera 9 stopped responding; retrying in 0.5 s",
+                           extra={USER_MESSAGE: True})
+            logger.error("pipeline stage failed")
+        logger.warning("after the run", extra={USER_MESSAGE: True})
+        assert [r.getMessage() for r in caplog.records] == ["pipeline stage failed",
+                                                            "after the run"]
 
     def test_headless_source_that_fails_for_good_exits_1(self, tmp_path):
         out, err = io.StringIO(), io.StringIO()
