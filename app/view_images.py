@@ -62,7 +62,7 @@ def prepare_views(frame: PipelineFrame, scale: float = 1.0) -> ViewImages:
     is_refresh = frame.stats.frame_type == FRAME_REFRESH
     height, width = frame.original.shape[:2]
     original, reconstruction = frame.original, frame.reconstruction
-    error = error_map(original, reconstruction)     # every pixel's error, then shrunk with them
+    error = largest_channel_error(original, reconstruction)    # every pixel's, then shrunk
     if scale > 1.0:
         shown = (max(1, round(width / scale)), max(1, round(height / scale)))
         original, reconstruction, error = (cv2.resize(image, shown, interpolation=cv2.INTER_AREA)
@@ -77,7 +77,7 @@ def prepare_views(frame: PipelineFrame, scale: float = 1.0) -> ViewImages:
         original=cv2.cvtColor(original, cv2.COLOR_BGR2RGB),
         reconstruction=cv2.cvtColor(reconstruction, cv2.COLOR_BGR2RGB),
         motion=motion,
-        error=error,
+        error=error_colours(error),
         modes=mode_tint(frame.block_modes, is_refresh),
         block_size=frame.block_size,
         is_refresh=is_refresh,
@@ -99,10 +99,14 @@ def draw_vectors(image: np.ndarray, segments: tuple[np.ndarray, ...], zoom: floa
             cv2.polylines(image, list(lines), False, colour, 1, cv2.LINE_AA, _DRAW_SHIFT)
 
 
-def error_map(original: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
-    """Largest channel error per pixel, amplified by ERROR_GAIN, in the inferno colour map."""
+def largest_channel_error(original: np.ndarray, reconstruction: np.ndarray) -> np.ndarray:
+    """|original - reconstruction| of each pixel's worst channel (uint8)."""
     blue, green, red = cv2.split(cv2.absdiff(original, reconstruction))
-    error = cv2.max(cv2.max(blue, green), red)  # 40× faster than ndarray.max(axis=2)
+    return cv2.max(cv2.max(blue, green), red)  # 40× faster than ndarray.max(axis=2)
+
+
+def error_colours(error: np.ndarray) -> np.ndarray:
+    """An error image amplified by ERROR_GAIN, in the inferno colour map (RGB)."""
     amplified = cv2.convertScaleAbs(error, alpha=ERROR_GAIN)
     return cv2.cvtColor(cv2.applyColorMap(amplified, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
 
