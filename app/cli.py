@@ -25,6 +25,7 @@ from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc
 from .sources import (Capture, DemoScene, FrameSource, SourceError, open_source, parse_size,
                       size_problem)
 from .stopsignals import StopRequest, on_stop_signals
+from .yuview import write_yuview_stats
 
 __all__ = ["main", "build_parser"]
 
@@ -151,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="describe a .lvc stream")
     info.add_argument("input", metavar="IN.lvc")
+    info.add_argument("--yuview-stats", metavar="OUT.csv",
+                      help="also decode the stream and write its motion vectors, block modes, "
+                           "frame types and bits per frame as a YUView statistics file")
 
     ev = sub.add_parser("eval", help="encode and decode a source; report rate, quality, speed")
     ev.add_argument("source", metavar="SRC")
@@ -359,8 +363,30 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if problems else EXIT_OK
 
 
+def _write_yuview_stats(reader: PacketReader, out: Path, name: str) -> None:
+    """--yuview-stats: decodes the whole stream, so it shows a progress bar and stops on Ctrl+C
+    (keeping no partial file)."""
+    bar = tqdm(desc=f"statistics of {name}", unit="frame", disable=None, leave=False)
+
+    def frame_done() -> None:
+        STOP.check()
+        bar.update()
+
+    try:
+        with PendingOutput(out) as pending, open(pending.path, "w", encoding="utf-8") as f:
+            summary = write_yuview_stats(reader, f, name=name, on_frame=frame_done)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        bar.close()
+    print(f"{out}: YUView statistics of {summary.frames} frames ({summary.concealed} concealed)",
+          file=sys.stderr)
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     reader = _read_stream(args.input)
+    stats_out = (_check_output(args.yuview_stats, [args.input], suffixes=(".csv",))
+                 if args.yuview_stats else None)
     info = read_stream_info(reader)
     fps = reader.header.fps
     print(f"file:        {args.input}")
@@ -379,10 +405,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"bitrate:     {kbps(info.total_bytes, info.total_frames, fps):.1f} kbps"
               + (f", {bits_per_pixel(info.total_bytes, info.total_frames, w, h):.3f} bpp"
                  if len(info.frame_sizes) == 1 else ""))
-    if info.damaged or info.bad_headers:
-        print(f"damaged:     {info.damaged + info.bad_headers} stretch(es) of bad bytes")
-        return EXIT_FAILURE
-    return EXIT_OK
+    damaged = info.damaged + info.bad_headers
+    if damaged:
+        print(f"damaged:     {damaged} stretch(es) of bad bytes")
+    if stats_out is not None:
+        _write_yuview_stats(reader, stats_out, Path(args.input).name)
+    return EXIT_FAILURE if damaged else EXIT_OK
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
