@@ -105,7 +105,7 @@ def _threads(args: argparse.Namespace) -> int:
 def _capture(args: argparse.Namespace) -> Capture:
     try:
         width, height = parse_size(args.size) if args.size else (None, None)
-        return Capture(width, height, args.fps)
+        return Capture(width, height, args.fps, getattr(args, "reference", None))
     except ValueError as exc:
         raise UsageError(f"--size/--fps: {exc}") from None
 
@@ -126,12 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="the live window (default)")
     gui.add_argument("--source", default=None,
-                     help="camera:N, demo, a stream URL (rtsp://, udp://, ...) or a video file "
-                          "(default: camera:0, else demo)")
+                     help="camera:N, demo, a stream URL (rtsp://, udp://, ...), a video file, or "
+                          "a .lvc stream to play (default: camera:0, else demo)")
     _add_codec_options(gui, live=True)
     _add_capture_options(gui)
     _add_threads_option(gui)
+    gui.add_argument("--reference", metavar="SRC",
+                     help="with a .lvc source: the video it was coded from, for PSNR and the "
+                          "error view")
     gui.add_argument("--record", metavar="AVI", help="record the reconstruction to this file")
+    gui.add_argument("--save", metavar="OUT.lvc",
+                     help="save the compressed stream to this file as it is produced")
     gui.add_argument("--fourcc", default=DEFAULT_FOURCC, help="recording codec (default %(default)s)")
     gui.add_argument("--quit-after", type=float, metavar="S", help="close after S seconds")
     gui.add_argument("--screenshot", metavar="PNG", help="save the window just before quitting")
@@ -168,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     qu.add_argument("image", metavar="IMAGE")
     qu.add_argument("-o", "--output", required=True, metavar="OUT.png")
     qu.add_argument("--clusters", type=int, required=True, metavar="K", help="colours, 2-256")
+
+    from .link_commands import add_link_commands    # send, receive (it imports these helpers)
+    add_link_commands(sub)
     return parser
 
 
@@ -254,7 +262,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     from .gui import run_gui    # Qt is imported only for the window
     return run_gui(source=args.source, params=_params(args), capture=_capture(args),
                    threads=_threads(args), auto_preset=args.preset == AUTO_PRESET,
-                   record=args.record, fourcc=args.fourcc,
+                   record=args.record, fourcc=args.fourcc, save=args.save,
                    quit_after=args.quit_after, screenshot=args.screenshot)
 
 
@@ -489,9 +497,19 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_send(args: argparse.Namespace) -> int:
+    from .link_commands import cmd_send as send     # app/link_commands.py
+    return send(args)
+
+
+def cmd_receive(args: argparse.Namespace) -> int:
+    from .link_commands import cmd_receive as receive
+    return receive(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "gui": cmd_gui, "encode": cmd_encode, "decode": cmd_decode, "info": cmd_info,
-    "eval": cmd_eval, "quantize": cmd_quantize,
+    "eval": cmd_eval, "quantize": cmd_quantize, "send": cmd_send, "receive": cmd_receive,
 }
 
 

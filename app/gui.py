@@ -17,6 +17,7 @@ from livecodec.app.pipeline import AUTO_SOURCE
 from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError, check_fourcc, check_output_path
 from livecodec.app.sources import Capture, SourceError, is_live_spec, size_problem
 from livecodec.app.stopsignals import on_stop_signals
+from livecodec.app.streamsave import check_stream_path, saved_path_note
 from livecodec.codec import CodecParams
 
 if TYPE_CHECKING:
@@ -109,12 +110,13 @@ _COMMON = ("png", "jpg", "bmp", "tif", "webp")
 def run_gui(source: str | None, params: CodecParams, record: str | None = None,
             fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
             screenshot: str | None = None, capture: Capture = Capture(),
-            threads: int | None = None, auto_preset: bool = False) -> int:
+            threads: int | None = None, auto_preset: bool = False, save: str | None = None) -> int:
     """Show the live window on source until closed or quit_after seconds; return the exit code.
 
     source None (or "auto") opens camera 0, or the demo scene when there is no camera. Without a
     display the pipeline runs headless with a text readout instead, unless a screenshot is
-    asked for: then the window renders offscreen. On exit one JSON line of pipeline statistics
+    asked for: then the window renders offscreen. ``save`` writes the compressed stream to a
+    ``.lvc`` file as it is produced. On exit one JSON line of pipeline statistics
     goes to stdout. Exit codes: 0 done, 1 failure, 2 bad input (source, output path).
     """
     spec = source or AUTO_SOURCE
@@ -124,9 +126,12 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
             check_fourcc(fourcc)
         if screenshot:
             check_screenshot_path(screenshot)
-        for output in (record, screenshot):
-            if output and os.path.isfile(spec):
-                check_not_input(output, [spec])
+        if save:
+            check_stream_path(save)
+        inputs = [path for path in (spec, capture.reference) if path and os.path.isfile(path)]
+        for output in (record, screenshot, save):
+            if output:
+                check_not_input(output, inputs)
         if spec != AUTO_SOURCE and not is_live_spec(spec):
             # Fail fast on a bad file, or one larger than the codec takes; cameras and
             # streams may come later (the pipeline reconnects), and are not opened twice.
@@ -148,9 +153,9 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
         print(f"livecodec: {problem}; running the pipeline headless on {shown} (Ctrl+C stops)",
               file=sys.stderr)
         return run_headless(spec, params, record=record, fourcc=fourcc, quit_after=quit_after,
-                            capture=capture, threads=threads, auto_preset=auto_preset)
+                            capture=capture, threads=threads, auto_preset=auto_preset, save=save)
     return _run_window(spec, params, record, fourcc, quit_after, screenshot, capture, threads,
-                       auto_preset)
+                       auto_preset, save)
 
 
 def window_icon() -> QIcon:
@@ -164,7 +169,7 @@ def window_icon() -> QIcon:
 
 def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
                 quit_after: float | None, screenshot: str | None, capture: Capture,
-                threads: int | None, auto_preset: bool) -> int:
+                threads: int | None, auto_preset: bool, save: str | None) -> int:
     from PyQt6.QtCore import QEvent, QTimer, qInstallMessageHandler
     from PyQt6.QtWidgets import QApplication
 
@@ -184,6 +189,8 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
     window.start()
     if record:
         window.start_recording(record)
+    if save:
+        window.start_saving(save)
     outcome = {"code": 0, "stats": None}
 
     def finish() -> None:
@@ -208,6 +215,8 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
     if record:
         for line in recording_outcome(record, window.last_recording):
             print(f"livecodec: {line}", file=sys.stderr)
+    if window.last_save is not None:
+        print(f"livecodec: {saved_path_note(window.last_save)}", file=sys.stderr)
     print(json.dumps(outcome["stats"] or window.pipeline.stats()), flush=True)
     # Destroy the window now, while the application lives: left to Python's collection of
     # this function's locals, the two may be destroyed in either order, which can crash the

@@ -12,6 +12,7 @@ from livecodec.app.pipeline import USER_MESSAGE, Pipeline, SourceSpec
 from livecodec.app.recorder import DEFAULT_FOURCC, Recorder, RecorderError
 from livecodec.app.sources import Capture
 from livecodec.app.stopsignals import on_stop_signals, raise_interrupt
+from livecodec.app.streamsave import StreamSaveError, saved_path_note
 from livecodec.codec import CodecParams
 
 __all__ = ["run_headless", "readout_line", "recording_outcome"]
@@ -42,8 +43,9 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
                  fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
                  out: TextIO | None = None, err: TextIO | None = None,
                  capture: Capture = Capture(), threads: int | None = None,
-                 auto_preset: bool = False) -> int:
+                 auto_preset: bool = False, save: str | None = None) -> int:
     """Run until Ctrl+C, quit_after seconds, or a source that cannot go on; print the stats JSON.
+    ``save``: write the compressed stream to this ``.lvc`` file as it is produced.
 
     Returns 0, or 1 when the source failed for good before a single frame went through.
     """
@@ -56,6 +58,12 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
     pipeline = Pipeline(source, params, loop=True, on_message=report, capture=capture,
                         threads=threads, auto_preset=auto_preset)
     recording: list[Recorder] = []
+    saver = None
+    if save:
+        try:
+            saver = pipeline.start_saving(save)
+        except StreamSaveError as exc:
+            report("error", str(exc))
     pipeline.start()
     try:
         with on_stop_signals(raise_interrupt), _messages_printed_once():
@@ -70,6 +78,8 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
     if record:
         for line in recording_outcome(record, recording[0] if recording else None):
             report("info", line)
+    if saver is not None:
+        report("info", saved_path_note(saver))
     out.write(json.dumps(stats) + "\n")
     out.flush()
     return 1 if gave_up and not stats["frames_shown"] else 0

@@ -18,14 +18,15 @@ fails, stops responding or freezes on one picture, abandons its reader and recon
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import statistics
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import Any, Callable, Generic, TypeVar, Union
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Generic, Protocol, TypeVar, Union
 
 import cv2
 import numpy as np
@@ -35,8 +36,10 @@ from livecodec.app.overload import AUTO_PRESET, LoadGovernor
 from livecodec.app.recorder import DEFAULT_FOURCC, DiskFullError, Recorder, RecorderError, letterbox
 from livecodec.app.sources import (FALLBACK_FPS, Capture, FrameSource, SourceError, is_live_spec,
                                    size_problem)
-from livecodec.codec import (FRAME_REFRESH, PSNR_CAP, CodecParams, ConcealingDecoder, Decoder,
-                             Encoder, check_threads)
+from livecodec.app.stream_source import CodedFrame
+from livecodec.app.streamsave import StreamSaveError, StreamSaver
+from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, PSNR_CAP, CodecParams,
+                             ConcealingDecoder, DecodedFrame, Decoder, Encoder, check_threads)
 
 __all__ = ["Pipeline", "PipelineFrame", "FrameStats", "DropOldestQueue", "SourceSpec",
            "AUTO_SOURCE", "live_psnr", "UnsupportedSizeError", "USER_MESSAGE"]
@@ -73,6 +76,8 @@ FROZEN_TIMEOUT_S = 2.0
 _FROZEN_STRIDE = 8
 #: How long closing a healthy camera waits for its reader's current read (a frame at >= 2 fps).
 _READER_JOIN_S = 0.5
+#: How often a coded source looks again for room in the queue to the encoder thread.
+_CODED_WAIT_S = 0.005
 #: A recording never fills more than this many seconds of dropped frames in one go.
 _MAX_FILL_S = 1.0
 
@@ -140,7 +145,7 @@ class FrameStats:
     quality: int                 #: the quality coded with (rate control picks it per frame)
     nbytes: int                  #: packet size
     bytes_by_part: dict[str, int]  #: header / palette / labels / motion / residual
-    psnr: float                  #: dB against the captured frame
+    psnr: float                  #: dB against the captured frame (NaN: no reference known)
     encode_ms: float
     decode_ms: float
     latency_ms: float            #: capture to delivery
@@ -151,7 +156,8 @@ class FrameStats:
 class PipelineFrame:
     """One decoded frame with what the views need to explain it."""
 
-    original: np.ndarray                 #: H×W×3 uint8 BGR as captured
+    original: np.ndarray | None          #: H×W×3 uint8 BGR as captured (None: a played
+                                         #: stream without its reference video)
     reconstruction: np.ndarray           #: H×W×3 uint8 BGR as decoded
     motion_vectors: np.ndarray | None    #: (rows, cols, 2) (dx, dy); None on refresh frames
     block_modes: np.ndarray              #: (rows, cols): 0 skip, 1 motion, 2 palette
@@ -163,11 +169,12 @@ class PipelineFrame:
 
 @dataclass(frozen=True)
 class _Raw:
-    frame: np.ndarray
+    frame: np.ndarray | None        #: None: a coded frame without a reference picture
     index: int
     captured_at: float
     generation: int
     fps: float
+    coded: CodedFrame | None = None     #: packets of a coded source (no encoding)
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,14 @@ class _Packet:
 
 MessageCallback = Callable[[str, str], None]
 FrameCallback = Callable[[PipelineFrame], None]
+
+
+class PacketSender(Protocol):
+    """Where the pipeline sends its packets besides the decoder (e.g. the network link)."""
+
+    def send_frame(self, data: bytes, *, capture_time: float, refresh: bool) -> None:
+        """Send one packet; quick, never blocks. capture_time: wall clock (time.time())."""
+        ...
 
 
 class Pipeline:
@@ -221,12 +236,18 @@ class Pipeline:
         self._pending_params: CodecParams | None = None
         self._encoder_params: CodecParams | None = None
         self._paused = False
+        self._step_asked = False
         self._governor = LoadGovernor(AUTO_PRESET if auto_preset else params.preset)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._raw: DropOldestQueue[_Raw] = DropOldestQueue(raw_queue_size)
         self._packets: queue.Queue[_Packet] = queue.Queue(packet_queue_size)
         self._record_lock = threading.Lock()
+        self._sink_lock = threading.Lock()
+        self._saver: StreamSaver | None = None
+        self._saver_waiting = False     # a save begun mid-stream starts at a refresh packet
+        self._sender: PacketSender | None = None
+        self._refresh_asked = False
         self._recorder: Recorder | None = None
         self._recorded_upto: tuple[int, int] | None = None
         self._record_due = 0.0          # frames the file should hold by now (fractional)
@@ -260,7 +281,7 @@ class Pipeline:
             thread.start()
 
     def stop(self, timeout: float = 1.0) -> bool:
-        """Stop the workers, close the source and finalise a recording.
+        """Stop the workers, close the source and finalise a recording and a saved stream.
 
         Returns False when a worker is still stuck after timeout seconds (e.g. inside a camera
         driver call); it is a daemon thread, so it cannot keep the process alive.
@@ -274,6 +295,7 @@ class Pipeline:
             log.warning("pipeline threads still running after %.1f s: %s", timeout, stuck)
         self._threads = []
         self.stop_recording()
+        self.stop_saving()
         return not stuck
 
     @property
@@ -347,8 +369,9 @@ class Pipeline:
 
     @property
     def source_info(self) -> dict[str, Any]:
-        """name, fps, size (w, h), is_live and spec (the "demo" / "camera:N" / path it was
-        opened from; None for a factory) of the open source; empty while none is open."""
+        """name, fps, size (w, h), is_live, spec (the "demo" / "camera:N" / path it was
+        opened from; None for a factory) and coded (a compressed stream, played without
+        encoding) of the open source; empty while none is open."""
         with self._lock:
             return dict(self._source_info)
 
@@ -365,6 +388,16 @@ class Pipeline:
     def set_paused(self, paused: bool) -> None:
         """Hold the stream: files and the demo wait where they are, a camera is read and discarded."""
         self._paused = paused
+
+    def step(self) -> None:
+        """While paused: let one more frame through (the next of a file, the newest of a camera)."""
+        with self._lock:
+            self._step_asked = self._paused
+
+    def _take_step(self) -> bool:
+        with self._lock:
+            asked, self._step_asked = self._step_asked, False
+            return asked
 
     # ----------------------------------------------------------------- recording
     @property
@@ -415,6 +448,54 @@ class Pipeline:
         except RecorderError as exc:
             self._report("error", str(exc))
 
+    # ----------------------------------------------------------------- the compressed stream
+    @property
+    def saver(self) -> StreamSaver | None:
+        with self._sink_lock:
+            return self._saver
+
+    def start_saving(self, path: str) -> StreamSaver:
+        """Save the compressed stream to ``path`` (a ``.lvc`` file) from the next refresh
+        frame on, which is asked for now; replaces a save in progress.
+
+        Raises StreamSaveError at once for an unusable path or one the pipeline reads.
+        """
+        try:
+            check_not_input(path, self.input_files())
+        except OutputError as exc:
+            raise StreamSaveError(str(exc)) from None
+        with self._lock:
+            fps = float(self._source_info.get("fps") or FALLBACK_FPS)
+        saver = StreamSaver(path, fps)
+        with self._sink_lock:
+            previous, self._saver, self._saver_waiting = self._saver, saver, True
+        self.request_refresh()
+        if previous is not None:
+            previous.close()
+        return saver
+
+    def stop_saving(self) -> StreamSaver | None:
+        """Close the saved stream, if any, and return it (``saved`` False: no packet came)."""
+        with self._sink_lock:
+            saver, self._saver = self._saver, None
+        if saver is not None:
+            saver.close()
+        return saver
+
+    def set_sender(self, sender: PacketSender | None) -> PacketSender | None:
+        """Send every packet to ``sender`` too (None: stop); the next frame is a refresh, so a
+        receiver can start at once. Returns the previous sender, for the caller to close."""
+        with self._sink_lock:
+            previous, self._sender = self._sender, sender
+        if sender is not None:
+            self.request_refresh()
+        return previous
+
+    def request_refresh(self) -> None:
+        """Make the next encoded frame a refresh (a receiver lost packets, a save begins)."""
+        with self._lock:
+            self._refresh_asked = True
+
     # ----------------------------------------------------------------- statistics
     def stats(self) -> dict[str, Any]:
         """A JSON-ready snapshot.
@@ -424,7 +505,8 @@ class Pipeline:
         link carries per second of wall time; latency_ms, encode_ms, decode_ms are medians;
         kbps_mean follows DESIGN.md (8·bytes / (frames / source fps) / 1000). preset is the
         encoder preset in use, auto_preset whether the pipeline picks it, overloaded whether
-        frames are being dropped because the encoder cannot keep up.
+        frames are being dropped because the encoder cannot keep up. A played stream without
+        its reference video has no PSNR: psnr and psnr_mean are then 0.
         """
         now = time.monotonic()
         with self._lock:
@@ -433,6 +515,7 @@ class Pipeline:
             shown = self._frames_shown
             source_fps = float(self._source_info.get("fps") or 0.0)
             run_span = (self._last_shown_at - self._first_shown_at) if shown > 1 else 0.0
+            psnrs = [s.psnr for s in recent if not math.isnan(s.psnr)]   # NaN: no reference
             result = {
                 "source": self._source_info.get("name"),
                 "size": list(self._frame_size) if self._frame_size else None,
@@ -446,8 +529,8 @@ class Pipeline:
                 "decode_ms": _median(self._decode_ms),
                 "kbps": sum(s.nbytes for s in recent) * 8 / span / 1000 if span > 0 else 0.0,
                 "kbps_mean": (self._bytes_total * 8 * source_fps / shown / 1000) if shown else 0.0,
-                "psnr": statistics.fmean(s.psnr for s in recent) if recent else 0.0,
-                "psnr_mean": self._psnr_total / shown if shown else 0.0,
+                "psnr": statistics.fmean(psnrs) if psnrs else 0.0,
+                "psnr_mean": self._psnr_total / self._psnr_frames if self._psnr_frames else 0.0,
                 "refresh_frames": self._refresh_frames,
                 "decode_errors": self._decode_errors,
                 "preset": self._governor.preset,
@@ -464,6 +547,7 @@ class Pipeline:
             self._decode_errors = 0
             self._bytes_total = 0
             self._psnr_total = 0.0
+            self._psnr_frames = 0
             self._first_shown_at = 0.0
             self._last_shown_at = 0.0
             self._recent: deque[FrameStats] = deque(maxlen=512)
@@ -477,7 +561,9 @@ class Pipeline:
             self._frames_shown += 1
             self._refresh_frames += stats.frame_type == FRAME_REFRESH
             self._bytes_total += stats.nbytes
-            self._psnr_total += stats.psnr
+            if not math.isnan(stats.psnr):
+                self._psnr_total += stats.psnr
+                self._psnr_frames += 1
             self._first_shown_at = self._first_shown_at or stats.shown_at
             self._last_shown_at = stats.shown_at
             self._recent.append(stats)
@@ -521,12 +607,17 @@ class Pipeline:
             raw = self._raw.get(_POLL_S)
             if raw is None:
                 continue
+            if raw.coded is not None:   # already compressed: straight to the decoder
+                self._hand_to_decoder(_Packet(raw, None, params, 0.0), stop)
+                continue
             with self._lock:
                 pending, self._pending_params = self._pending_params, None
                 governor = self._governor
+                refresh_asked, self._refresh_asked = self._refresh_asked, False
             params = self._with_preset(pending or params, governor)
             duration = raw.captured_at - last_captured_at
-            if encoder is None or stream != (raw.generation, raw.frame.shape, raw.fps):
+            new_stream = encoder is None or stream != (raw.generation, raw.frame.shape, raw.fps)
+            if new_stream:
                 # A new source or frame size starts a new stream; rate control budgets bits
                 # per frame from the source's frame rate.
                 encoder = Encoder(params, fps=raw.fps, threads=self._codec_threads)
@@ -535,6 +626,8 @@ class Pipeline:
                 governor.restart(time.monotonic())
             elif params != encoder.params:
                 encoder.set_params(params)
+            if refresh_asked:
+                encoder.request_refresh()
             with self._lock:
                 self._encoder_params = params
             started = time.perf_counter()
@@ -550,13 +643,36 @@ class Pipeline:
                 continue
             failing, last_captured_at = False, raw.captured_at
             self._watch_load(governor, raw)
-            packet = _Packet(raw, encoded, params, (time.perf_counter() - started) * 1000)
-            while not stop.is_set():  # never drop a packet: wait for the decoder instead
+            encode_ms = (time.perf_counter() - started) * 1000
+            self._send_out(encoded, raw, new_stream)
+            self._hand_to_decoder(_Packet(raw, encoded, params, encode_ms), stop)
+
+    def _hand_to_decoder(self, packet: _Packet, stop: threading.Event) -> None:
+        while not stop.is_set():  # never drop a packet: wait for the decoder instead
+            try:
+                self._packets.put(packet, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
+
+    def _send_out(self, encoded: Any, raw: _Raw, new_stream: bool) -> None:
+        """Hand a packet to the stream's outlets: the saved file and the network sender."""
+        is_refresh = encoded.frame_type == FRAME_REFRESH
+        message = None
+        with self._sink_lock:
+            saver, sender = self._saver, self._sender
+            if saver is not None and (is_refresh or not self._saver_waiting):
+                self._saver_waiting = False
                 try:
-                    self._packets.put(packet, timeout=_POLL_S)
-                    break
-                except queue.Full:
-                    continue
+                    saver.write(encoded.data, new_stream=new_stream, fps=raw.fps)
+                except StreamSaveError as exc:
+                    self._saver, message = None, str(exc)
+        if message is not None:
+            self._report("error", message)
+        if sender is not None:
+            # The capture moment on the wall clock, which the receiver's latency is measured to.
+            capture_time = time.time() - (time.monotonic() - raw.captured_at)
+            sender.send_frame(encoded.data, capture_time=capture_time, refresh=is_refresh)
 
     @staticmethod
     def _with_preset(params: CodecParams, governor: LoadGovernor) -> CodecParams:
@@ -576,6 +692,7 @@ class Pipeline:
     def _decode_loop(self, stop: threading.Event) -> None:
         decoder = ConcealingDecoder(threads=self._codec_threads)
         generation, concealing = None, False
+        decoded: DecodedFrame | None = None     # the last picture a coded source decoded
         while not stop.is_set():
             try:
                 packet = self._packets.get(timeout=_POLL_S)
@@ -583,13 +700,15 @@ class Pipeline:
                 continue
             if packet.raw.generation != generation:
                 decoder = ConcealingDecoder(threads=self._codec_threads)
-                generation = packet.raw.generation
+                generation, decoded = packet.raw.generation, None
+            coded = packet.raw.coded
             started = time.perf_counter()
-            recovered = decoder.feed(packet.encoded.data)
+            recovered = [frame for item in (coded.items if coded else (packet.encoded.data,))
+                         for frame in decoder.feed(item)]
             decode_ms = (time.perf_counter() - started) * 1000
             problem = recovered[-1].problem if recovered else "; ".join(decoder.problems)
             decoder.problems.clear()
-            if problem:  # cannot happen in-process unless the codec has a bug: show it
+            if problem:  # in-process only if the codec has a bug; a damaged file or link: often
                 with self._lock:
                     self._decode_errors += 1
                 if not concealing:
@@ -598,24 +717,56 @@ class Pipeline:
             elif concealing:
                 self._report("info", "decoder: stream resumed")
                 concealing = False
-            if recovered:
+            if not recovered:
+                continue
+            if coded is None:
                 self._deliver(packet, recovered[-1].image, decode_ms)
+            else:
+                decoded = recovered[-1].decoded or decoded
+                if decoded is not None:
+                    self._deliver_coded(packet, recovered[-1].image, decoded,
+                                        recovered[-1].problem is not None, decode_ms)
 
     def _deliver(self, packet: _Packet, reconstruction: np.ndarray, decode_ms: float) -> None:
         raw, encoded = packet.raw, packet.encoded
-        quality = live_psnr(raw.frame, reconstruction)
-        self._record(raw, reconstruction)
-        now = time.monotonic()
-        stats = FrameStats(
+        self._show(raw, reconstruction, FrameStats(
             index=raw.index, frame_type=encoded.frame_type, quality=encoded.quality,
             nbytes=len(encoded.data), bytes_by_part=dict(encoded.bytes_by_part),
-            psnr=float(quality), encode_ms=packet.encode_ms, decode_ms=decode_ms,
-            latency_ms=(now - raw.captured_at) * 1000, shown_at=now)
+            psnr=live_psnr(raw.frame, reconstruction), encode_ms=packet.encode_ms,
+            decode_ms=decode_ms, latency_ms=0.0, shown_at=0.0),
+            encoded.motion_vectors, encoded.block_modes, encoded.block_size, packet.params)
+
+    def _deliver_coded(self, packet: _Packet, image: np.ndarray, decoded: DecodedFrame,
+                       concealed: bool, decode_ms: float) -> None:
+        """A frame of a coded source: what the stream says about it, PSNR against the
+        reference when there is one (NaN otherwise). A concealed frame shows the last picture,
+        with no vectors."""
+        raw = packet.raw
+        reference = raw.frame if raw.frame is not None and raw.frame.shape == image.shape else None
+        # The stream tells only whole packet sizes: they are drawn as one layer of the plot.
+        self._show(raw, image, FrameStats(
+            index=raw.index, frame_type=FRAME_PREDICTED if concealed else decoded.frame_type,
+            quality=decoded.quality, nbytes=raw.coded.nbytes,
+            bytes_by_part={"header": raw.coded.nbytes},
+            psnr=live_psnr(reference, image) if reference is not None else float("nan"),
+            encode_ms=0.0, decode_ms=decode_ms, latency_ms=0.0, shown_at=0.0),
+            None if concealed else decoded.motion_vectors,
+            decoded.block_modes, decoded.block_size, packet.params)
+
+    def _show(self, raw: _Raw, reconstruction: np.ndarray, stats: FrameStats,
+              motion_vectors: np.ndarray | None, block_modes: np.ndarray, block_size: int,
+              params: CodecParams) -> None:
+        """Record, count and hand one frame to ``on_frame``; the latency is taken here."""
+        self._record(raw, reconstruction)
+        now = time.monotonic()
+        captured_at = raw.captured_at
+        if raw.coded is not None and raw.coded.capture_time is not None:  # the sender's clock
+            captured_at = now - (time.time() - raw.coded.capture_time)
+        stats = replace(stats, latency_ms=(now - captured_at) * 1000, shown_at=now)
         self._count_shown(stats, (reconstruction.shape[1], reconstruction.shape[0]))
         if self._on_frame is not None:
-            frame = PipelineFrame(raw.frame, reconstruction, encoded.motion_vectors,
-                                  encoded.block_modes, encoded.block_size, packet.params, raw.fps,
-                                  stats)
+            frame = PipelineFrame(raw.frame, reconstruction, motion_vectors, block_modes,
+                                  block_size, params, raw.fps, stats)
             try:
                 self._on_frame(frame)
             except Exception:  # a broken view must not stop the stream
@@ -694,7 +845,11 @@ class Pipeline:
         with self._lock:
             self._source_info = {} if source is None else {
                 "name": source.name, "fps": float(source.fps), "size": tuple(source.size),
-                "is_live": bool(source.is_live), "spec": spec if isinstance(spec, str) else None}
+                "is_live": bool(source.is_live), "spec": spec if isinstance(spec, str) else None,
+                "coded": bool(getattr(source, "coded", False))}
+
+    def _raw_has_room(self) -> bool:
+        return len(self._raw) < self._raw.maxsize
 
     def _push_raw(self, raw: _Raw, live: bool) -> None:
         with self._lock:
@@ -810,8 +965,8 @@ class _Capture:
                 self._open_when_due()
             elif self.reader is not None:
                 self._capture_live()
-            elif self.pipeline.paused:  # files and the demo wait where they are
-                self.stop.wait(_POLL_S)
+            elif self.pipeline.paused and not self.pipeline._take_step():
+                self.stop.wait(_POLL_S)     # files and the demo wait where they are
                 self.next_due = time.monotonic()
             else:
                 self._capture_paced()
@@ -904,14 +1059,21 @@ class _Capture:
         fault = self.reader.fault()
         if fault is not None:
             self._lost(fault)
-        elif frame is not None and not self.pipeline.paused:
+        elif frame is not None and (not self.pipeline.paused or self.pipeline._take_step()):
             self._push(frame)
 
     def _capture_paced(self) -> None:
-        """Files and the demo play at their own rate, read here when a frame is due."""
+        """Files and the demo play at their own rate, read here when a frame is due.
+
+        A coded source's packets are never dropped (each predicted one needs its predecessor):
+        it waits while the encoder's queue is full instead.
+        """
         delay = self.next_due - time.monotonic()
         if delay > 0:
             self.stop.wait(min(delay, _POLL_S))
+            return
+        if getattr(self.source, "coded", False) and not self.pipeline._raw_has_room():
+            self.stop.wait(_CODED_WAIT_S)
             return
         try:
             frame, error = self.source.read(), None
@@ -922,17 +1084,22 @@ class _Capture:
         else:
             self._push(frame)
 
-    def _push(self, frame: np.ndarray) -> None:
+    def _push(self, frame: np.ndarray | CodedFrame) -> None:
         source, now = self.source, time.monotonic()
-        problem = size_problem(source.name, (frame.shape[1], frame.shape[0]))
-        if problem is not None:  # a source whose frames outgrew what it declared
-            self.close(wait=0.0)
-            self.pipeline._report("error", problem)
-            self._give_up()
-            return
+        coded = frame if isinstance(frame, CodedFrame) else None
+        if coded is not None:       # the decoder checks the sizes a stream declares
+            frame = coded.reference
+        else:
+            problem = size_problem(source.name, (frame.shape[1], frame.shape[0]))
+            if problem is not None:  # a source whose frames outgrew what it declared
+                self.close(wait=0.0)
+                self.pipeline._report("error", problem)
+                self._give_up()
+                return
         self.index += 1
         fps = float(source.fps) if source.fps and source.fps > 0 else FALLBACK_FPS
-        self.pipeline._push_raw(_Raw(frame, self.index, now, self.generation, fps), source.is_live)
+        self.pipeline._push_raw(_Raw(frame, self.index, now, self.generation, fps, coded),
+                                source.is_live)
         self.next_due = max(self.next_due + 1.0 / fps, now - 1.0 / fps)  # no burst after a stall
         if self.failures and now - self.opened_at >= _RECOVERED_S:
             self.failures = 0

@@ -122,7 +122,8 @@ class StatsPlots(QWidget):
             self.layer_curves[label].setData(t, rows[:, 2 + i])
         if len(rows):
             psnr, total = rows[:, 1], rows[:, -1]
-            self._set_y(self.psnr_plot, np.floor(psnr.min()), np.ceil(psnr.max()))
+            if not np.isnan(psnr).all():    # NaN: a played stream without its reference
+                self._set_y(self.psnr_plot, np.floor(np.nanmin(psnr)), np.ceil(np.nanmax(psnr)))
             self._set_y(self.kbps_plot, 0.0, _round_up(total.max()))
 
     def _set_y(self, plot: pg.PlotWidget, low: float, high: float) -> None:

@@ -13,6 +13,7 @@ from typing import Iterator, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from livecodec.app.streamsave import STREAM_SUFFIX
 from livecodec.codec import check_frame_size
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "parse_size",
     "is_url",
     "is_live_spec",
+    "is_stream_file",
     "redacted_url",
     "size_problem",
     "resized",
@@ -90,11 +92,13 @@ class _Source(FrameSource):
 class Capture:
     """What the user asked a source to deliver: a frame size and a frame rate (None: the
     source's own). Cameras and the demo scene take both; a video file is scaled to the size
-    and plays at its own rate."""
+    and plays at its own rate. A ``.lvc`` stream plays as it was coded; ``reference`` names
+    the video it was coded from, for PSNR and the error view."""
 
     width: int | None = None
     height: int | None = None
     fps: float | None = None
+    reference: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("width", "height"):
@@ -107,9 +111,20 @@ class Capture:
     def open(self, spec: str, *, loop: bool = False) -> FrameSource:
         """``open_source`` with this request; a file is scaled and plays at its own rate."""
         text = spec.strip().lower()
+        if is_stream_file(text):
+            from .stream_source import StreamFileSource     # it builds on this module
+            if self.width or self.height or self.fps:
+                raise SourceError(f"{spec} plays at the size and rate it was coded with")
+            return StreamFileSource(spec.strip(), loop=loop, reference=self.reference)
         takes_rate = text == "demo" or text.startswith("camera:")
         return open_source(spec, loop=loop, width=self.width, height=self.height,
                            fps=self.fps if takes_rate else None)
+
+
+def is_stream_file(spec: str) -> bool:
+    """Whether a source spec names a livecodec stream file (by its suffix): it is played, not
+    captured (stream_source.StreamFileSource)."""
+    return spec.strip().lower().endswith(STREAM_SUFFIX)
 
 
 #: Larger than any capture device delivers; the codec's own limit is checked separately.

@@ -34,6 +34,8 @@ _BACKDROP_GAIN, _BACKDROP_OFFSET = 0.55, 25
 #: Arrow heads: length as a share of the vector, clamped to these pixels, and their half-angle.
 _HEAD_SHARE, _HEAD_MIN_PX, _HEAD_MAX_PX = 0.35, 2.0, 5.0
 _HEAD_ANGLE = np.deg2rad(28.0)
+#: Written over the original view when a stream plays without its reference video.
+NO_REFERENCE_CAPTION = "no reference video (--reference SRC): showing the decoded picture"
 
 
 @dataclass(frozen=True)
@@ -60,13 +62,17 @@ def prepare_views(frame: PipelineFrame, scale: float = 1.0) -> ViewImages:
     that much smaller (area averaging), as the screen would show them anyway.
     """
     is_refresh = frame.stats.frame_type == FRAME_REFRESH
-    height, width = frame.original.shape[:2]
-    original, reconstruction = frame.original, frame.reconstruction
+    height, width = frame.reconstruction.shape[:2]
+    reconstruction = frame.reconstruction
+    # A played stream without its reference: the picture stands in for the original, with no error.
+    original = frame.original if frame.original is not None else reconstruction
     error = largest_channel_error(original, reconstruction)    # every pixel's, then shrunk
     if scale > 1.0:
         shown = (max(1, round(width / scale)), max(1, round(height / scale)))
         original, reconstruction, error = (cv2.resize(image, shown, interpolation=cv2.INTER_AREA)
                                            for image in (original, reconstruction, error))
+    if frame.original is None:
+        original = _captioned(original, NO_REFERENCE_CAPTION)
     grey = cv2.cvtColor(original, cv2.COLOR_BGR2GRAY)
     backdrop = cv2.convertScaleAbs(grey, alpha=_BACKDROP_GAIN, beta=_BACKDROP_OFFSET)
     motion = cv2.cvtColor(backdrop, cv2.COLOR_GRAY2RGB)
@@ -83,6 +89,16 @@ def prepare_views(frame: PipelineFrame, scale: float = 1.0) -> ViewImages:
         is_refresh=is_refresh,
         stats=frame.stats,
     )
+
+
+def _captioned(image: np.ndarray, text: str) -> np.ndarray:
+    """A copy of image with text in its top-left corner, legible on any picture."""
+    out = image.copy()
+    scale = max(0.4, image.shape[1] / 900)
+    origin = (8, 8 + int(22 * scale))
+    cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
 
 
 #: Sub-pixel precision of the drawn vectors (OpenCV's fixed-point shift: 1/16 pixel).

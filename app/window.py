@@ -23,6 +23,7 @@ from livecodec.app.pipeline import AUTO_SOURCE, FrameStats, Pipeline, PipelineFr
 from livecodec.app.plots import StatsPlots
 from livecodec.app.recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_output_path
 from livecodec.app.sources import Capture
+from livecodec.app.streamsave import StreamSaveError, StreamSaver, check_stream_path, saved_path_note
 from livecodec.app.view_images import ViewImages, prepare_views
 from livecodec.app.views import VideoViews
 from livecodec.codec import CodecParams
@@ -39,7 +40,7 @@ READOUT_EVERY = 3
 #: How long a status message stays, by level (ms).
 MESSAGE_MS = {"info": 8000, "warning": 15000, "error": 20000}
 #: The status message while paused; resuming clears it.
-PAUSED_MESSAGE = "Paused: Space resumes"
+PAUSED_MESSAGE = "Paused: Space resumes, → shows the next frame"
 _MESSAGE_COLOUR = {"info": "", "warning": "#ffb347", "error": "#ff6b6b"}
 
 _READOUTS = (
@@ -91,6 +92,8 @@ class MainWindow(QMainWindow):
         self.frames_displayed = 0
         #: The latest recording started (kept after it stopped: whether it was saved).
         self.last_recording: Recorder | None = None
+        #: The latest saved stream started (kept after it stopped).
+        self.last_save: StreamSaver | None = None
         self.pipeline = Pipeline(source, params, loop=True, on_frame=self._frame_from_worker,
                                  on_message=self.message_received.emit, capture=capture,
                                  threads=threads, auto_preset=auto_preset)
@@ -172,6 +175,37 @@ class MainWindow(QMainWindow):
         self.show_message("info", f"Recording to {Path(path).resolve()}{extra}")
         return True
 
+    def start_saving(self, path: str | None = None) -> bool:
+        """Save the compressed stream to path (default: a time-stamped .lvc in the current
+        folder) from the next frame on, which is a refresh; False (and why) when it cannot."""
+        path = path or time.strftime("livecodec-%Y%m%d-%H%M%S.lvc")
+        try:
+            check_stream_path(path)
+            saver = self.pipeline.start_saving(path)
+        except (OutputError, StreamSaveError) as exc:
+            self._set_save_checked(False)
+            self.show_message("error", f"stream not saved: {exc}")
+            return False
+        self.last_save = saver
+        self._set_save_checked(True)
+        self.show_message("info", f"Saving the stream to {saver.path.resolve()}")
+        return True
+
+    def stop_saving(self) -> None:
+        """Close the saved stream and say where it is."""
+        saver = self.pipeline.stop_saving()
+        self._set_save_checked(False)
+        if saver is not None:
+            self.show_message("info" if saver.saved else "warning", saved_path_note(saver))
+        self._update_record_label()
+
+    def step(self) -> None:
+        """Show the next frame and hold there (pauses first if playing)."""
+        if self.pipeline.paused:
+            self.pipeline.step()
+        else:
+            self.set_paused(True)
+
     def stop_recording(self) -> None:
         """Finalise the recording and say where it is (or that no frame came, so no file)."""
         self._pending_record = None
@@ -231,6 +265,11 @@ class MainWindow(QMainWindow):
         self.record_action = action("Record", "Ctrl+R",
                                     "Record the reconstruction to an AVI file; press again to stop",
                                     self._record_toggled, checkable=True)
+        self.save_action = action("Save stream", "Ctrl+E",
+                                  "Save the compressed stream (.lvc) as it is produced; "
+                                  "press again to stop", self._save_toggled, checkable=True)
+        self.step_action = action("Step", "Right", "Pause, then show one frame at a time",
+                                  self.step)
         self.open_action = action("Open file…", "Ctrl+O", "Compress a video file",
                                   self.selector.choose_file)
         self.demo_action = action("Demo scene", "Ctrl+D", "Switch to the built-in demo scene",
@@ -241,7 +280,7 @@ class MainWindow(QMainWindow):
 
     def _build_layout(self) -> None:
         buttons = QHBoxLayout()
-        for act in (self.pause_action, self.snapshot_action, self.record_action):
+        for act in (self.pause_action, self.snapshot_action, self.record_action, self.save_action):
             button = QToolButton()
             button.setDefaultAction(act)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -350,7 +389,8 @@ class MainWindow(QMainWindow):
             "fps": f"{stats['fps']:.1f} fps",
             "latency": f"{stats['latency_ms']:.0f} ms",
             "kbps": f"{stats['kbps']:,.0f} kbps",
-            "psnr": f"{stats['psnr']:.2f} dB",
+            "psnr": (f"{stats['psnr']:.2f} dB" if stats["psnr"] or not info.get("coded")
+                     else "no reference"),
             "dropped": f"{stats['frames_dropped']}",
             "encode": f"{stats['encode_ms']:.1f} ms",
             "decode": f"{stats['decode_ms']:.1f} ms",
@@ -385,6 +425,18 @@ class MainWindow(QMainWindow):
         elif not checked and recording:
             self.stop_recording()
 
+    def _save_toggled(self, checked: bool) -> None:
+        if checked and self.pipeline.saver is None:
+            self.start_saving()
+        elif not checked and self.pipeline.saver is not None:
+            self.stop_saving()
+
+    def _set_save_checked(self, checked: bool) -> None:
+        self.save_action.blockSignals(True)
+        self.save_action.setChecked(checked)
+        self.save_action.blockSignals(False)
+        self.save_action.setText("Stop saving" if checked else "Save stream")
+
     def _set_record_checked(self, checked: bool) -> None:
         self.record_action.blockSignals(True)
         self.record_action.setChecked(checked)
@@ -392,15 +444,22 @@ class MainWindow(QMainWindow):
         self.record_action.setText("Stop rec." if checked else "Record")
 
     def _update_record_label(self) -> None:
-        recorder = self.pipeline.recorder
+        """What is being written: the AVI recording and the saved stream."""
+        parts = []
+        recorder, saver = self.pipeline.recorder, self.pipeline.saver
         if recorder is None:
             if self._pending_record is None and self.record_action.isChecked():
                 self._set_record_checked(False)  # the pipeline stopped it (and said why)
-            self.record_label.setText("")
-            return
-        seconds = int(recorder.duration_s)
-        codec = f" {recorder.fourcc}" if recorder.fourcc else ""
-        self.record_label.setText(f"● REC {recorder.path.name}  {seconds // 60:02d}:{seconds % 60:02d}{codec}")
+        else:
+            seconds = int(recorder.duration_s)
+            codec = f" {recorder.fourcc}" if recorder.fourcc else ""
+            parts.append(f"● REC {recorder.path.name}  {seconds // 60:02d}:{seconds % 60:02d}{codec}")
+        if saver is None:
+            if self.save_action.isChecked():
+                self._set_save_checked(False)    # the pipeline stopped it (and said why)
+        else:
+            parts.append(f"● SAVE {saver.path.name}  {saver.bytes_written / 1e6:.1f} MB")
+        self.record_label.setText("   ".join(parts))
 
     # ----------------------------------------------------------------- misc
     def _pause_toggled(self, paused: bool) -> None:

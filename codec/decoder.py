@@ -30,6 +30,8 @@ class DecodedFrame:
     block_modes: np.ndarray
     motion_vectors: np.ndarray | None   # pixels, None on refresh
     block_size: int
+    quality: int               # the quality the frame was coded with (0 = no residual)
+    nbytes: int                # size of its packet
 
 
 @dataclass
@@ -126,4 +128,5 @@ class Decoder:
             frame_type=FRAME_REFRESH if is_refresh else FRAME_PREDICTED,
             frame_index=packet.frame_index,
             block_modes=modes, block_size=bs,
-            motion_vectors=None if is_refresh else vectors_in_pixels(mvs))
+            motion_vectors=None if is_refresh else vectors_in_pixels(mvs),
+            quality=quality, nbytes=packet.size)

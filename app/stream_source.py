@@ -1,0 +1,126 @@
+"""Coded sources: packets that are already compressed, played through the pipeline's decoder.
+
+A ``.lvc`` file (and, the same way, a stream arriving over the network) skips the encoder: its
+packets go straight to the concealing decoder, paced at the stream's frame rate, and the views
+show what the stream itself says (frame types, block modes, vectors, bits per frame). A
+reference video, when given, is read alongside for PSNR and the error view.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from livecodec.codec import BitstreamError, FileHeader, PacketReader, read_stream_info
+
+from .sources import FrameSource, SourceError, open_source
+
+__all__ = ["CodedFrame", "StreamFileSource"]
+
+#: Gaps in the frame numbers larger than this are a restart, not lost frames to skip in the
+#: reference video (the decoder's own bound for concealment).
+_MAX_REFERENCE_SKIP = 1800
+
+
+@dataclass(frozen=True)
+class CodedFrame:
+    """What a coded source delivers per frame: the items to feed a ``ConcealingDecoder``
+    (damage reports and segment headers first, then one packet), the packet's size, the
+    reference picture when one is known, and the capture time when the sender said it."""
+
+    items: tuple = field(repr=False)
+    nbytes: int
+    reference: np.ndarray | None = None
+    capture_time: float | None = None     #: sender's wall-clock capture time (time.time())
+
+
+class StreamFileSource:
+    """Plays a ``.lvc`` file packet by packet at its frame rate (``coded``: no encoding).
+
+    ``reference``: the video the stream was coded from (a file, or "demo"), opened at the
+    stream's frame size (again at every loop) and read frame for frame beside the packets,
+    skipping as many frames as the stream lost.
+    """
+
+    is_live = False
+    coded = True
+
+    def __init__(self, path: str | os.PathLike[str], *, loop: bool = False,
+                 reference: str | None = None) -> None:
+        self.path = os.fspath(path)
+        self.name = os.path.basename(self.path)
+        try:
+            with open(self.path, "rb") as f:
+                self._reader = PacketReader(f)
+        except FileNotFoundError:
+            raise SourceError(f"no such file: {self.path}") from None
+        except IsADirectoryError:
+            raise SourceError(f"{self.path} is a folder, not a .lvc stream") from None
+        except PermissionError:
+            raise SourceError(f"cannot read {self.path}: permission denied") from None
+        except BitstreamError as exc:
+            raise SourceError(f"{self.name}: {exc}") from None
+        self._items = list(self._reader)
+        info = read_stream_info(self._items)
+        if not info.frame_sizes:
+            raise SourceError(f"{self.name}: no intact refresh frame, nothing to play")
+        self.fps = self._reader.header.fps
+        self.size = info.frame_sizes[0]
+        self.frame_count = info.total_frames
+        self.damaged = info.damaged + info.bad_headers
+        self._loop = loop
+        self.reference = reference
+        self._reference: FrameSource | None = None
+        self._position = 0
+        self._last_index: int | None = None
+        self._closed = False
+        self._start_reference()
+
+    def read(self) -> CodedFrame | None:
+        """The next packet (with what precedes it); None at the end, or after close()."""
+        if self._closed:
+            return None
+        if self._position >= len(self._items):
+            if not self._loop:
+                return None
+            self._position, self._last_index = 0, None
+            self._start_reference()
+        pending = []
+        while self._position < len(self._items):
+            item = self._items[self._position]
+            self._position += 1
+            pending.append(item)
+            if not isinstance(item, (BitstreamError, FileHeader)):
+                return CodedFrame(tuple(pending), item.size, self._reference_for(item.frame_index))
+        return None     # damage or headers after the last packet: the end
+
+    def close(self) -> None:
+        self._closed = True
+        if self._reference is not None:
+            self._reference.close()
+            self._reference = None
+
+    def _start_reference(self) -> None:
+        if self.reference is None:
+            return
+        if self._reference is not None:
+            self._reference.close()
+        width, height = self.size
+        self._reference = open_source(self.reference, width=width, height=height)
+
+    def _reference_for(self, frame_index: int) -> np.ndarray | None:
+        """The reference frame of this packet: one per frame slot, lost slots skipped."""
+        if self._reference is None:
+            return None
+        gap = 1
+        if self._last_index is not None:
+            gap = (frame_index - self._last_index) & 0xFFFF
+            gap = gap if 1 <= gap <= _MAX_REFERENCE_SKIP else 1
+        self._last_index = frame_index
+        frame = None
+        for _ in range(gap):
+            frame = self._reference.read()
+            if frame is None:
+                break
+        return frame
