@@ -105,9 +105,21 @@ def _threads(args: argparse.Namespace) -> int:
 def _capture(args: argparse.Namespace) -> Capture:
     try:
         width, height = parse_size(args.size) if args.size else (None, None)
-        return Capture(width, height, args.fps, getattr(args, "reference", None))
+        return Capture(width, height, args.fps, getattr(args, "reference", None),
+                       _link_key(getattr(args, "key", None)))
     except ValueError as exc:
         raise UsageError(f"--size/--fps: {exc}") from None
+
+
+def _link_key(path: str | None) -> bytes | None:
+    """The live link's shared secret from --key FILE (None without the option)."""
+    if path is None:
+        return None
+    from .link import LinkError, read_key
+    try:
+        return read_key(path)
+    except LinkError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _params(args: argparse.Namespace) -> CodecParams:
@@ -137,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--record", metavar="AVI", help="record the reconstruction to this file")
     gui.add_argument("--save", metavar="OUT.lvc",
                      help="save the compressed stream to this file as it is produced")
+    gui.add_argument("--send", metavar="HOST:PORT",
+                     help="send the compressed stream over the live link (RTP over UDP) to "
+                          "another livecodec receiving on that port")
+    gui.add_argument("--key", metavar="FILE",
+                     help="the live link's shared secret (at least 16 bytes), for --send and a "
+                          "receive:PORT source: datagrams without its tag are dropped")
     gui.add_argument("--fourcc", default=DEFAULT_FOURCC, help="recording codec (default %(default)s)")
     gui.add_argument("--quit-after", type=float, metavar="S", help="close after S seconds")
     gui.add_argument("--screenshot", metavar="PNG", help="save the window just before quitting")
@@ -262,7 +280,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     from .gui import run_gui    # Qt is imported only for the window
     return run_gui(source=args.source, params=_params(args), capture=_capture(args),
                    threads=_threads(args), auto_preset=args.preset == AUTO_PRESET,
-                   record=args.record, fourcc=args.fourcc, save=args.save,
+                   record=args.record, fourcc=args.fourcc, save=args.save, send=args.send,
                    quit_after=args.quit_after, screenshot=args.screenshot)
 
 

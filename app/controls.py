@@ -9,7 +9,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, QIn
                              QLabel, QSlider, QSpinBox, QWidget)
 
 from livecodec.app.overload import AUTO_PRESET
-from livecodec.app.sources import is_url, redacted_url
+from livecodec.app.sources import RECEIVE_PREFIX, is_url, redacted_url
 from livecodec.codec import BLOCK_SIZES, PRESETS, CodecParams
 
 __all__ = ["ParamControls", "SourceSelector", "SizeSelector", "CAPTURE_SIZES"]
@@ -179,13 +179,17 @@ class ParamControls(QWidget):
 
 
 class SourceSelector(QComboBox):
-    """Demo scene, cameras 0–3, a video file or a stream URL asked for in a dialog; emits the
-    source spec."""
+    """Demo scene, cameras 0–3, or asked for in a dialog: a video file or .lvc stream, a stream
+    URL, or the live link's port to receive on; emits the source spec."""
 
     source_chosen = pyqtSignal(str)
     _OPEN_FILE = "Video file…"
     _OPEN_URL = "Network stream…"
-    _VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm *.m4v *.mpg);;All files (*)"
+    _RECEIVE = "Receive on port…"
+    _VIDEO_FILTER = ("Videos and streams (*.mp4 *.avi *.mkv *.mov *.webm *.m4v *.mpg *.lvc);;"
+                     "livecodec streams (*.lvc);;All files (*)")
+    #: The port offered first in the receive dialog.
+    DEFAULT_PORT = 5004
 
     def __init__(self) -> None:
         super().__init__()
@@ -194,8 +198,10 @@ class SourceSelector(QComboBox):
             self.addItem(f"Camera {index}", f"camera:{index}")
         self.addItem(self._OPEN_FILE, None)
         self.addItem(self._OPEN_URL, None)
+        self.addItem(self._RECEIVE, None)
         self.setToolTip("What to compress: the built-in demo scene, a camera, a video file or a "
-                        "network stream (Ctrl+O opens a file, Ctrl+D the demo scene)")
+                        "network stream (Ctrl+O opens a file, Ctrl+D the demo scene);\n"
+                        "or what to play: a .lvc stream, or the live link of another livecodec")
         self._shown = 0
         self.activated.connect(self._activated)
 
@@ -204,7 +210,7 @@ class SourceSelector(QComboBox):
         emitting."""
         index = self.findData(spec)
         if index < 0:
-            index = self.count() - 2        # before the two dialog entries
+            index = self.count() - 3        # before the three dialog entries
             label = redacted_url(spec) if is_url(spec) else os.path.basename(spec) or spec
             self.insertItem(index, label, spec)
         self._shown = index
@@ -230,10 +236,24 @@ class SourceSelector(QComboBox):
         else:
             self.setCurrentIndex(self._shown)
 
+    def choose_port(self) -> None:
+        """Ask for the UDP port to receive the live link on and switch to it."""
+        port, ok = QInputDialog.getInt(self, "Receive the live link",
+                                       "UDP port to listen on (the sender's \"Send to…\"):",
+                                       self.DEFAULT_PORT, 1, 65535)
+        if ok:
+            spec = f"{RECEIVE_PREFIX}{port}"
+            self.show_source(spec)
+            self.source_chosen.emit(spec)
+        else:
+            self.setCurrentIndex(self._shown)
+
     def _activated(self, index: int) -> None:
         spec = self.itemData(index)
         if spec is None and self.itemText(index) == self._OPEN_URL:
             self.choose_url()
+        elif spec is None and self.itemText(index) == self._RECEIVE:
+            self.choose_port()
         elif spec is None:
             self.choose_file()
         else:

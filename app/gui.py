@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livecodec.app.headless import recording_outcome, run_headless
+from livecodec.app.link import LinkError, parse_endpoint
+from livecodec.app.link.endpoints import resolve
 from livecodec.app.outputs import OutputError, check_not_input
 from livecodec.app.pipeline import AUTO_SOURCE
 from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError, check_fourcc, check_output_path
@@ -110,13 +112,14 @@ _COMMON = ("png", "jpg", "bmp", "tif", "webp")
 def run_gui(source: str | None, params: CodecParams, record: str | None = None,
             fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
             screenshot: str | None = None, capture: Capture = Capture(),
-            threads: int | None = None, auto_preset: bool = False, save: str | None = None) -> int:
+            threads: int | None = None, auto_preset: bool = False, save: str | None = None,
+            send: str | None = None) -> int:
     """Show the live window on source until closed or quit_after seconds; return the exit code.
 
     source None (or "auto") opens camera 0, or the demo scene when there is no camera. Without a
     display the pipeline runs headless with a text readout instead, unless a screenshot is
     asked for: then the window renders offscreen. ``save`` writes the compressed stream to a
-    ``.lvc`` file as it is produced. On exit one JSON line of pipeline statistics
+    ``.lvc`` file as it is produced; ``send`` sends it over the live link to "HOST:PORT". On exit one JSON line of pipeline statistics
     goes to stdout. Exit codes: 0 done, 1 failure, 2 bad input (source, output path).
     """
     spec = source or AUTO_SOURCE
@@ -128,6 +131,8 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
             check_screenshot_path(screenshot)
         if save:
             check_stream_path(save)
+        if send:
+            resolve(*parse_endpoint(send))
         inputs = [path for path in (spec, capture.reference) if path and os.path.isfile(path)]
         for output in (record, screenshot, save):
             if output:
@@ -137,10 +142,12 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
             # streams may come later (the pipeline reconnects), and are not opened twice.
             opened = capture.open(spec)
             opened.close()
-            problem = size_problem(opened.name, tuple(opened.size))
+            # A coded stream's sizes are the decoder's to check (a received one has none yet).
+            problem = None if getattr(opened, "coded", False) else size_problem(
+                opened.name, tuple(opened.size))
             if problem:
                 raise SourceError(problem)
-    except (RecorderError, SourceError, OutputError) as exc:
+    except (RecorderError, SourceError, OutputError, LinkError) as exc:
         print(f"livecodec: error: {exc}", file=sys.stderr)
         return 2
     problem = display_problem()
@@ -153,9 +160,10 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
         print(f"livecodec: {problem}; running the pipeline headless on {shown} (Ctrl+C stops)",
               file=sys.stderr)
         return run_headless(spec, params, record=record, fourcc=fourcc, quit_after=quit_after,
-                            capture=capture, threads=threads, auto_preset=auto_preset, save=save)
+                            capture=capture, threads=threads, auto_preset=auto_preset, save=save,
+                            send=send)
     return _run_window(spec, params, record, fourcc, quit_after, screenshot, capture, threads,
-                       auto_preset, save)
+                       auto_preset, save, send)
 
 
 def window_icon() -> QIcon:
@@ -169,7 +177,8 @@ def window_icon() -> QIcon:
 
 def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
                 quit_after: float | None, screenshot: str | None, capture: Capture,
-                threads: int | None, auto_preset: bool, save: str | None) -> int:
+                threads: int | None, auto_preset: bool, save: str | None,
+                send: str | None) -> int:
     from PyQt6.QtCore import QEvent, QTimer, qInstallMessageHandler
     from PyQt6.QtWidgets import QApplication
 
@@ -191,6 +200,8 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
         window.start_recording(record)
     if save:
         window.start_saving(save)
+    if send:
+        window.start_sending(send)
     outcome = {"code": 0, "stats": None}
 
     def finish() -> None:

@@ -8,6 +8,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, TextIO
 
+from livecodec.app.link import LinkError, LinkSender, parse_endpoint
 from livecodec.app.pipeline import USER_MESSAGE, Pipeline, SourceSpec
 from livecodec.app.recorder import DEFAULT_FOURCC, Recorder, RecorderError
 from livecodec.app.sources import Capture
@@ -43,9 +44,11 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
                  fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
                  out: TextIO | None = None, err: TextIO | None = None,
                  capture: Capture = Capture(), threads: int | None = None,
-                 auto_preset: bool = False, save: str | None = None) -> int:
+                 auto_preset: bool = False, save: str | None = None,
+                 send: str | None = None) -> int:
     """Run until Ctrl+C, quit_after seconds, or a source that cannot go on; print the stats JSON.
-    ``save``: write the compressed stream to this ``.lvc`` file as it is produced.
+    ``save``: write the compressed stream to this ``.lvc`` file as it is produced; ``send``:
+    send it over the live link to "HOST:PORT" (checked by the caller).
 
     Returns 0, or 1 when the source failed for good before a single frame went through.
     """
@@ -64,6 +67,14 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
             saver = pipeline.start_saving(save)
         except StreamSaveError as exc:
             report("error", str(exc))
+    sender = None
+    if send:
+        try:
+            sender = LinkSender(parse_endpoint(send), key=capture.link_key,
+                                on_refresh_request=pipeline.request_refresh)
+            pipeline.set_sender(sender)
+        except LinkError as exc:
+            report("error", f"not sending: {exc}")
     pipeline.start()
     try:
         with on_stop_signals(raise_interrupt), _messages_printed_once():
@@ -73,6 +84,8 @@ def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None 
     finally:
         stats, gave_up = pipeline.stats(), not pipeline.source_active
         pipeline.stop()
+        if sender is not None:
+            sender.close()
         if err.isatty():
             err.write("\n")
     if record:

@@ -196,6 +196,10 @@ class PacketSender(Protocol):
         """Send one packet; quick, never blocks. capture_time: wall clock (time.time())."""
         ...
 
+    def stats(self) -> dict:
+        """JSON-ready counters (shown under "sending" in the pipeline's stats)."""
+        ...
+
 
 class Pipeline:
     """Runs a source through the codec in three threads and keeps the statistics.
@@ -248,6 +252,7 @@ class Pipeline:
         self._saver_waiting = False     # a save begun mid-stream starts at a refresh packet
         self._sender: PacketSender | None = None
         self._refresh_asked = False
+        self._link_stats: Callable[[], dict] | None = None     # a received stream's link
         self._recorder: Recorder | None = None
         self._recorded_upto: tuple[int, int] | None = None
         self._record_due = 0.0          # frames the file should hold by now (fractional)
@@ -537,6 +542,13 @@ class Pipeline:
                 "auto_preset": self._governor.auto,
                 "overloaded": self._governor.overloaded,
             }
+            link_stats = self._link_stats
+        with self._sink_lock:
+            sender = self._sender
+        if link_stats is not None:
+            result["receiving"] = link_stats()
+        if sender is not None:
+            result["sending"] = sender.stats()
         return {k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}
 
     def _reset_stats(self) -> None:
@@ -847,6 +859,11 @@ class Pipeline:
                 "name": source.name, "fps": float(source.fps), "size": tuple(source.size),
                 "is_live": bool(source.is_live), "spec": spec if isinstance(spec, str) else None,
                 "coded": bool(getattr(source, "coded", False))}
+            if source is None and self._link_stats is not None:     # keep the last counts
+                final = self._link_stats()
+                self._link_stats = lambda: final
+            elif source is not None:
+                self._link_stats = getattr(source, "link_stats", None)
 
     def _raw_has_room(self) -> bool:
         return len(self._raw) < self._raw.maxsize
@@ -955,6 +972,7 @@ class _Capture:
         self.opened_at = 0.0
         self.retry_at: float | None = None
         self.failures = 0
+        self.skipped = False    # frames of an arriving stream were skipped (paused)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -965,6 +983,8 @@ class _Capture:
                 self._open_when_due()
             elif self.reader is not None:
                 self._capture_live()
+            elif getattr(self.source, "arrives", False):
+                self._capture_arriving()
             elif self.pipeline.paused and not self.pipeline._take_step():
                 self.stop.wait(_POLL_S)     # files and the demo wait where they are
                 self.next_due = time.monotonic()
@@ -1062,6 +1082,27 @@ class _Capture:
         elif frame is not None and (not self.pipeline.paused or self.pipeline._take_step()):
             self._push(frame)
 
+    def _capture_arriving(self) -> None:
+        """A stream over the link: frames as they come, none dropped (each predicted one needs
+        its predecessor). While paused they are skipped, and a refresh is asked on resuming."""
+        try:
+            frames, error = self.source.take(_POLL_S), None
+        except Exception as exc:
+            frames, error = None, str(exc) or type(exc).__name__
+        if frames is None:
+            self._lost(error)
+            return
+        for frame in frames:
+            if self.pipeline.paused and not self.pipeline._take_step():
+                self.skipped = True
+                continue
+            if self.skipped:
+                self.source.request_refresh()
+                self.skipped = False
+            while not self.pipeline._raw_has_room() and not self.stop.is_set():
+                self.stop.wait(_CODED_WAIT_S)
+            self._push(frame)
+
     def _capture_paced(self) -> None:
         """Files and the demo play at their own rate, read here when a frame is due.
 
@@ -1107,6 +1148,7 @@ class _Capture:
     def _lost(self, problem: str | None) -> None:
         """A live source failed (problem says how): reconnect. A file failed or ended: stop."""
         name, live = self.source.name, self.source.is_live
+        ending = getattr(self.source, "end_message", "end of file")
         self.close(wait=0.0)  # a stuck reader is abandoned; it closes the camera if it returns
         if live:
             self._schedule_retry(f"{name} {problem}")
@@ -1114,7 +1156,7 @@ class _Capture:
             self.pipeline._report("error", f"{name}: {problem}")
             self._give_up()
         else:
-            self.pipeline._report("info", f"{name}: end of file")
+            self.pipeline._report("info", f"{name}: {ending}")
             self._give_up()
 
     def _give_up(self) -> None:
@@ -1126,6 +1168,8 @@ class _Capture:
 def _checked(source: FrameSource) -> FrameSource:
     """source, unless its frames are larger than the codec takes: then it is closed again and
     UnsupportedSizeError says so."""
+    if getattr(source, "coded", False):    # the decoder checks the sizes a stream declares
+        return source
     problem = size_problem(source.name, tuple(source.size))
     if problem is None:
         return source

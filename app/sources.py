@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Protocol, runtime_checkable
 
 import cv2
@@ -29,6 +29,8 @@ __all__ = [
     "is_url",
     "is_live_spec",
     "is_stream_file",
+    "is_receive_spec",
+    "RECEIVE_PREFIX",
     "redacted_url",
     "size_problem",
     "resized",
@@ -93,12 +95,14 @@ class Capture:
     """What the user asked a source to deliver: a frame size and a frame rate (None: the
     source's own). Cameras and the demo scene take both; a video file is scaled to the size
     and plays at its own rate. A ``.lvc`` stream plays as it was coded; ``reference`` names
-    the video it was coded from, for PSNR and the error view."""
+    the video it was coded from, for PSNR and the error view. ``receive:[HOST:]PORT`` listens
+    for the live link, with ``link_key`` as its shared secret."""
 
     width: int | None = None
     height: int | None = None
     fps: float | None = None
     reference: str | None = None
+    link_key: bytes | None = field(default=None, repr=False)   #: for "receive:PORT"
 
     def __post_init__(self) -> None:
         for name in ("width", "height"):
@@ -111,14 +115,28 @@ class Capture:
     def open(self, spec: str, *, loop: bool = False) -> FrameSource:
         """``open_source`` with this request; a file is scaled and plays at its own rate."""
         text = spec.strip().lower()
-        if is_stream_file(text):
-            from .stream_source import StreamFileSource     # it builds on this module
+        if is_stream_file(text) or is_receive_spec(text):
+            from . import stream_source     # it builds on this module
             if self.width or self.height or self.fps:
                 raise SourceError(f"{spec} plays at the size and rate it was coded with")
-            return StreamFileSource(spec.strip(), loop=loop, reference=self.reference)
+            if is_stream_file(text):
+                return stream_source.StreamFileSource(spec.strip(), loop=loop,
+                                                      reference=self.reference)
+            return stream_source.ReceivedStreamSource(stream_source.parse_receive_spec(spec),
+                                                      key=self.link_key)
         takes_rate = text == "demo" or text.startswith("camera:")
         return open_source(spec, loop=loop, width=self.width, height=self.height,
                            fps=self.fps if takes_rate else None)
+
+
+#: Source specs of the live link: "receive:PORT" or "receive:HOST:PORT" (HOST: the local
+#: address to listen on; all of them by default).
+RECEIVE_PREFIX = "receive:"
+
+
+def is_receive_spec(spec: str) -> bool:
+    """Whether a source spec listens for the live link (stream_source.ReceivedStreamSource)."""
+    return spec.strip().lower().startswith(RECEIVE_PREFIX)
 
 
 def is_stream_file(spec: str) -> bool:

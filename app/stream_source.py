@@ -14,9 +14,9 @@ import numpy as np
 
 from livecodec.codec import BitstreamError, FileHeader, PacketReader, read_stream_info
 
-from .sources import FrameSource, SourceError, open_source
+from .sources import RECEIVE_PREFIX, FrameSource, SourceError, open_source
 
-__all__ = ["CodedFrame", "StreamFileSource"]
+__all__ = ["CodedFrame", "StreamFileSource", "ReceivedStreamSource", "parse_receive_spec"]
 
 #: Gaps in the frame numbers larger than this are a restart, not lost frames to skip in the
 #: reference video (the decoder's own bound for concealment).
@@ -124,3 +124,64 @@ class StreamFileSource:
             if frame is None:
                 break
         return frame
+
+
+class ReceivedStreamSource:
+    """A stream arriving over the live link (``LinkReceiver``), frame by frame as it comes.
+
+    ``arrives``: the capture loop takes its frames when they are ready instead of pacing them;
+    a frame the link gave up reaches the decoder as a gap in the frame numbers, which it
+    conceals, and the receiver asks the sender for a refresh.
+    """
+
+    is_live = False
+    coded = True
+    arrives = True
+    end_message = "the sender ended the stream"
+
+    def __init__(self, listen: tuple[str, int], *, key: bytes | None = None) -> None:
+        from .link import LinkError, LinkReceiver      # sockets only for this source
+
+        try:
+            self._receiver = LinkReceiver(listen, key=key)
+        except LinkError as exc:
+            raise SourceError(str(exc)) from None
+        self.name = f"link on UDP port {self._receiver.port}"
+        self.fps = self._receiver.fps
+        self.size = (0, 0)          # unknown until the first refresh frame is decoded
+
+    @property
+    def port(self) -> int:
+        return self._receiver.port
+
+    def take(self, timeout: float) -> list[CodedFrame] | None:
+        """The frames ready now (waiting up to timeout for the first); None once the sender
+        said goodbye and everything before it was handed out."""
+        if self._receiver.ended:
+            return None
+        frames = []
+        for frame in self._receiver.poll(timeout):
+            items = (frame.data,) if frame.data is not None else ()
+            frames.append(CodedFrame(items, len(frame.data or b""), None, frame.capture_time))
+        self.fps = self._receiver.fps
+        return frames
+
+    def request_refresh(self) -> None:
+        self._receiver.request_refresh()
+
+    def link_stats(self) -> dict:
+        return self._receiver.stats()
+
+    def close(self) -> None:
+        self._receiver.close()
+
+
+def parse_receive_spec(spec: str) -> tuple[str, int]:
+    """(host, port) to listen on from "receive:[HOST:]PORT"; SourceError when malformed."""
+    from .link import LinkError, parse_endpoint
+
+    address = spec.strip()[len(RECEIVE_PREFIX):]
+    try:
+        return ("", int(address)) if address.isdigit() else parse_endpoint(address)
+    except LinkError as exc:
+        raise SourceError(f"bad source {spec!r}: {exc}") from None

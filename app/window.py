@@ -14,10 +14,12 @@ from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QColor, QKeySequence, QPalette
-from PyQt6.QtWidgets import (QApplication, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                             QMainWindow, QSplitter, QToolButton, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QApplication, QFrame, QGridLayout, QGroupBox, QHBoxLayout,
+                             QInputDialog, QLabel, QMainWindow, QSplitter, QToolButton,
+                             QVBoxLayout, QWidget)
 
 from livecodec.app.controls import ParamControls, SizeSelector, SourceSelector
+from livecodec.app.link import LinkError, LinkSender, parse_endpoint
 from livecodec.app.outputs import OutputError, PendingOutput, check_not_input
 from livecodec.app.pipeline import AUTO_SOURCE, FrameStats, Pipeline, PipelineFrame, SourceSpec
 from livecodec.app.plots import StatsPlots
@@ -56,7 +58,11 @@ _READOUTS = (
     ("preset", "Preset", "Encoder preset in use (auto: chosen by load); orange while the\n"
                          "encoder is overloaded and drops frames"),
     ("stream", "Stream", "Source, frame size and nominal frame rate"),
+    ("link", "Link", "The live link: where the stream goes or comes from, datagrams lost\n"
+                     "for good, and refresh frames asked for after a loss"),
 )
+#: Readouts on a row of their own, after the others.
+_WIDE_READOUTS = ("stream", "link")
 
 
 class MainWindow(QMainWindow):
@@ -81,6 +87,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("livecodec — live palette + motion codec")
         self.resize(*DEFAULT_SIZE)
         self._fourcc = fourcc
+        self._link_key = capture.link_key     # the live link's shared secret, both ways
+        self._sending_to: str | None = None
         self._latest: ViewImages | None = None
         self._latest_lock = threading.Lock()
         self._stats_inbox: deque[FrameStats] = deque()
@@ -199,6 +207,40 @@ class MainWindow(QMainWindow):
             self.show_message("info" if saver.saved else "warning", saved_path_note(saver))
         self._update_record_label()
 
+    def start_sending(self, address: str | None = None) -> bool:
+        """Send the compressed stream over the live link to address ("HOST:PORT"; asked for in
+        a dialog when None); False (and why) when it cannot start."""
+        if address is None:
+            address, ok = QInputDialog.getText(self, "Send the live link",
+                                               "Receiver (HOST:PORT, e.g. 192.168.1.20:5004):")
+            if not ok or not address.strip():
+                self._set_send_checked(False)
+                return False
+        address = address.strip()
+        try:
+            sender = LinkSender(parse_endpoint(address), key=self._link_key,
+                                on_refresh_request=self.pipeline.request_refresh)
+        except LinkError as exc:
+            self._set_send_checked(False)
+            self.show_message("error", f"not sending: {exc}")
+            return False
+        previous = self.pipeline.set_sender(sender)
+        if previous is not None:
+            previous.close()
+        self._sending_to = address
+        self._set_send_checked(True)
+        self.show_message("info", f"Sending the stream to {address} (RTP over UDP)")
+        return True
+
+    def stop_sending(self) -> None:
+        """Say goodbye to the receiver and stop sending."""
+        sender = self.pipeline.set_sender(None)
+        if sender is not None:
+            sender.close()
+            self.show_message("info", f"Stopped sending to {self._sending_to}")
+        self._sending_to = None
+        self._set_send_checked(False)
+
     def step(self) -> None:
         """Show the next frame and hold there (pauses first if playing)."""
         if self.pipeline.paused:
@@ -265,6 +307,10 @@ class MainWindow(QMainWindow):
         self.record_action = action("Record", "Ctrl+R",
                                     "Record the reconstruction to an AVI file; press again to stop",
                                     self._record_toggled, checkable=True)
+        self.send_action = action("Send to…", "Ctrl+L",
+                                  "Send the compressed stream to another livecodec over the "
+                                  "network (its \"Receive on port…\"); press again to stop",
+                                  self._send_toggled, checkable=True)
         self.save_action = action("Save stream", "Ctrl+E",
                                   "Save the compressed stream (.lvc) as it is produced; "
                                   "press again to stop", self._save_toggled, checkable=True)
@@ -280,7 +326,8 @@ class MainWindow(QMainWindow):
 
     def _build_layout(self) -> None:
         buttons = QHBoxLayout()
-        for act in (self.pause_action, self.snapshot_action, self.record_action, self.save_action):
+        for act in (self.pause_action, self.snapshot_action, self.record_action, self.save_action,
+                    self.send_action):
             button = QToolButton()
             button.setDefaultAction(act)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -336,7 +383,7 @@ class MainWindow(QMainWindow):
             value.setStyleSheet("font-weight: bold;")
             for widget in (name, value):
                 widget.setToolTip(tip)
-            if key == "stream":         # last, on a row of its own
+            if key in _WIDE_READOUTS:
                 grid.addWidget(name, i // 2 + 1, 0)
                 grid.addWidget(value, i // 2 + 1, 1, 1, 3)
             else:
@@ -404,8 +451,9 @@ class MainWindow(QMainWindow):
             shown = self._last_frame.stats
             values["frame"] = f"{shown.frame_type}, q {shown.quality}"
             self.controls.show_chosen_quality(shown.quality)
+        values["link"] = link_readout(stats, self._sending_to)
         if info:
-            width, height = info["size"]
+            width, height = stats["size"] or info["size"]
             values["stream"] = f"{info['name']}  {width}×{height} @ {info['fps']:g} fps"
             # The selector shows what actually plays: auto's pick, or the previous source
             # after a choice that could not open.
@@ -424,6 +472,18 @@ class MainWindow(QMainWindow):
             self.start_recording()
         elif not checked and recording:
             self.stop_recording()
+
+    def _send_toggled(self, checked: bool) -> None:
+        if checked and self._sending_to is None:
+            self.start_sending()
+        elif not checked and self._sending_to is not None:
+            self.stop_sending()
+
+    def _set_send_checked(self, checked: bool) -> None:
+        self.send_action.blockSignals(True)
+        self.send_action.setChecked(checked)
+        self.send_action.blockSignals(False)
+        self.send_action.setText("Stop sending" if checked else "Send to…")
 
     def _save_toggled(self, checked: bool) -> None:
         if checked and self.pipeline.saver is None:
@@ -477,8 +537,24 @@ class MainWindow(QMainWindow):
         """Stop the workers (within a second) and finalise a recording before closing."""
         self._timer.stop()
         self.pipeline.stop(timeout=1.0)
+        self.stop_sending()
         self._pending_record = None
         super().closeEvent(event)
+
+
+def link_readout(stats: dict, sending_to: str | None) -> str:
+    """The Link readout: where the stream goes or comes from, losses and refreshes asked."""
+    parts = []
+    if "receiving" in stats:
+        link = stats["receiving"]
+        origin = f"from {link['sender']}" if link.get("sender") else "waiting for a sender"
+        parts.append(f"{origin}, {link['packets_lost']} lost, "
+                     f"{link['refresh_requests']} refreshes asked")
+    if sending_to is not None and "sending" in stats:
+        link = stats["sending"]
+        parts.append(f"to {sending_to}, {link['retransmissions']} resent, "
+                     f"{link['refresh_requests']} refreshes asked")
+    return "; ".join(parts) or "–"
 
 
 def save_picture(widget: QWidget, path: str | Path) -> None:

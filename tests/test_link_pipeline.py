@@ -1,0 +1,75 @@
+"""The live link between two pipelines (what two windows do), on loopback."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from livecodec.app.cli import main
+from livecodec.app.link import LinkSender
+from livecodec.app.stream_source import ReceivedStreamSource
+from livecodec.codec import FRAME_REFRESH, CodecParams
+
+from waiting import wait_for
+
+pytestmark = pytest.mark.usefixtures("warm_codec")
+
+
+@pytest.fixture
+def receiving(run):
+    """A pipeline that receives on a free loopback port; returns (pipeline, seen, source)."""
+    opened: list[ReceivedStreamSource] = []
+
+    def source() -> ReceivedStreamSource:
+        opened.append(ReceivedStreamSource(("127.0.0.1", 0)))
+        return opened[-1]
+
+    pipeline, seen = run(source)
+    wait_for(lambda: bool(opened) and bool(pipeline.source_info))
+    return pipeline, seen, opened[-1]
+
+
+def test_a_sending_pipeline_is_shown_by_a_receiving_one(run, small_demo, receiving) -> None:
+    receiver, received, source = receiving
+    sender_pipeline, sent = run(small_demo, CodecParams(refresh_interval=1000))
+    wait_for(lambda: len(sent.frames) >= 3)       # the receiver joins a running stream
+    link = LinkSender(("127.0.0.1", source.port), on_refresh_request=sender_pipeline.request_refresh)
+    try:
+        assert sender_pipeline.set_sender(link) is None
+        wait_for(lambda: len(received.frames) >= 15)
+        # It starts at the refresh the new sender asked for, and shows exactly what the sender
+        # decoded, in order.
+        assert received.frames[0].stats.frame_type == FRAME_REFRESH
+        shown = [f.reconstruction for f in sent.frames]
+        start = next(i for i, image in enumerate(shown)
+                     if np.array_equal(image, received.frames[0].reconstruction))
+        for frame, image in zip(received.frames[:15], shown[start:]):
+            assert np.array_equal(frame.reconstruction, image)
+            assert frame.original is None
+        stats = receiver.stats()
+        assert stats["receiving"]["frames_received"] >= 15
+        assert stats["latency_ms"] > 0 and sender_pipeline.stats()["sending"]["frames_sent"] >= 15
+        # A refresh asked by the receiver (as after a loss) reaches the sender's encoder.
+        refreshes = sender_pipeline.stats()["refresh_frames"]
+        seen_before = len(received.frames)
+        wait_for(source.request_refresh)        # PLI, rate-limited: retried until it goes out
+        wait_for(lambda: link.stats()["refresh_requests"] >= 1)
+        wait_for(lambda: sender_pipeline.stats()["refresh_frames"] > refreshes)
+        wait_for(lambda: any(f.stats.frame_type == FRAME_REFRESH
+                             for f in received.frames[seen_before:]))
+    finally:
+        sender_pipeline.set_sender(None)
+        link.close()
+    # The goodbye ends the received stream, and its link counts stay readable.
+    wait_for(lambda: not receiver.source_active)
+    assert receiver.stats()["receiving"]["frames_received"] >= 15
+
+
+def test_bad_link_options_are_one_line_before_the_window(tmp_path, capsys) -> None:
+    assert main(["gui", "--source", "demo", "--send", "host.invalid:5004"]) == 2
+    assert "cannot resolve host" in capsys.readouterr().err
+    assert main(["gui", "--source", "receive:notaport"]) == 2
+    assert "receive:notaport" in capsys.readouterr().err
+    short = tmp_path / "short.key"
+    short.write_bytes(b"12345")
+    assert main(["gui", "--source", "demo", "--key", str(short)]) == 2
+    assert "at least" in capsys.readouterr().err
