@@ -43,11 +43,15 @@ class _Direction:
     def __init__(self, impairment: Impairment, rng: random.Random) -> None:
         self.impairment, self.rng = impairment, rng
         self.bad = False
+        self.blackout_until = 0.0
         self.forwarded = self.dropped = 0
 
-    def delays(self) -> list[float]:
+    def delays(self, now: float) -> list[float]:
         """Delays of the copies to send (none when the datagram is lost)."""
         imp, rng = self.impairment, self.rng
+        if now < self.blackout_until:
+            self.dropped += 1
+            return []
         if imp.burst is not None:
             p, r = imp.burst
             self.bad = rng.random() >= r if self.bad else rng.random() < p
@@ -113,6 +117,13 @@ class LossyRelay:
                 except OSError:
                     pass
 
+    def blackout(self, forward: float = 0.0, back: float = 0.0) -> None:
+        """An outage: drop everything towards the receiver for the next ``forward`` seconds
+        and everything back from it for the next ``back`` seconds."""
+        now = time.monotonic()
+        self.forward.blackout_until = now + forward
+        self.back.blackout_until = now + back
+
     def _route(self, data: bytes, source: tuple[str, int], now: float) -> None:
         if source == self.target:
             if self._sender is None:
@@ -121,7 +132,7 @@ class LossyRelay:
         else:
             self._sender = source
             direction, dest = self.forward, self.target
-        for delay in direction.delays():
+        for delay in direction.delays(now):
             self._order += 1
             heapq.heappush(self._queue, (now + delay, self._order, data, dest))
 

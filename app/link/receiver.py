@@ -278,28 +278,34 @@ class LinkReceiver:
         if sequence in self._seen:
             self._counts["duplicates"] += 1
             return
+        if frame < self._next:
+            self._counts["late_dropped"] += 1
+        elif not self._store(frame, header, sequence, packet, now):
+            return                              # refused: the packet does not count as seen
         self._note_sequence(sequence, now)
         self._counts["packets_received"] += 1
         self._counts["bytes_received"] += size
         self._last_media = now
-        if frame < self._next:
-            self._counts["late_dropped"] += 1
-            return
+
+    def _store(self, frame: int, header: FragmentHeader, sequence: int, packet: RtpPacket,
+               now: float) -> bool:
+        """Put the fragment into its frame; False (counted) when it is refused."""
         piece = packet.payload[FRAGMENT_HEADER_BYTES:]
+        if self._buffered + len(piece) > MAX_BUFFERED_BYTES:
+            self._counts["overflow_dropped"] += 1
+            return False
         slot = self._slots.get(frame)
         if slot is None:
             while frame - self._next >= MAX_PENDING_FRAMES:     # after an outage: move on
                 self._give_up(self._next)
             slot = FrameAssembly(header, sequence, packet.timestamp, packet.capture_time, now)
-            self._slots[frame] = slot
-            self._time_frame(frame, packet.timestamp)
         before, recovered = slot.nbytes, slot.recovered
-        if self._buffered + len(piece) > MAX_BUFFERED_BYTES:
-            self._counts["overflow_dropped"] += 1
-            return
         if not slot.add(header, sequence, packet.timestamp, piece, now):
             self._counts["junk_dropped"] += 1
-            return
+            return False
+        if frame not in self._slots:
+            self._slots[frame] = slot
+            self._time_frame(frame, packet.timestamp)
         self._buffered += slot.nbytes - before
         self._counts["fec_recovered"] += slot.recovered - recovered
         if slot.recovered > recovered:          # rebuilt by parity: no need to ask for them
@@ -307,6 +313,7 @@ class LinkReceiver:
                 self._missing.pop(slot.base + index, None)
         if slot.complete and slot.capture_time is not None:
             self._latencies.append(time.time() - slot.capture_time)
+        return True
 
     def _note_sequence(self, sequence: int, now: float) -> None:
         """Remember the packet; a jump past the highest number so far marks the ones skipped
