@@ -183,6 +183,7 @@ class _Packet:
     encoded: Any
     params: CodecParams
     encode_ms: float
+    filler: bool = False    #: repeats the previous picture for a dropped frame: decoded, not shown
 
 
 MessageCallback = Callable[[str, str], None]
@@ -251,6 +252,7 @@ class Pipeline:
         self._saver: StreamSaver | None = None
         self._saver_waiting = False     # a save begun mid-stream starts at a refresh packet
         self._sender: PacketSender | None = None
+        self._sender_waiting = False    # a receiver joining mid-stream starts at a refresh
         self._refresh_asked = False
         self._link_stats: Callable[[], dict] | None = None     # a received stream's link
         self._recorder: Recorder | None = None
@@ -491,7 +493,7 @@ class Pipeline:
         """Send every packet to ``sender`` too (None: stop); the next frame is a refresh, so a
         receiver can start at once. Returns the previous sender, for the caller to close."""
         with self._sink_lock:
-            previous, self._sender = self._sender, sender
+            previous, self._sender, self._sender_waiting = self._sender, sender, True
         if sender is not None:
             self.request_refresh()
         return previous
@@ -614,7 +616,7 @@ class Pipeline:
         params = self.params
         _warm_up(params)
         encoder: Encoder | None = None
-        stream, failing, last_captured_at = None, False, 0.0
+        stream, failing, last_captured_at, last_index = None, False, 0.0, 0
         while not stop.is_set():
             raw = self._raw.get(_POLL_S)
             if raw is None:
@@ -640,6 +642,9 @@ class Pipeline:
                 encoder.set_params(params)
             if refresh_asked:
                 encoder.request_refresh()
+            if not new_stream and raw.index - last_index > 1:
+                self._fill_dropped(encoder, raw, raw.index - last_index - 1, last_captured_at,
+                                   params, stop)
             with self._lock:
                 self._encoder_params = params
             started = time.perf_counter()
@@ -653,11 +658,27 @@ class Pipeline:
                     self._report("error", f"encoder: {exc}")
                 failing, encoder = True, None
                 continue
-            failing, last_captured_at = False, raw.captured_at
+            failing, last_captured_at, last_index = False, raw.captured_at, raw.index
             self._watch_load(governor, raw)
             encode_ms = (time.perf_counter() - started) * 1000
             self._send_out(encoded, raw, new_stream)
             self._hand_to_decoder(_Packet(raw, encoded, params, encode_ms), stop)
+
+    def _fill_dropped(self, encoder: Encoder, raw: _Raw, dropped: int, last_captured_at: float,
+                      params: CodecParams, stop: threading.Event) -> None:
+        """While the stream is saved or sent, stand a repeat of the previous picture in for
+        each frame the encoder had to drop (a few bytes each, at most a second's worth per gap),
+        so the file and the receiver keep the source's timing."""
+        with self._sink_lock:
+            if self._saver is None and self._sender is None:
+                return
+        step = (raw.captured_at - last_captured_at) / (dropped + 1)
+        for k in range(1, min(dropped, max(1, round(raw.fps * _MAX_FILL_S))) + 1):
+            stand_in = replace(raw, frame=None, index=raw.index - dropped - 1 + k,
+                               captured_at=last_captured_at + k * step)
+            repeat = encoder.repeat()
+            self._send_out(repeat, stand_in, False)
+            self._hand_to_decoder(_Packet(stand_in, repeat, params, 0.0, filler=True), stop)
 
     def _hand_to_decoder(self, packet: _Packet, stop: threading.Event) -> None:
         while not stop.is_set():  # never drop a packet: wait for the decoder instead
@@ -673,6 +694,11 @@ class Pipeline:
         message = None
         with self._sink_lock:
             saver, sender = self._saver, self._sender
+            if sender is not None and self._sender_waiting:
+                if is_refresh:
+                    self._sender_waiting = False
+                else:
+                    sender = None
             if saver is not None and (is_refresh or not self._saver_waiting):
                 self._saver_waiting = False
                 try:
@@ -729,7 +755,7 @@ class Pipeline:
             elif concealing:
                 self._report("info", "decoder: stream resumed")
                 concealing = False
-            if not recovered:
+            if not recovered or packet.filler:
                 continue
             if coded is None:
                 self._deliver(packet, recovered[-1].image, decode_ms)

@@ -166,8 +166,9 @@ class ReceivedStreamSource:
         self.fps = self._receiver.fps
         return frames
 
-    def request_refresh(self) -> None:
-        self._receiver.request_refresh()
+    def request_refresh(self) -> bool:
+        """Ask the sender for a refresh frame (rate-limited); True when the request went out."""
+        return self._receiver.request_refresh()
 
     def link_stats(self) -> dict:
         return self._receiver.stats()

@@ -165,6 +165,25 @@ class Encoder:
         with using_threads(self.threads):
             return self._encode(frame)
 
+    def repeat(self) -> EncodedFrame:
+        """A predicted frame that repeats the previous picture (every block skipped, no
+        residual): a few bytes that keep a stream's timing where a live encoder had to drop
+        frames. Rate control does not count it. ValueError before the first frame."""
+        if self._reference is None or self._size is None:
+            raise ValueError("there is no frame to repeat yet")
+        bs = self._block_size
+        rows, cols = self._reference.y.shape[0] // bs, self._reference.y.shape[1] // bs
+        modes = np.full((rows, cols), MODE_SKIP, np.int8)
+        vectors = np.zeros((rows, cols, 2), np.int32)
+        labels = np.full((rows, cols), -1, np.int32)
+        with using_threads(self.threads):
+            symbols, costs = self._entropy_code(False, 0, modes, vectors, labels, self._palette,
+                                                None, bs)
+        self._since_refresh += 1
+        self._prev_mvs = vectors
+        return self._finish(PACKET_PREDICTED, pack_predicted_header(0), symbols, costs,
+                            self._reference, modes, vectors, 0, *self._size, palette_bytes=0)
+
     def _encode(self, frame: np.ndarray) -> EncodedFrame:
         frame = _check_frame(frame)
         h, w = frame.shape[:2]

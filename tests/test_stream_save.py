@@ -7,11 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from livecodec.app import pipeline as pipeline_module
 from livecodec.app.cli import main
 from livecodec.app.streamsave import StreamSaveError, StreamSaver
 from livecodec.codec import (FRAME_REFRESH, CodecParams, Decoder, Encoder, PacketReader,
@@ -130,3 +132,35 @@ def test_gui_save_path_is_checked_before_the_window(tmp_path, capsys) -> None:
     assert "does not exist" in capsys.readouterr().err
     assert main(["gui", "--source", "demo", "--save", str(tmp_path / "x.avi")]) == 2
     assert "should end in .lvc" in capsys.readouterr().err
+
+
+class SlowEncoder(pipeline_module.Encoder):
+    """100 ms a frame: a 30 fps source makes the pipeline drop about two frames in three."""
+
+    def encode(self, frame, **options):
+        time.sleep(0.1)
+        return super().encode(frame, **options)
+
+
+def test_frames_the_encoder_dropped_are_repeats_in_the_saved_stream(monkeypatch, run,
+                                                                     tmp_path) -> None:
+    """The file keeps the source's timing: each dropped frame is a repeat of the picture
+    before it (a few bytes), so the stream holds every frame slot."""
+    monkeypatch.setattr(pipeline_module, "Encoder", SlowEncoder)
+    pipeline, seen = run(lambda: DemoScene(*SMALL, fps=30), CodecParams(refresh_interval=1000))
+    saver = pipeline.start_saving(str(tmp_path / "slow.lvc"))
+    wait_for(lambda: saver.packets_written >= 40)
+    pipeline.stop()
+    assert pipeline.stats()["frames_dropped"] > 0
+    decoded = list(recover_frames(read_items(tmp_path / "slow.lvc")))
+    assert all(f.problem is None for f in decoded)
+    start = next(i for i, f in enumerate(seen.frames)
+                 if np.array_equal(f.reconstruction, decoded[0].image))
+    expected = [seen.frames[start].reconstruction]
+    for previous, current in zip(seen.frames[start:], seen.frames[start + 1:]):
+        gap = current.stats.index - previous.stats.index
+        expected += [previous.reconstruction] * (gap - 1) + [current.reconstruction]
+    # The file may end with a frame (and its repeats) that was encoded but not shown yet.
+    assert len(decoded) > len(seen.frames) - start and len(expected) >= 30
+    for frame, image in zip(decoded, expected):
+        assert np.array_equal(frame.image, image)
