@@ -439,3 +439,17 @@ def test_golden_stream_checksum():
     assert digest == expected, (
         f"the encoded stream changed (sha256 {digest}, golden {expected}); if the format or the "
         f"encoder changed on purpose, regenerate with LIVECODEC_UPDATE_GOLDEN=1")
+
+
+def test_a_repeat_frame_is_the_previous_picture_again_in_a_few_bytes() -> None:
+    scene = DemoScene(320, 240)
+    encoder, decoder = Encoder(CodecParams(refresh_interval=100)), Decoder()
+    with pytest.raises(ValueError, match="no frame to repeat"):
+        encoder.repeat()
+    first = decoder.decode(encoder.encode(scene.read()).data)
+    repeat = encoder.repeat()
+    assert repeat.frame_type == "predicted" and len(repeat.data) < 64
+    assert np.array_equal(decoder.decode(repeat.data), first)
+    following = encoder.encode(scene.read())    # predicted from the repeated picture
+    assert following.frame_type == "predicted"
+    assert np.array_equal(decoder.decode(following.data), following.reconstruction)
