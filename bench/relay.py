@@ -25,8 +25,8 @@ class Impairment:
 
     loss: chance each datagram is dropped. burst: (p, r) of a Gilbert model: a good state
     moves to a bad one (every datagram lost) with chance p per datagram and back with chance r
-    (mean burst 1/r datagrams). delay, jitter: seconds added (jitter uniform in 0..jitter).
-    reorder: chance a datagram is held back an extra reorder_s. duplicate: chance it is sent
+    (mean burst 1/r datagrams). delay, jitter: seconds added (jitter uniform in 0..jitter,
+    never reordering). reorder: chance a datagram is held back an extra reorder_s. duplicate: chance it is sent
     twice.
     """
 
@@ -43,11 +43,13 @@ class _Direction:
     def __init__(self, impairment: Impairment, rng: random.Random) -> None:
         self.impairment, self.rng = impairment, rng
         self.bad = False
-        self.blackout_until = 0.0
+        self.blackout_until = self.last_due = 0.0
         self.forwarded = self.dropped = 0
 
-    def delays(self, now: float) -> list[float]:
-        """Delays of the copies to send (none when the datagram is lost)."""
+    def due_times(self, now: float) -> list[float]:
+        """When the copies of a datagram arriving now leave (none when it is lost). Jitter
+        keeps the order (a datagram never overtakes the one before it); only ``reorder``
+        holds one back."""
         imp, rng = self.impairment, self.rng
         if now < self.blackout_until:
             self.dropped += 1
@@ -62,10 +64,12 @@ class _Direction:
         self.forwarded += 1
         out = []
         for _ in range(copies):
-            delay = imp.delay + rng.random() * imp.jitter
+            due = max(now + imp.delay + rng.random() * imp.jitter, self.last_due)
             if rng.random() < imp.reorder:
-                delay += imp.reorder_s
-            out.append(delay)
+                out.append(due + imp.reorder_s)
+            else:
+                self.last_due = due
+                out.append(due)
         return out
 
 
@@ -132,9 +136,9 @@ class LossyRelay:
         else:
             self._sender = source
             direction, dest = self.forward, self.target
-        for delay in direction.delays(now):
+        for due in direction.due_times(now):
             self._order += 1
-            heapq.heappush(self._queue, (now + delay, self._order, data, dest))
+            heapq.heappush(self._queue, (due, self._order, data, dest))
 
     def close(self) -> None:
         self._stop.set()

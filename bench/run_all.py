@@ -311,9 +311,19 @@ def _live_section(rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def _link_section(link: dict) -> list[str]:
+    from .link import markdown
+
+    return ["## The live link under loss", "",
+            "`python -m bench.link`: `livecodec send`'s path (LinkSender, RTP over UDP) to a "
+            "LinkReceiver through a seeded lossy relay on loopback; recovery runs from the first "
+            "concealed frame slot to the first intact one (docs/LINK.md).", "", *markdown(link)]
+
+
 def write_report(path: Path, rd: list[dict] | None, speed: list[dict] | None, meta: dict,
                  ratecontrol: list[dict] | None = None, entropy: list[dict] | None = None,
-                 presets: dict | None = None, live: list[dict] | None = None) -> None:
+                 presets: dict | None = None, live: list[dict] | None = None,
+                 link: dict | None = None) -> None:
     m = meta["machine"]
     lines = [INTRO, "## This run", "",
              f"- Date: {meta['date']}",
@@ -339,6 +349,8 @@ def write_report(path: Path, rd: list[dict] | None, speed: list[dict] | None, me
         lines += _presets_section(presets)
     if live:
         lines += _live_section(live)
+    if link:
+        lines += _link_section(link)
     if ratecontrol:
         lines += _ratecontrol_section(ratecontrol)
     if entropy:
@@ -381,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-presets", action="store_true",
                    help="skip the presets' BD-rate and speed table")
     p.add_argument("--no-live", action="store_true", help="skip the live window at HD")
+    p.add_argument("--no-link", action="store_true", help="skip the live link under loss")
     p.add_argument("--out", type=Path, help="output directory (default: docs/)")
     p.add_argument("--json", type=Path, metavar="PATH", help="also save all raw results as JSON")
     p.add_argument("--from-json", type=Path, metavar="PATH",
@@ -402,7 +415,7 @@ def _rewrite(path: Path, out: Path) -> int:
             speed_mod.plot_speed(speed_results, out / "speed.png")
     write_report(out / "BENCHMARKS.md", rd_results, speed_results, meta,
                  saved.get("ratecontrol"), saved.get("entropy"), saved.get("presets"),
-                 saved.get("live"))
+                 saved.get("live"), saved.get("link"))
     print(f"rewrote {out / 'BENCHMARKS.md'} from {path}")
     return 0
 
@@ -479,6 +492,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_live and not args.quick and anchors.ffmpeg_path():
         from .pipeline_fps import run_hd
         live_results = run_hd(20.0, 8.0)
+    link_results = None
+    if not args.no_link and not args.quick and CLIPS["carphone"].available():
+        from .link import run_link
+        link_results = run_link()
     seconds = time.perf_counter() - t0
     used = {r["name"]: r["frames"] for r in rd_results or []}
     parts, capped = [], False
@@ -509,11 +526,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     report = out / "BENCHMARKS.md"
     write_report(report, rd_results, speed_results, meta, rc_results, entropy_results,
-                 presets_results, live_results)
+                 presets_results, live_results, link_results)
     if args.json:
         args.json.write_text(json.dumps({"meta": meta, "rd": rd_results, "speed": speed_results,
                                          "ratecontrol": rc_results, "entropy": entropy_results,
-                                         "presets": presets_results, "live": live_results},
+                                         "presets": presets_results, "live": live_results,
+                                         "link": link_results},
                                         indent=1, default=float), encoding="utf-8")
     print(f"wrote {report} ({seconds / 60:.1f} min)")
     for r in rd_results or []:
