@@ -39,12 +39,20 @@ CONDITIONS = {
     "5 % random": Impairment(loss=0.05, **_NET),
     "10 % random": Impairment(loss=0.10, **_NET),
     "bursts (~5 %)": Impairment(burst=(0.02, 0.4), **_NET),
+    # A long path: the round trip (80 ms) exceeds the deadline, so NACK cannot repair in time;
+    # every loss is concealed and ends with the refresh frame that the PLI asks for.
+    "5 % random, 40 ms each way": Impairment(loss=0.05, delay=0.04, jitter=0.004),
+    # The link goes dark towards the receiver for OUTAGE_S every OUTAGE_EVERY_S.
+    "outages": Impairment(**_NET),
 }
+OUTAGE_EVERY_S, OUTAGE_S = 2.0, 0.2
 
 
 def run_condition(frames: list[np.ndarray], fps: float, impairment: Impairment,
-                  seed: int) -> dict:
-    """Send ``frames`` through one impaired relay in real time; the receiving side's figures."""
+                  seed: int, outages: bool = False) -> dict:
+    """Send ``frames`` through one impaired relay in real time (with ``outages``: a blackout
+    towards the receiver every OUTAGE_EVERY_S); the receiving side's figures."""
+    outage_every = round(OUTAGE_EVERY_S * fps)
     encoder = Encoder(CodecParams(refresh_interval=1000), fps=fps)
     slots: list[tuple[bool, float, float]] = []       # (intact, arrived_at, PSNR)
     latencies: list[float] = []
@@ -73,6 +81,8 @@ def run_condition(frames: list[np.ndarray], fps: float, impairment: Impairment,
         started = time.monotonic()
         for n, frame in enumerate(frames):
             time.sleep(max(0.0, started + n / fps - time.monotonic()))
+            if outages and n % outage_every == outage_every // 2:
+                relay.blackout(forward=OUTAGE_S)
             captured = time.time()
             coded = encoder.encode(frame)
             sender.send_frame(coded.data, capture_time=captured,
@@ -109,9 +119,10 @@ def _recoveries(slots: list[tuple[bool, float, float]]) -> list[tuple[int, float
     return out
 
 
-def run_link(clip: str = "carphone", n_frames: int = 120, seed: int = 1) -> dict:
+def run_link(clip: str = "carphone", n_frames: int = 300, seed: int = 1) -> dict:
     frames, fps = load_frames(CLIPS[clip], n_frames)
-    results = {name: run_condition(frames, fps, imp, seed) for name, imp in CONDITIONS.items()}
+    results = {name: run_condition(frames, fps, imp, seed, outages=name == "outages")
+               for name, imp in CONDITIONS.items()}
     return {"clip": clip, "frames": len(frames), "fps": fps, "conditions": results}
 
 
@@ -120,7 +131,10 @@ def markdown(result: dict) -> list[str]:
         return "-" if v is None else fmt.format(v)
 
     lines = [f"{result['clip']}, {result['frames']} frames at {result['fps']:.2f} fps, sent in "
-             "real time through the lossy relay (same loss both ways, 2-6 ms each way):", "",
+             "real time through the lossy relay (same loss both ways, 2-6 ms each way unless "
+             f"said; outages: nothing reaches the receiver for {OUTAGE_S * 1000:.0f} ms every "
+             f"{OUTAGE_EVERY_S:g} s). Recovery: from the first concealed frame slot to the first "
+             "intact one, median over the losses:", "",
              "| loss | PSNR dB | concealed | recovery frames (ms) | losses | latency ms | kbps "
              "| packets lost | NACKs | parity rebuilt | refresh requests |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -137,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.link", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--clip", default="carphone", choices=sorted(CLIPS))
-    p.add_argument("--frames", type=int, default=120)
+    p.add_argument("--frames", type=int, default=300)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
