@@ -13,14 +13,15 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from livecodec.codec import FRAME_REFRESH, ConcealingDecoder, Encoder, kbps
+from livecodec.codec import FRAME_REFRESH, CodecParams, ConcealingDecoder, Encoder, kbps
 
 from .cli import (EXIT_FAILURE, EXIT_OK, STOP, VIDEO_SUFFIXES, UsageError, _add_capture_options,
                   _add_codec_options, _add_threads_option, _capture, _check_frames_option,
-                  _check_output, _frames, _open, _params, _threads)
-from .link import LinkError, LinkReceiver, LinkSender, ReceivedFrame, parse_endpoint, read_key
+                  _check_output, _frames, _link_key, _open, _params, _threads)
+from .link import LinkError, LinkReceiver, LinkSender, ReceivedFrame, parse_endpoint
 from .outputs import OutputError
 from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc, letterbox
+from .sources import RECEIVE_PREFIX, Capture
 from .streamsave import StreamSaveError, StreamSaver, check_stream_path
 
 __all__ = ["add_link_commands", "cmd_send", "cmd_receive"]
@@ -64,13 +65,6 @@ def add_link_commands(sub: argparse._SubParsersAction) -> None:
     _add_threads_option(receive)
 
 
-def _key(path: str | None) -> bytes | None:
-    try:
-        return None if path is None else read_key(path)
-    except LinkError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def _save_path(path: str | None, inputs: list[str]) -> Path | None:
     if path is None:
         return None
@@ -87,7 +81,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     Ctrl+C ends the stream like --frames does: BYE, exit 0."""
     params, threads = _params(args), _threads(args)
     _check_frames_option(args)
-    key = _key(args.key)
+    key = _link_key(args.key)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be in 0..65535, got {args.port}")
     save = _save_path(args.save, [args.source])
@@ -229,7 +223,14 @@ class _Outputs:
 
 def cmd_receive(args: argparse.Namespace) -> int:
     """Receive until the sender's BYE, --quit-after, SILENCE_S without media, or Ctrl+C (all
-    normal ends: exit 0); exit 1 when no stream arrived."""
+    normal ends: exit 0); exit 1 when no stream arrived. With a display and nothing to write
+    (no -o, --json or --from), the stream is shown in the live window instead."""
+    if not (args.output or args.json or args.sender_host):
+        from .gui import display_problem, run_gui
+        if display_problem() is None:
+            return run_gui(source=f"{RECEIVE_PREFIX}{args.listen}", params=CodecParams(),
+                           capture=Capture(link_key=_link_key(args.key)),
+                           threads=_threads(args), save=args.save, quit_after=args.quit_after)
     threads = _threads(args)
     try:
         check_fourcc(args.fourcc)
@@ -237,7 +238,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if args.quit_after is not None and not args.quit_after > 0:
         raise UsageError(f"--quit-after must be positive, got {args.quit_after}")
-    key = _key(args.key)
+    key = _link_key(args.key)
     video = _check_output(args.output, [], suffixes=VIDEO_SUFFIXES) if args.output else None
     save = _save_path(args.save, [args.output] if args.output else [])
     try:

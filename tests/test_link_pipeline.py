@@ -1,6 +1,8 @@
 """The live link between two pipelines (what two windows do), on loopback."""
 from __future__ import annotations
 
+import socket
+
 import numpy as np
 import pytest
 
@@ -73,3 +75,19 @@ def test_bad_link_options_are_one_line_before_the_window(tmp_path, capsys) -> No
     short.write_bytes(b"12345")
     assert main(["gui", "--source", "demo", "--key", str(short)]) == 2
     assert "at least" in capsys.readouterr().err
+
+
+def test_receive_without_an_output_opens_the_window_when_there_is_a_display(monkeypatch) -> None:
+    from livecodec.app import gui
+
+    calls = []
+    monkeypatch.setattr(gui, "display_problem", lambda: None)
+    monkeypatch.setattr(gui, "run_gui", lambda **kwargs: calls.append(kwargs) or 0)
+    assert main(["receive", "--listen", "127.0.0.1:5004", "--quit-after", "3"]) == 0
+    assert calls[0]["source"] == "receive:127.0.0.1:5004" and calls[0]["quit_after"] == 3
+    # Anything to write, or --json, keeps it a command-line receiver (here: nothing arrives).
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(["receive", "--listen", f"127.0.0.1:{port}", "--json", "--quit-after", "0.2"]) == 1
+    assert len(calls) == 1
