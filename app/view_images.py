@@ -35,7 +35,7 @@ _BACKDROP_GAIN, _BACKDROP_OFFSET = 0.55, 25
 _HEAD_SHARE, _HEAD_MIN_PX, _HEAD_MAX_PX = 0.35, 2.0, 5.0
 _HEAD_ANGLE = np.deg2rad(28.0)
 #: Written over the original view when a stream plays without its reference video.
-NO_REFERENCE_CAPTION = "no reference video (--reference SRC): showing the decoded picture"
+NO_REFERENCE_CAPTION = "no reference video: the decoded picture"
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,13 @@ def prepare_views(frame: PipelineFrame, scale: float = 1.0) -> ViewImages:
         shown = (max(1, round(width / scale)), max(1, round(height / scale)))
         original, reconstruction, error = (cv2.resize(image, shown, interpolation=cv2.INTER_AREA)
                                            for image in (original, reconstruction, error))
-    if frame.original is None:
-        original = _captioned(original, NO_REFERENCE_CAPTION)
     grey = cv2.cvtColor(original, cv2.COLOR_BGR2GRAY)
     backdrop = cv2.convertScaleAbs(grey, alpha=_BACKDROP_GAIN, beta=_BACKDROP_OFFSET)
     motion = cv2.cvtColor(backdrop, cv2.COLOR_GRAY2RGB)
     draw_vectors(motion, vector_segments(frame.motion_vectors, frame.block_modes,
                                          frame.block_size), motion.shape[1] / width)
+    if frame.original is None:
+        original = _captioned(original, NO_REFERENCE_CAPTION)
     return ViewImages(
         size=(width, height),
         original=cv2.cvtColor(original, cv2.COLOR_BGR2RGB),
@@ -94,7 +94,7 @@ def prepare_views(frame: PipelineFrame, scale: float = 1.0) -> ViewImages:
 def _captioned(image: np.ndarray, text: str) -> np.ndarray:
     """A copy of image with text in its top-left corner, legible on any picture."""
     out = image.copy()
-    scale = max(0.4, image.shape[1] / 900)
+    scale = max(0.4, image.shape[1] / 1000)
     origin = (8, 8 + int(22 * scale))
     cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
     cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)

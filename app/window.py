@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self._pending_record: str | None = None
         self._ticks = 0
         self._shown_overloaded = False
+        self._shown_coded = False
         self._last_frame: ViewImages | None = None
         #: Frames drawn by the GUI thread (fewer than delivered when the GUI is the slow part).
         self.frames_displayed = 0
@@ -325,16 +326,20 @@ class MainWindow(QMainWindow):
         self.quit_action = action("Quit", "Ctrl+Q", "Close the window", self.close)
 
     def _build_layout(self) -> None:
-        buttons = QHBoxLayout()
-        for act in (self.pause_action, self.snapshot_action, self.record_action, self.save_action,
-                    self.send_action):
-            button = QToolButton()
-            button.setDefaultAction(act)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            button.setMinimumWidth(80)
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space belongs to Pause
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        # The picture's actions on one row, the stream's (where it goes) on the next.
+        button_rows = []
+        for actions in ((self.pause_action, self.snapshot_action, self.record_action),
+                        (self.save_action, self.send_action)):
+            row = QHBoxLayout()
+            for act in actions:
+                button = QToolButton()
+                button.setDefaultAction(act)
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+                button.setMinimumWidth(96)
+                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space belongs to Pause
+                row.addWidget(button)
+            row.addStretch(1)
+            button_rows.append(row)
 
         source_box = QGroupBox("Source")
         source_layout = QVBoxLayout(source_box)
@@ -342,8 +347,9 @@ class MainWindow(QMainWindow):
         source_row.addWidget(self.selector, stretch=1)
         source_row.addWidget(self.size_selector)
         source_layout.addLayout(source_row)
-        source_layout.addLayout(buttons)
-        codec_box = QGroupBox("Codec")
+        for row in button_rows:
+            source_layout.addLayout(row)
+        self.codec_box = codec_box = QGroupBox("Codec")
         QVBoxLayout(codec_box).addWidget(self.controls)
 
         side = QWidget()
@@ -384,6 +390,7 @@ class MainWindow(QMainWindow):
             for widget in (name, value):
                 widget.setToolTip(tip)
             if key in _WIDE_READOUTS:
+                value.setWordWrap(True)
                 grid.addWidget(name, i // 2 + 1, 0)
                 grid.addWidget(value, i // 2 + 1, 1, 1, 3)
             else:
@@ -443,6 +450,15 @@ class MainWindow(QMainWindow):
             "decode": f"{stats['decode_ms']:.1f} ms",
             "preset": stats["preset"] + (" (auto)" if stats["auto_preset"] else ""),
         }
+        coded = bool(info.get("coded"))
+        if coded:       # a played or received stream: nothing is encoded here
+            values.update(dict.fromkeys(("dropped", "encode", "preset"), "–"))
+        if coded != self._shown_coded:
+            self._shown_coded = coded
+            for widget in (self.codec_box, self.save_action, self.send_action):
+                widget.setEnabled(not coded)
+            self.codec_box.setToolTip("A played or received stream is decoded only: the codec "
+                                      "settings apply to what this window encodes" if coded else "")
         if stats["overloaded"] != self._shown_overloaded:     # a restyle only when it flips
             self._shown_overloaded = stats["overloaded"]
             self.readouts["preset"].setStyleSheet(
