@@ -17,7 +17,8 @@ from livecodec.app.link.endpoints import resolve
 from livecodec.app.outputs import OutputError, check_not_input
 from livecodec.app.pipeline import AUTO_SOURCE
 from livecodec.app.recorder import DEFAULT_FOURCC, RecorderError, check_fourcc, check_output_path
-from livecodec.app.sources import Capture, SourceError, is_live_spec, size_problem
+from livecodec.app.sources import (Capture, SourceError, is_live_spec, is_receive_spec,
+                                   is_stream_file, size_problem)
 from livecodec.app.stopsignals import on_stop_signals
 from livecodec.app.streamsave import check_stream_path, saved_path_note
 from livecodec.codec import CodecParams
@@ -133,6 +134,10 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
             check_stream_path(save)
         if send:
             resolve(*parse_endpoint(send))
+        if (save or send) and (is_stream_file(spec) or is_receive_spec(spec)):
+            raise SourceError(f"{spec} is played, not encoded: --save and --send apply to what "
+                              f"the window encodes (livecodec receive --save keeps a received "
+                              f"stream)")
         inputs = [path for path in (spec, capture.reference) if path and os.path.isfile(path)]
         for output in (record, screenshot, save):
             if output:

@@ -224,8 +224,8 @@ class _Outputs:
 def cmd_receive(args: argparse.Namespace) -> int:
     """Receive until the sender's BYE, --quit-after, SILENCE_S without media, or Ctrl+C (all
     normal ends: exit 0); exit 1 when no stream arrived. With a display and nothing to write
-    (no -o, --json or --from), the stream is shown in the live window instead."""
-    if not (args.output or args.json or args.sender_host):
+    (no -o, --save, --json or --from), the stream is shown in the live window instead."""
+    if not (args.output or args.json or args.sender_host or args.save):
         from .gui import display_problem, run_gui
         if display_problem() is None:
             return run_gui(source=f"{RECEIVE_PREFIX}{args.listen}", params=CodecParams(),

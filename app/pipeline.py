@@ -253,6 +253,7 @@ class Pipeline:
         self._saver_waiting = False     # a save begun mid-stream starts at a refresh packet
         self._sender: PacketSender | None = None
         self._sender_waiting = False    # a receiver joining mid-stream starts at a refresh
+        self._send_failing = False      # the last frame could not be sent (reported once)
         self._refresh_asked = False
         self._link_stats: Callable[[], dict] | None = None     # a received stream's link
         self._recorder: Recorder | None = None
@@ -691,26 +692,40 @@ class Pipeline:
     def _send_out(self, encoded: Any, raw: _Raw, new_stream: bool) -> None:
         """Hand a packet to the stream's outlets: the saved file and the network sender."""
         is_refresh = encoded.frame_type == FRAME_REFRESH
-        message = None
-        with self._sink_lock:
+        with self._sink_lock:   # only who gets it; the writing and sending happen outside
             saver, sender = self._saver, self._sender
             if sender is not None and self._sender_waiting:
                 if is_refresh:
                     self._sender_waiting = False
                 else:
                     sender = None
-            if saver is not None and (is_refresh or not self._saver_waiting):
-                self._saver_waiting = False
-                try:
-                    saver.write(encoded.data, new_stream=new_stream, fps=raw.fps)
-                except StreamSaveError as exc:
-                    self._saver, message = None, str(exc)
-        if message is not None:
-            self._report("error", message)
+            if saver is not None and self._saver_waiting:
+                if is_refresh:
+                    self._saver_waiting = False
+                else:
+                    saver = None
+        if saver is not None:
+            try:
+                saver.write(encoded.data, new_stream=new_stream, fps=raw.fps)
+            except StreamSaveError as exc:
+                with self._sink_lock:
+                    current = self._saver is saver     # not a save the user just stopped
+                    if current:
+                        self._saver = None
+                if current:
+                    self._report("error", str(exc))
         if sender is not None:
             # The capture moment on the wall clock, which the receiver's latency is measured to.
             capture_time = time.time() - (time.monotonic() - raw.captured_at)
-            sender.send_frame(encoded.data, capture_time=capture_time, refresh=is_refresh)
+            try:
+                sender.send_frame(encoded.data, capture_time=capture_time, refresh=is_refresh)
+            except Exception as exc:    # e.g. a frame larger than the link carries: not sent
+                if not self._send_failing:
+                    self._report("warning", f"link: {exc}; sending refresh frames until one fits")
+                self._send_failing = True
+                self.request_refresh()
+            else:
+                self._send_failing = False
 
     @staticmethod
     def _with_preset(params: CodecParams, governor: LoadGovernor) -> CodecParams:
@@ -740,6 +755,8 @@ class Pipeline:
                 decoder = ConcealingDecoder(threads=self._codec_threads)
                 generation, decoded = packet.raw.generation, None
             coded = packet.raw.coded
+            if coded is not None and not coded.items:
+                continue    # a slot the link gave up: concealed when the next packet comes
             started = time.perf_counter()
             recovered = [frame for item in (coded.items if coded else (packet.encoded.data,))
                          for frame in decoder.feed(item)]
@@ -752,6 +769,8 @@ class Pipeline:
                 if not concealing:
                     self._report("warning", f"decoder: {problem}; concealing until the next refresh")
                 concealing = True
+                if coded is not None and coded.ask_refresh is not None:
+                    coded.ask_refresh()     # e.g. joined a stream mid-way: ask for a refresh
             elif concealing:
                 self._report("info", "decoder: stream resumed")
                 concealing = False
@@ -897,6 +916,8 @@ class Pipeline:
     def _push_raw(self, raw: _Raw, live: bool) -> None:
         with self._lock:
             self._frames_captured += 1
+            if self._source_info:   # a received stream learns its rate, a segment has its own
+                self._source_info["fps"] = raw.fps
         self._raw.maxsize = 1 if live else self._raw_queue_size
         self._raw.put(raw)
 

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
-from livecodec.codec import BitstreamError, FileHeader, PacketReader, read_stream_info
+from livecodec.codec import (MAX_CONCEALED_RUN, BitstreamError, FileHeader, PacketReader,
+                             index_gap, read_stream_info)
 
 from .sources import RECEIVE_PREFIX, FrameSource, SourceError, open_source
 
 __all__ = ["CodedFrame", "StreamFileSource", "ReceivedStreamSource", "parse_receive_spec"]
-
-#: Gaps in the frame numbers larger than this are a restart, not lost frames to skip in the
-#: reference video (the decoder's own bound for concealment).
-_MAX_REFERENCE_SKIP = 1800
-
 
 @dataclass(frozen=True)
 class CodedFrame:
@@ -33,6 +30,8 @@ class CodedFrame:
     nbytes: int
     reference: np.ndarray | None = None
     capture_time: float | None = None     #: sender's wall-clock capture time (time.time())
+    #: asks the stream's origin for a refresh frame when the decoder conceals (rate-limited)
+    ask_refresh: Callable[[], object] | None = field(default=None, repr=False)
 
 
 class StreamFileSource:
@@ -61,14 +60,15 @@ class StreamFileSource:
             raise SourceError(f"cannot read {self.path}: permission denied") from None
         except BitstreamError as exc:
             raise SourceError(f"{self.name}: {exc}") from None
-        self._items = list(self._reader)
-        info = read_stream_info(self._items)
+        items = list(self._reader)
+        info = read_stream_info(items)
         if not info.frame_sizes:
             raise SourceError(f"{self.name}: no intact refresh frame, nothing to play")
+        # What follows the last whole packet (a half-written one, as a crash leaves) is dropped.
+        last = max(i for i, item in enumerate(items) if not _is_marker(item))
+        self._items = items[:last + 1]
         self.fps = self._reader.header.fps
         self.size = info.frame_sizes[0]
-        self.frame_count = info.total_frames
-        self.damaged = info.damaged + info.bad_headers
         self._loop = loop
         self.reference = reference
         self._reference: FrameSource | None = None
@@ -87,13 +87,14 @@ class StreamFileSource:
             self._position, self._last_index = 0, None
             self._start_reference()
         pending = []
-        while self._position < len(self._items):
+        while True:     # the items end with a packet
             item = self._items[self._position]
             self._position += 1
             pending.append(item)
-            if not isinstance(item, (BitstreamError, FileHeader)):
+            if isinstance(item, FileHeader):    # a joined segment plays at its own rate
+                self.fps = item.fps
+            if not _is_marker(item):
                 return CodedFrame(tuple(pending), item.size, self._reference_for(item.frame_index))
-        return None     # damage or headers after the last packet: the end
 
     def close(self) -> None:
         self._closed = True
@@ -115,8 +116,8 @@ class StreamFileSource:
             return None
         gap = 1
         if self._last_index is not None:
-            gap = (frame_index - self._last_index) & 0xFFFF
-            gap = gap if 1 <= gap <= _MAX_REFERENCE_SKIP else 1
+            gap = index_gap(frame_index, self._last_index)
+            gap = gap if 1 <= gap <= MAX_CONCEALED_RUN else 1
         self._last_index = frame_index
         frame = None
         for _ in range(gap):
@@ -124,6 +125,11 @@ class StreamFileSource:
             if frame is None:
                 break
         return frame
+
+
+def _is_marker(item: object) -> bool:
+    """A damage report or a segment header among a stream's items (not a packet)."""
+    return isinstance(item, (BitstreamError, FileHeader))
 
 
 class ReceivedStreamSource:
@@ -162,7 +168,8 @@ class ReceivedStreamSource:
         frames = []
         for frame in self._receiver.poll(timeout):
             items = (frame.data,) if frame.data is not None else ()
-            frames.append(CodedFrame(items, len(frame.data or b""), None, frame.capture_time))
+            frames.append(CodedFrame(items, len(frame.data or b""), None, frame.capture_time,
+                                     self.request_refresh))
         self.fps = self._receiver.fps
         return frames
 

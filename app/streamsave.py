@@ -9,6 +9,7 @@ frame leaves a file already at that path as it was (as a recording does).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,7 +40,8 @@ class StreamSaver:
 
     ``write(packet, new_stream=True, fps=...)`` begins a new segment (a file header) first: a
     new encoder (another source, another frame size) restarts its frame numbers, and the
-    header tells a reader to decode what follows from scratch at that frame rate.
+    header tells a reader to decode what follows from scratch at that frame rate. One thread
+    may write while another closes.
     """
 
     def __init__(self, path: str | os.PathLike[str], fps: float) -> None:
@@ -54,7 +56,12 @@ class StreamSaver:
         self.fps = fps
         self.packets_written = 0
         self.bytes_written = 0
-        self._file: BinaryIO | None = open(self._pending.path, "wb")
+        self._lock = threading.Lock()
+        try:
+            self._file: BinaryIO | None = open(self._pending.path, "wb")
+        except OSError as exc:
+            self._pending.discard()
+            raise StreamSaveError(f"cannot write {path}: {exc.strerror or exc}") from None
         self._header_due = True
 
     @property
@@ -68,31 +75,38 @@ class StreamSaver:
 
     def write(self, packet: bytes, *, new_stream: bool = False, fps: float | None = None) -> None:
         """Append one packet (after a file header when a stream begins) and flush it."""
+        with self._lock:
+            self._write(bytes(packet), new_stream, fps)
+
+    def _write(self, data: bytes, new_stream: bool, fps: float | None) -> None:
         if self._file is None:
             raise StreamSaveError(f"{self.path.name} is closed")
         if fps is not None and fps != self.fps:
             self.fps, new_stream = fps, True
-        data = bytes(packet)
         if new_stream or self._header_due:
             data = write_file_header(self.fps) + data
             self._header_due = False
         try:
             self._file.write(data)
             self._file.flush()
+            if self._pending is not None:
+                # The first packet is in: from now on the file is the target, so a crash leaves
+                # it there (the open handle keeps writing to the renamed file).
+                self._pending.commit()
+                self._pending = None
         except OSError as exc:
-            self.close()
+            self._close()
             raise StreamSaveError(f"saving {self.path.name} stopped: {exc.strerror or exc}; "
                                   f"it keeps {self.packets_written} packets") from None
         self.packets_written += 1
         self.bytes_written += len(data)
-        if self._pending is not None:
-            # The first packet is in: from now on the file is the target, so a crash leaves it
-            # there (the open handle keeps writing to the renamed file).
-            self._pending.commit()
-            self._pending = None
 
     def close(self) -> None:
         """Finish the file; a save that got no packet removes its temporary file."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._file is None:
             return
         file, self._file = self._file, None

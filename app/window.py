@@ -455,6 +455,11 @@ class MainWindow(QMainWindow):
             values.update(dict.fromkeys(("dropped", "encode", "preset"), "–"))
         if coded != self._shown_coded:
             self._shown_coded = coded
+            if coded:       # what was being saved or sent ended with the encoded stream
+                if self.pipeline.saver is not None:
+                    self.stop_saving()
+                if self._sending_to is not None:
+                    self.stop_sending()
             for widget in (self.codec_box, self.save_action, self.send_action):
                 widget.setEnabled(not coded)
             self.codec_box.setToolTip("A played or received stream is decoded only: the codec "

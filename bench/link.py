@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import random
+import resource
+import socket
 import statistics
 import sys
 import threading
@@ -23,6 +27,7 @@ import time
 import numpy as np
 
 from livecodec.app.link import LinkReceiver, LinkSender
+from livecodec.app.link.rtp import FragmentHeader, build_rtp
 from livecodec.codec import FRAME_REFRESH, CodecParams, ConcealingDecoder, Encoder, psnr
 
 from .common import CLIPS, load_frames
@@ -44,21 +49,56 @@ CONDITIONS = {
     "5 % random, 40 ms each way": Impairment(loss=0.05, delay=0.04, jitter=0.004),
     # The link goes dark towards the receiver for OUTAGE_S every OUTAGE_EVERY_S.
     "outages": Impairment(**_NET),
+    # A stranger floods the receiver's port with junk (FLOOD_RATE datagrams a second) from
+    # before the stream begins, on a clean link with a shared key (without --key or --from, the
+    # first valid-looking media would rightly be taken as the sender's).
+    "junk flood": Impairment(**_NET),
 }
 OUTAGE_EVERY_S, OUTAGE_S = 2.0, 0.2
+FLOOD_RATE = 5000
+
+
+def _flood(port: int, stop: threading.Event, seed: int) -> int:
+    """Junk at 127.0.0.1:port from a port of its own until stop: random bytes, truncated RTP
+    headers, fragment headers with absurd counts, and well-formed media from the wrong address;
+    returns how many datagrams were sent."""
+    rng = random.Random(seed)
+    header = build_rtp(marker=True, sequence=1, timestamp=2, ssrc=3, capture_time=time.time(),
+                       payload=b"")
+    kinds = (lambda: rng.randbytes(rng.randrange(1, 1400)),
+             lambda: header[:rng.randrange(1, len(header))],
+             lambda: header + bytes([0x40, 0]) + rng.randbytes(2) + bytes([0xFF, 0xFF, 0xFF, 0xFF]),
+             lambda: header + FragmentHeader(rng.randrange(65536), 0, 1).pack() + rng.randbytes(900))
+    sent = 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        started = time.monotonic()
+        while not stop.is_set():
+            for _ in range(50):
+                try:
+                    sock.sendto(kinds[sent % len(kinds)](), ("127.0.0.1", port))
+                except OSError:         # the receiver's buffer is full: that is the point
+                    pass
+                sent += 1
+            stop.wait(max(0.0, started + sent / FLOOD_RATE - time.monotonic()))
+    return sent
 
 
 def run_condition(frames: list[np.ndarray], fps: float, impairment: Impairment,
-                  seed: int, outages: bool = False) -> dict:
+                  seed: int, outages: bool = False, flood: bool = False) -> dict:
     """Send ``frames`` through one impaired relay in real time (with ``outages``: a blackout
-    towards the receiver every OUTAGE_EVERY_S); the receiving side's figures."""
+    towards the receiver every OUTAGE_EVERY_S; with ``flood``: junk at the receiver's port all
+    along); the receiving side's figures."""
+    rss_before = _peak_rss_mb()
+    flooded: list[int] = []
     outage_every = round(OUTAGE_EVERY_S * fps)
     encoder = Encoder(CodecParams(refresh_interval=1000), fps=fps)
     slots: list[tuple[bool, float, float]] = []       # (intact, arrived_at, PSNR)
     latencies: list[float] = []
-    with LinkReceiver(("127.0.0.1", 0)) as receiver, \
+    key = os.urandom(32) if flood else None
+    with LinkReceiver(("127.0.0.1", 0), key=key) as receiver, \
             LossyRelay(("127.0.0.1", receiver.port), impairment, seed=seed) as relay, \
-            LinkSender(("127.0.0.1", relay.port), on_refresh_request=encoder.request_refresh) as sender:
+            LinkSender(("127.0.0.1", relay.port), key=key,
+                       on_refresh_request=encoder.request_refresh) as sender:
         done = threading.Event()
 
         def receive() -> None:
@@ -78,6 +118,11 @@ def run_condition(frames: list[np.ndarray], fps: float, impairment: Impairment,
 
         thread = threading.Thread(target=receive, name="bench-link-receive")
         thread.start()
+        if flood:
+            flooder = threading.Thread(target=lambda: flooded.append(
+                _flood(receiver.port, done, seed)), name="bench-link-flood")
+            flooder.start()
+            time.sleep(0.2)         # the junk comes first
         started = time.monotonic()
         for n, frame in enumerate(frames):
             time.sleep(max(0.0, started + n / fps - time.monotonic()))
@@ -90,6 +135,8 @@ def run_condition(frames: list[np.ndarray], fps: float, impairment: Impairment,
         sender.close()
         done.set()
         thread.join(timeout=10)
+        if flood:
+            flooder.join(timeout=10)
         stats = receiver.stats()
         sent = sender.stats()
     recoveries = _recoveries(slots)
@@ -104,7 +151,15 @@ def run_condition(frames: list[np.ndarray], fps: float, impairment: Impairment,
         "kbps": stats["kbps"], "packets_lost": stats["packets_lost"],
         "nacks_sent": stats["nacks_sent"], "fec_recovered": stats["fec_recovered"],
         "refresh_requests": stats["refresh_requests"], "retransmissions": sent["retransmissions"],
+        "junk_sent": sum(flooded),
+        "junk_dropped": stats["junk_dropped"] + stats["strangers_dropped"] + stats["bad_tags"],
+        "peak_rss_growth_mb": _peak_rss_mb() - rss_before,
     }
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far (the receiver runs in it)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _recoveries(slots: list[tuple[bool, float, float]]) -> list[tuple[int, float]]:
@@ -121,7 +176,8 @@ def _recoveries(slots: list[tuple[bool, float, float]]) -> list[tuple[int, float
 
 def run_link(clip: str = "carphone", n_frames: int = 300, seed: int = 1) -> dict:
     frames, fps = load_frames(CLIPS[clip], n_frames)
-    results = {name: run_condition(frames, fps, imp, seed, outages=name == "outages")
+    results = {name: run_condition(frames, fps, imp, seed, outages=name == "outages",
+                                   flood=name == "junk flood")
                for name, imp in CONDITIONS.items()}
     return {"clip": clip, "frames": len(frames), "fps": fps, "conditions": results}
 
@@ -144,6 +200,15 @@ def markdown(result: dict) -> list[str]:
             f"{f(r['recovery_frames'], '{:g}')} ({f(r['recovery_ms'], '{:.0f}')}) | {r['losses']} | "
             f"{f(r['latency_ms'], '{:.1f}')} | {r['kbps']:.0f} | {r['packets_lost']} | "
             f"{r['nacks_sent']} | {r['fec_recovered']} | {r['refresh_requests']} |")
+    flood = result["conditions"].get("junk flood")
+    if flood:
+        lines += ["", f"Junk flood: {flood['junk_sent']:,} junk datagrams sent at the receiver "
+                      f"({FLOOD_RATE:,}/s: random bytes, truncated RTP, absurd fragment counts, "
+                      f"valid-looking media from another port, none with the key's tag), "
+                      f"{flood['junk_dropped']:,} counted and dropped"
+                      + (f" ({flood['junk_sent'] - flood['junk_dropped']:,} overflowed the socket "
+                         f"buffer)" if flood['junk_sent'] > flood['junk_dropped'] else "")
+                      + f"; peak memory of the process grew {flood['peak_rss_growth_mb']:.1f} MB."]
     return lines + [""]
 
 

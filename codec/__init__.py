@@ -21,7 +21,7 @@ from .modes import FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MOD
 from .parallel import check_threads, default_threads
 from .params import BLOCK_SIZES, MAX_DIMENSION, CodecParams, check_frame_size
 from .presets import PRESETS
-from .recovery import ConcealingDecoder, RecoveredFrame, recover_frames
+from .recovery import MAX_CONCEALED_RUN, ConcealingDecoder, RecoveredFrame, index_gap, recover_frames
 from .streaminfo import StreamInfo, read_stream_info
 
 #: Encoder-side names and the module each lives in, imported on first access.
@@ -31,7 +31,7 @@ _LAZY = {"Encoder": ".encoder", "EncodedFrame": ".encoder",
 __all__ = [
     "CodecParams", "BLOCK_SIZES", "MAX_DIMENSION", "check_frame_size", "PRESETS",
     "Encoder", "EncodedFrame", "Decoder", "DecodedFrame",
-    "ConcealingDecoder", "RecoveredFrame", "recover_frames",
+    "ConcealingDecoder", "RecoveredFrame", "recover_frames", "index_gap", "MAX_CONCEALED_RUN",
     "BitstreamError", "ChecksumError", "FrameGapError", "MissingReferenceError",
     "PacketReader", "FileHeader", "read_file_header", "write_file_header", "FORMAT_VERSION",
     "StreamInfo", "read_stream_info",

@@ -51,8 +51,23 @@ def small_demo():
 
 
 def livecodec_threads() -> list[threading.Thread]:
-    """The pipeline's worker threads still alive."""
-    return [t for t in threading.enumerate() if t.name.startswith("livecodec-")]
+    """The pipeline's worker threads still alive (not the network link's, which belong to
+    whoever opened the link)."""
+    return [t for t in threading.enumerate()
+            if t.name.startswith("livecodec-") and not t.name.startswith("livecodec-link")]
+
+
+def pictures_with_repeats(frames: list) -> list[np.ndarray]:
+    """The pictures a saved or sent stream holds for these delivered PipelineFrames: each frame
+    the encoder dropped in between stands as a repeat of the picture before it (a new stream,
+    seen by its frame size or its numbering starting again, has no repeats before it)."""
+    pictures = [frames[0].reconstruction]
+    for previous, current in zip(frames, frames[1:]):
+        gap = current.stats.index - previous.stats.index
+        if gap < 1 or current.reconstruction.shape != previous.reconstruction.shape:
+            gap = 1
+        pictures += [previous.reconstruction] * (gap - 1) + [current.reconstruction]
+    return pictures
 
 
 @pytest.fixture(scope="module")

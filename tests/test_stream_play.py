@@ -45,7 +45,6 @@ def test_a_stream_plays_with_its_own_frame_types_vectors_and_sizes(run, stream) 
         assert frame.original is None and math.isnan(frame.stats.psnr)
     stats = pipeline.stats()
     assert stats["frames_dropped"] == 0 and stats["psnr"] == 0.0
-    assert pipeline.source_info == {} or pipeline.source_info.get("coded")
 
 
 def test_a_reference_video_gives_psnr_against_it(run, stream) -> None:
@@ -96,6 +95,7 @@ def test_pause_then_step_shows_one_frame_at_a_time(stream) -> None:
             wait_for(lambda: len(seen.frames) == step)
         time.sleep(0.3)                 # nothing more comes while paused
         assert len(seen.frames) == 3
+        assert pipeline.source_info["coded"] and pipeline.source_info["fps"] == 30.0
         decoder = Decoder()
         for frame, packet in zip(seen.frames, packets):
             assert np.array_equal(frame.reconstruction, decoder.decode(packet.data))
@@ -109,3 +109,64 @@ def test_a_stream_refuses_a_size_and_a_missing_reference(stream, capsys) -> None
     assert "plays at the size" in capsys.readouterr().err
     assert main(["gui", "--source", str(path), "--reference", "nosuch.mp4", "--quit-after", "1"]) == 2
     assert "nosuch.mp4" in capsys.readouterr().err
+
+
+def test_a_stream_cut_short_loops_and_a_later_segment_plays_at_its_rate(stream, tmp_path) -> None:
+    from livecodec.app.stream_source import StreamFileSource
+
+    path, packets = stream
+    data = path.read_bytes()
+    cut = tmp_path / "cut.lvc"                  # as a crash leaves it: half of the last packet
+    cut.write_bytes(data[:len(data) - len(packets[-1].data) // 2])
+    source = StreamFileSource(cut, loop=True)
+    indices = [source.read().items[-1].frame_index for _ in range(2 * FRAMES)]
+    # The broken last packet is left out: the loop wraps after frame FRAMES - 2.
+    assert indices == [i % (FRAMES - 1) for i in range(2 * FRAMES)]
+    joined = tmp_path / "joined.lvc"
+    joined.write_bytes(data + write_file_header(15.0) + b"".join(p.data for p in packets[:3]))
+    source = StreamFileSource(joined)
+    rates = [(source.read(), source.fps)[1] for _ in range(FRAMES + 2)]
+    assert rates[:FRAMES] == [30.0] * FRAMES and rates[FRAMES:] == [15.0, 15.0]
+
+
+class ArrivingStream:
+    """A received stream as the pipeline sees it: frames come when they come, some given up."""
+
+    is_live, coded, arrives = False, True, True
+    name, fps, size = "test link", 30.0, (0, 0)
+
+    def __init__(self, packets, lost) -> None:
+        from livecodec.app.stream_source import CodedFrame
+
+        self.asked = 0
+        self._frames = [CodedFrame(() if i in lost else (p.data,), len(p.data), None, None,
+                                   self.ask) for i, p in enumerate(packets)]
+
+    def ask(self) -> bool:
+        self.asked += 1
+        return True
+
+    def take(self, timeout: float):
+        time.sleep(timeout / 5)
+        return [self._frames.pop(0)] if self._frames else None
+
+    def request_refresh(self) -> bool:
+        return self.ask()
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_lossy_received_stream_conceals_asks_for_a_refresh_and_says_so_once(run, stream):
+    """Frames the link gave up reach the decoder as gaps: one warning while it conceals, a
+    refresh asked for, one 'resumed' at the next refresh (frame 8)."""
+    _, packets = stream
+    source = ArrivingStream(packets, lost={3, 4})
+    pipeline, seen = run(lambda: source, loop=False)
+    wait_for(lambda: not pipeline.source_active)
+    wait_for(lambda: len(seen.frames) >= FRAMES - 2)
+    assert [level for level, text in seen.messages if text.startswith("decoder:")] == \
+        ["warning", "info"]
+    assert source.asked >= 1
+    decoder = Decoder()
+    assert np.array_equal(seen.frames[-1].reconstruction, _decode_from(decoder, packets, 8))

@@ -67,7 +67,7 @@ def test_send_to_reaches_a_receiver_and_stop_says_goodbye(window, qtbot) -> None
             f"to 127.0.0.1:{receiver.port}"), timeout=WAIT_MS)
         win.stop_sending()
         assert not win.send_action.isChecked()
-        qtbot.waitUntil(lambda: receiver.poll(0.01) is not None and receiver.ended,
+        qtbot.waitUntil(lambda: got.extend(receiver.poll(0.01)) or receiver.ended,
                         timeout=WAIT_MS)
     finally:
         receiver.close()
@@ -93,7 +93,22 @@ def test_a_played_stream_steps_and_disables_the_codec_controls(qtbot, tmp_path) 
     assert not win.send_action.isEnabled() and not win.save_action.isEnabled()
     assert win.readouts["psnr"].text() == "no reference"
     assert win.readouts["encode"].text() == "–"
+    qtbot.wait(300)
     assert win.pipeline.stats()["frames_shown"] == 3    # nothing more while paused
     win.set_paused(False)
     win.step_action.trigger()                           # while playing, → pauses first
     assert win.pipeline.paused
+
+
+def test_switching_to_a_played_stream_ends_the_save(window, qtbot, tmp_path) -> None:
+    scene, encoder = DemoScene(*SMALL), Encoder()
+    played = tmp_path / "play.lvc"
+    played.write_bytes(write_file_header(30.0) + b"".join(encoder.encode(scene.read()).data
+                                                          for _ in range(30)))
+    win = window(lambda: DemoScene(*SMALL))
+    assert win.start_saving(str(tmp_path / "saved.lvc"))
+    qtbot.waitUntil(lambda: win.pipeline.saver.packets_written >= 3, timeout=WAIT_MS)
+    win.set_source(str(played))
+    qtbot.waitUntil(lambda: not win.save_action.isEnabled(), timeout=WAIT_MS)
+    assert win.pipeline.saver is None and not win.save_action.isChecked()
+    assert (tmp_path / "saved.lvc").stat().st_size > 0
