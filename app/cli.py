@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, PRESETS, BitstreamError, CodecParams,
+from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, PRESETS, CodecParams,
                              Decoder, Encoder, PacketReader, bits_per_pixel, check_threads,
                              default_threads, kbps, psnr, read_stream_info, recover_frames,
                              write_file_header)
@@ -25,6 +25,7 @@ from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc
 from .sources import (Capture, DemoScene, FrameSource, SourceError, open_source, parse_size,
                       size_problem)
 from .stopsignals import StopRequest, on_stop_signals
+from .stream_source import read_stream_file
 from .yuview import write_yuview_stats
 
 __all__ = ["main", "build_parser"]
@@ -263,16 +264,9 @@ def _check_output(path: str, inputs: Sequence[str], suffixes: tuple[str, ...] | 
 
 def _read_stream(path: str) -> PacketReader:
     try:
-        with open(path, "rb") as f:
-            return PacketReader(f)
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a folder, not a .lvc stream") from None
-    except PermissionError:
-        raise UsageError(f"cannot read {path}: permission denied") from None
-    except BitstreamError as exc:
-        raise UsageError(f"{path}: {exc}") from None
+        return read_stream_file(path)
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # -- commands ----------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from livecodec.codec import (MAX_CONCEALED_RUN, BitstreamError, FileHeader, Pack
 
 from .sources import RECEIVE_PREFIX, FrameSource, SourceError, open_source
 
-__all__ = ["CodedFrame", "StreamFileSource", "ReceivedStreamSource", "parse_receive_spec"]
+__all__ = ["CodedFrame", "StreamFileSource", "ReceivedStreamSource", "parse_receive_spec",
+           "read_stream_file"]
 
 @dataclass(frozen=True)
 class CodedFrame:
@@ -49,17 +50,7 @@ class StreamFileSource:
                  reference: str | None = None) -> None:
         self.path = os.fspath(path)
         self.name = os.path.basename(self.path)
-        try:
-            with open(self.path, "rb") as f:
-                self._reader = PacketReader(f)
-        except FileNotFoundError:
-            raise SourceError(f"no such file: {self.path}") from None
-        except IsADirectoryError:
-            raise SourceError(f"{self.path} is a folder, not a .lvc stream") from None
-        except PermissionError:
-            raise SourceError(f"cannot read {self.path}: permission denied") from None
-        except BitstreamError as exc:
-            raise SourceError(f"{self.name}: {exc}") from None
+        self._reader = read_stream_file(self.path)
         items = list(self._reader)
         info = read_stream_info(items)
         if not info.frame_sizes:
@@ -125,6 +116,21 @@ class StreamFileSource:
             if frame is None:
                 break
         return frame
+
+
+def read_stream_file(path: str) -> PacketReader:
+    """The packets of a ``.lvc`` file; SourceError naming the file and what is wrong."""
+    try:
+        with open(path, "rb") as f:
+            return PacketReader(f)
+    except FileNotFoundError:
+        raise SourceError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise SourceError(f"{path} is a folder, not a .lvc stream") from None
+    except PermissionError:
+        raise SourceError(f"cannot read {path}: permission denied") from None
+    except BitstreamError as exc:
+        raise SourceError(f"{path}: {exc}") from None
 
 
 def _is_marker(item: object) -> bool:

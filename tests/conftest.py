@@ -100,6 +100,22 @@ class Collector:
 
 
 @pytest.fixture
+def open_window(qtbot):
+    """Open a started window on a source; it is closed (pipeline stopped) at teardown."""
+    from livecodec.app.window import MainWindow
+    from livecodec.codec import CodecParams
+
+    def make(source, params=None):
+        window = MainWindow(source, params or CodecParams())
+        qtbot.addWidget(window)
+        window.show()
+        window.start()
+        return window
+
+    return make
+
+
+@pytest.fixture
 def run():
     """Start pipelines, and stop them all at the end even when a test fails."""
     from livecodec.app.pipeline import Pipeline

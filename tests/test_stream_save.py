@@ -2,7 +2,6 @@
 a valid stream across parameter changes and source switches."""
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
@@ -16,7 +15,7 @@ import pytest
 from livecodec.app import pipeline as pipeline_module
 from livecodec.app.cli import main
 from livecodec.app.streamsave import StreamSaveError, StreamSaver
-from livecodec.codec import (FRAME_REFRESH, CodecParams, Decoder, Encoder, PacketReader,
+from livecodec.codec import (FRAME_REFRESH, CodecParams, Encoder, PacketReader,
                              read_stream_info, recover_frames)
 from livecodec.app.sources import DemoScene
 

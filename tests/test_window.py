@@ -31,19 +31,6 @@ WAIT_MS = 20_000
 pytestmark = pytest.mark.usefixtures("warm_codec")
 
 
-@pytest.fixture
-def open_window(qtbot):
-    """Open a started window on a source; it is closed (pipeline stopped) at teardown."""
-    def make(source, params=None) -> MainWindow:
-        window = MainWindow(source, params or CodecParams())
-        qtbot.addWidget(window)
-        window.show()
-        window.start()
-        return window
-
-    return make
-
-
 def status(window: MainWindow) -> str:
     return window.statusBar().currentMessage()
 

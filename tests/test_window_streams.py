@@ -18,19 +18,8 @@ WAIT_MS = 20_000
 pytestmark = pytest.mark.usefixtures("warm_codec")
 
 
-@pytest.fixture
-def window(qtbot):
-    def make(source) -> MainWindow:
-        win = MainWindow(source, CodecParams())
-        qtbot.addWidget(win)
-        win.show()
-        win.start()
-        return win
-    return make
-
-
-def test_save_stream_button_writes_a_stream_that_decodes(window, qtbot, tmp_path) -> None:
-    win = window(lambda: DemoScene(*SMALL))
+def test_save_stream_button_writes_a_stream_that_decodes(open_window, qtbot, tmp_path) -> None:
+    win = open_window(lambda: DemoScene(*SMALL))
     qtbot.waitUntil(lambda: win.frames_displayed >= 2, timeout=WAIT_MS)
     target = tmp_path / "window.lvc"
     assert win.start_saving(str(target))
@@ -44,8 +33,8 @@ def test_save_stream_button_writes_a_stream_that_decodes(window, qtbot, tmp_path
     assert len(frames) >= 10 and all(f.problem is None for f in frames)
 
 
-def test_save_stream_refuses_a_bad_path_and_keeps_running(window, qtbot, tmp_path) -> None:
-    win = window(lambda: DemoScene(*SMALL))
+def test_save_stream_refuses_a_bad_path_and_keeps_running(open_window, qtbot, tmp_path) -> None:
+    win = open_window(lambda: DemoScene(*SMALL))
     assert not win.start_saving(str(tmp_path / "missing" / "x.lvc"))
     assert not win.save_action.isChecked()
     assert "stream not saved" in win.statusBar().currentMessage()
@@ -53,10 +42,10 @@ def test_save_stream_refuses_a_bad_path_and_keeps_running(window, qtbot, tmp_pat
     qtbot.waitUntil(lambda: win.frames_displayed > shown + 2, timeout=WAIT_MS)
 
 
-def test_send_to_reaches_a_receiver_and_stop_says_goodbye(window, qtbot) -> None:
+def test_send_to_reaches_a_receiver_and_stop_says_goodbye(open_window, qtbot) -> None:
     receiver = LinkReceiver(("127.0.0.1", 0))
     try:
-        win = window(lambda: DemoScene(*SMALL))
+        win = open_window(lambda: DemoScene(*SMALL))
         assert win.start_sending(f"127.0.0.1:{receiver.port}")
         assert win.send_action.text() == "Stop sending"
         got = []
@@ -100,12 +89,12 @@ def test_a_played_stream_steps_and_disables_the_codec_controls(qtbot, tmp_path) 
     assert win.pipeline.paused
 
 
-def test_switching_to_a_played_stream_ends_the_save(window, qtbot, tmp_path) -> None:
+def test_switching_to_a_played_stream_ends_the_save(open_window, qtbot, tmp_path) -> None:
     scene, encoder = DemoScene(*SMALL), Encoder()
     played = tmp_path / "play.lvc"
     played.write_bytes(write_file_header(30.0) + b"".join(encoder.encode(scene.read()).data
                                                           for _ in range(30)))
-    win = window(lambda: DemoScene(*SMALL))
+    win = open_window(lambda: DemoScene(*SMALL))
     assert win.start_saving(str(tmp_path / "saved.lvc"))
     qtbot.waitUntil(lambda: win.pipeline.saver.packets_written >= 3, timeout=WAIT_MS)
     win.set_source(str(played))
