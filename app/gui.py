@@ -134,10 +134,10 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
             check_stream_path(save)
         if send:
             resolve(*parse_endpoint(send))
-        if (save or send) and (is_stream_file(spec) or is_receive_spec(spec)):
-            raise SourceError(f"{spec} is played, not encoded: --save and --send apply to what "
-                              f"the window encodes (livecodec receive --save keeps a received "
-                              f"stream)")
+        if (save and is_stream_file(spec)) or (send and (is_stream_file(spec)
+                                                         or is_receive_spec(spec))):
+            raise SourceError(f"{spec} is played, not encoded: --send (and --save, for a file) "
+                              f"apply to what the window encodes or receives")
         inputs = [path for path in (spec, capture.reference) if path and os.path.isfile(path)]
         for output in (record, screenshot, save):
             if output:

@@ -378,8 +378,9 @@ class Pipeline:
     @property
     def source_info(self) -> dict[str, Any]:
         """name, fps, size (w, h), is_live, spec (the "demo" / "camera:N" / path it was
-        opened from; None for a factory) and coded (a compressed stream, played without
-        encoding) of the open source; empty while none is open."""
+        opened from; None for a factory), coded (a compressed stream, played without
+        encoding) and received (coded, arriving over the live link) of the open source; empty
+        while none is open."""
         with self._lock:
             return dict(self._source_info)
 
@@ -623,6 +624,7 @@ class Pipeline:
             if raw is None:
                 continue
             if raw.coded is not None:   # already compressed: straight to the decoder
+                self._save_received(raw)
                 self._hand_to_decoder(_Packet(raw, None, params, 0.0), stop)
                 continue
             with self._lock:
@@ -693,27 +695,14 @@ class Pipeline:
         """Hand a packet to the stream's outlets: the saved file and the network sender."""
         is_refresh = encoded.frame_type == FRAME_REFRESH
         with self._sink_lock:   # only who gets it; the writing and sending happen outside
-            saver, sender = self._saver, self._sender
+            saver, sender = self._saver_for(is_refresh), self._sender
             if sender is not None and self._sender_waiting:
                 if is_refresh:
                     self._sender_waiting = False
                 else:
                     sender = None
-            if saver is not None and self._saver_waiting:
-                if is_refresh:
-                    self._saver_waiting = False
-                else:
-                    saver = None
         if saver is not None:
-            try:
-                saver.write(encoded.data, new_stream=new_stream, fps=raw.fps)
-            except StreamSaveError as exc:
-                with self._sink_lock:
-                    current = self._saver is saver     # not a save the user just stopped
-                    if current:
-                        self._saver = None
-                if current:
-                    self._report("error", str(exc))
+            self._write_saved(saver, encoded.data, new_stream, raw.fps)
         if sender is not None:
             # The capture moment on the wall clock, which the receiver's latency is measured to.
             capture_time = time.time() - (time.monotonic() - raw.captured_at)
@@ -726,6 +715,40 @@ class Pipeline:
                 self.request_refresh()
             else:
                 self._send_failing = False
+
+    def _save_received(self, raw: _Raw) -> None:
+        """A received stream's packets go to a save as they came (a played file is saved
+        already); a save begun mid-stream asks the sender for the refresh it starts with."""
+        coded = raw.coded
+        if not coded.items or not isinstance(coded.items[-1], (bytes, bytearray)):
+            return
+        with self._sink_lock:
+            saver = self._saver_for(coded.refresh)
+            ask = self._saver is not None and saver is None
+        if saver is not None:
+            self._write_saved(saver, coded.items[-1], False, raw.fps)
+        elif ask and coded.ask_refresh is not None:
+            coded.ask_refresh()
+
+    def _saver_for(self, is_refresh: bool) -> StreamSaver | None:
+        """The save a packet goes to (the caller holds the sink lock): none while a save waits
+        for its first refresh frame."""
+        if self._saver is not None and self._saver_waiting:
+            if not is_refresh:
+                return None
+            self._saver_waiting = False
+        return self._saver
+
+    def _write_saved(self, saver: StreamSaver, data: bytes, new_stream: bool, fps: float) -> None:
+        try:
+            saver.write(data, new_stream=new_stream, fps=fps)
+        except StreamSaveError as exc:
+            with self._sink_lock:
+                current = self._saver is saver     # not a save the user just stopped
+                if current:
+                    self._saver = None
+            if current:
+                self._report("error", str(exc))
 
     @staticmethod
     def _with_preset(params: CodecParams, governor: LoadGovernor) -> CodecParams:
@@ -903,7 +926,8 @@ class Pipeline:
             self._source_info = {} if source is None else {
                 "name": source.name, "fps": float(source.fps), "size": tuple(source.size),
                 "is_live": bool(source.is_live), "spec": spec if isinstance(spec, str) else None,
-                "coded": bool(getattr(source, "coded", False))}
+                "coded": bool(getattr(source, "coded", False)),
+                "received": bool(getattr(source, "arrives", False))}
             if source is None and self._link_stats is not None:     # keep the last counts
                 final = self._link_stats()
                 self._link_stats = lambda: final

@@ -33,6 +33,7 @@ class CodedFrame:
     capture_time: float | None = None     #: sender's wall-clock capture time (time.time())
     #: asks the stream's origin for a refresh frame when the decoder conceals (rate-limited)
     ask_refresh: Callable[[], object] | None = field(default=None, repr=False)
+    refresh: bool = False       #: the packet is a refresh frame (as the link says)
 
 
 class StreamFileSource:
@@ -175,7 +176,7 @@ class ReceivedStreamSource:
         for frame in self._receiver.poll(timeout):
             items = (frame.data,) if frame.data is not None else ()
             frames.append(CodedFrame(items, len(frame.data or b""), None, frame.capture_time,
-                                     self.request_refresh))
+                                     self.request_refresh, frame.refresh))
         self.fps = self._receiver.fps
         return frames
 

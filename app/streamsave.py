@@ -39,9 +39,9 @@ class StreamSaver:
     """Writes codec packets to ``path`` as a ``.lvc`` file, one flush per packet.
 
     ``write(packet, new_stream=True, fps=...)`` begins a new segment (a file header) first: a
-    new encoder (another source, another frame size) restarts its frame numbers, and the
-    header tells a reader to decode what follows from scratch at that frame rate. One thread
-    may write while another closes.
+    new encoder (another source, another frame size or rate) restarts its frame numbers, and
+    the header tells a reader to decode what follows from scratch at that frame rate (``fps``
+    is used only there: the first header's too). One thread may write while another closes.
     """
 
     def __init__(self, path: str | os.PathLike[str], fps: float) -> None:
@@ -81,9 +81,8 @@ class StreamSaver:
     def _write(self, data: bytes, new_stream: bool, fps: float | None) -> None:
         if self._file is None:
             raise StreamSaveError(f"{self.path.name} is closed")
-        if fps is not None and fps != self.fps:
-            self.fps, new_stream = fps, True
         if new_stream or self._header_due:
+            self.fps = fps or self.fps
             data = write_file_header(self.fps) + data
             self._header_due = False
         try:

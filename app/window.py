@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         self._pending_record: str | None = None
         self._ticks = 0
         self._shown_overloaded = False
-        self._shown_coded = False
+        self._shown_coded = (False, False)     # (coded, played) as the controls show it
         self._last_frame: ViewImages | None = None
         #: Frames drawn by the GUI thread (fewer than delivered when the GUI is the slow part).
         self.frames_displayed = 0
@@ -453,15 +453,17 @@ class MainWindow(QMainWindow):
         coded = bool(info.get("coded"))
         if coded:       # a played or received stream: nothing is encoded here
             values.update(dict.fromkeys(("dropped", "encode", "preset"), "–"))
-        if coded != self._shown_coded:
-            self._shown_coded = coded
-            if coded:       # what was being saved or sent ended with the encoded stream
-                if self.pipeline.saver is not None:
-                    self.stop_saving()
-                if self._sending_to is not None:
-                    self.stop_sending()
-            for widget in (self.codec_box, self.save_action, self.send_action):
+        played = coded and not info.get("received")     # a .lvc file, saved already
+        if (coded, played) != self._shown_coded:
+            self._shown_coded = (coded, played)
+            # What was sent (or saved) ended with the encoded stream; a received one can be saved.
+            if coded and self._sending_to is not None:
+                self.stop_sending()
+            if played and self.pipeline.saver is not None:
+                self.stop_saving()
+            for widget in (self.codec_box, self.send_action):
                 widget.setEnabled(not coded)
+            self.save_action.setEnabled(not played)
             self.codec_box.setToolTip("A played or received stream is decoded only: the codec "
                                       "settings apply to what this window encodes" if coded else "")
         if stats["overloaded"] != self._shown_overloaded:     # a restyle only when it flips

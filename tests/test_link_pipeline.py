@@ -126,6 +126,35 @@ def test_a_frame_the_link_refuses_is_reported_once_and_the_stream_goes_on(run, s
 def test_a_played_stream_cannot_be_saved_or_sent_again(tmp_path, capsys) -> None:
     played = tmp_path / "in.lvc"
     played.write_bytes(b"")
-    for option in (["--save", str(tmp_path / "out.lvc")], ["--send", "127.0.0.1:5004"]):
-        assert main(["gui", "--source", str(played), *option]) == 2
+    for source, option in ((str(played), ["--save", str(tmp_path / "out.lvc")]),
+                           (str(played), ["--send", "127.0.0.1:5004"]),
+                           ("receive:5004", ["--send", "127.0.0.1:5005"])):
+        assert main(["gui", "--source", source, *option]) == 2
         assert "is played, not encoded" in capsys.readouterr().err
+
+
+def test_a_received_stream_can_be_saved_from_a_refresh_on(run, small_demo, receiving,
+                                                           tmp_path) -> None:
+    from livecodec.codec import PacketReader, recover_frames
+
+    receiver, received, source = receiving
+    sender_pipeline, _ = run(small_demo, CodecParams(refresh_interval=1000))
+    link = LinkSender(("127.0.0.1", source.port), on_refresh_request=sender_pipeline.request_refresh)
+    try:
+        sender_pipeline.set_sender(link)
+        wait_for(lambda: len(received.frames) >= 5)
+        saver = receiver.start_saving(str(tmp_path / "received.lvc"))
+        wait_for(lambda: saver.packets_written >= 10)      # from the refresh the PLI asked for
+        receiver.stop_saving()
+    finally:
+        sender_pipeline.set_sender(None)
+        link.close()
+    with open(tmp_path / "received.lvc", "rb") as f:
+        decoded = list(recover_frames(PacketReader(f)))
+    assert len(decoded) >= 10 and all(f.problem is None for f in decoded)
+    assert decoded[0].decoded.frame_type == FRAME_REFRESH
+    start = next(i for i, f in enumerate(received.frames)
+                 if np.array_equal(f.reconstruction, decoded[0].image))
+    assert start >= 5
+    for frame, shown in zip(decoded, received.frames[start:]):
+        assert np.array_equal(frame.image, shown.reconstruction)

@@ -15,7 +15,7 @@ import pytest
 from livecodec.app import pipeline as pipeline_module
 from livecodec.app.cli import main
 from livecodec.app.streamsave import StreamSaveError, StreamSaver
-from livecodec.codec import (FRAME_REFRESH, CodecParams, Encoder, PacketReader,
+from livecodec.codec import (FRAME_REFRESH, CodecParams, Encoder, FileHeader, PacketReader,
                              read_stream_info, recover_frames)
 from livecodec.app.sources import DemoScene
 
@@ -47,17 +47,20 @@ def test_saver_writes_a_stream_that_decodes_to_the_encoders_pictures(tmp_path) -
         assert np.array_equal(frame.image, packet.reconstruction)
 
 
-def test_a_new_stream_or_rate_begins_a_segment(tmp_path) -> None:
+def test_a_new_stream_begins_a_segment_at_its_rate(tmp_path) -> None:
     first, second = encoded_packets(4), encoded_packets(3, size=(96, 64))
     with StreamSaver(tmp_path / "s.lvc", 30.0) as saver:
         for p in first:
-            saver.write(p.data)
+            saver.write(p.data, fps=29.0)           # the rate of the first header, not a seam
         for i, p in enumerate(second):
-            saver.write(p.data, new_stream=i == 0)
-        saver.write(encoded_packets(1)[0].data, fps=25.0)
-    info = read_stream_info(read_items(tmp_path / "s.lvc"))
-    assert info.segments == 3 and info.total_frames == 8
+            saver.write(p.data, new_stream=i == 0, fps=25.0)
+    items = read_items(tmp_path / "s.lvc")
+    info = read_stream_info(items)
+    assert info.segments == 2 and info.total_frames == 7
     assert info.frame_sizes == [SMALL, (96, 64)] and info.damaged == 0
+    assert [item.fps for item in items if isinstance(item, FileHeader)] == [25.0]
+    with open(tmp_path / "s.lvc", "rb") as f:
+        assert PacketReader(f).header.fps == 29.0
 
 
 def test_an_existing_file_stays_until_the_first_packet(tmp_path) -> None:
