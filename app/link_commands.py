@@ -18,7 +18,8 @@ from livecodec.codec import FRAME_REFRESH, CodecParams, ConcealingDecoder, Encod
 from .cli import (EXIT_FAILURE, EXIT_OK, STOP, VIDEO_SUFFIXES, UsageError, _add_capture_options,
                   _add_codec_options, _add_threads_option, _capture, _check_frames_option,
                   _check_output, _frames, _link_key, _open, _params, _threads)
-from .link import LinkError, LinkReceiver, LinkSender, ReceivedFrame, parse_endpoint
+from .link import (FrameTooLargeError, LinkError, LinkReceiver, LinkSender, ReceivedFrame,
+                   parse_endpoint)
 from .outputs import OutputError
 from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc, letterbox
 from .sources import RECEIVE_PREFIX, Capture
@@ -78,7 +79,8 @@ def _save_path(path: str | None, inputs: list[str]) -> Path | None:
 # -- send ------------------------------------------------------------------------------------
 def cmd_send(args: argparse.Namespace) -> int:
     """Encode and send in real time (files and the demo scene paced at their frame rate);
-    Ctrl+C ends the stream like --frames does: BYE, exit 0."""
+    Ctrl+C ends the stream like --frames does: BYE, exit 0. A frame too large for the link is
+    skipped (said once, counted at the end) and a refresh asked for; --save still keeps it."""
     params, threads = _params(args), _threads(args)
     _check_frames_option(args)
     key = _link_key(args.key)
@@ -104,7 +106,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         if saver is not None:
             saver.close()               # nothing written: no file
         raise UsageError(str(exc)) from None
-    frames = refreshes = sent_bytes = 0
+    frames = refreshes = sent_bytes = too_large = 0
     started = time.monotonic()
     try:
         previous = None
@@ -116,7 +118,14 @@ def cmd_send(args: argparse.Namespace) -> int:
                                    else captured - previous)
             previous = captured
             refresh = coded.frame_type == FRAME_REFRESH
-            sender.send_frame(coded.data, capture_time=captured, refresh=refresh)
+            try:
+                sender.send_frame(coded.data, capture_time=captured, refresh=refresh)
+            except FrameTooLargeError as exc:
+                if not too_large:
+                    print(f"livecodec: warning: frame {frames} not sent: {exc}; lower --quality "
+                          f"or --size", file=sys.stderr)
+                too_large += 1
+                encoder.request_refresh()       # the receiver's next frame has no reference
             if saver is not None:
                 saver.write(coded.data)
             frames += 1
@@ -138,7 +147,9 @@ def cmd_send(args: argparse.Namespace) -> int:
     print(f"sent {frames} frames {w}x{h} to {to[0]}:{to[1]} from port {sender.local_port}: "
           f"{kbps(sent_bytes, frames, source.fps):.1f} kbps of codec packets; {refreshes} refresh "
           f"frames ({stats['refresh_requests']} requested), {stats['retransmissions']} packets "
-          f"sent again for {stats['nacks_received']} NACKs", file=sys.stderr)
+          f"sent again for {stats['nacks_received']} NACKs"
+          + (f"; {too_large} frames too large for the link not sent" if too_large else ""),
+          file=sys.stderr)
     return EXIT_OK
 
 
@@ -151,8 +162,10 @@ def nominal_fps(measured: float) -> float:
 
 class _Outputs:
     """One picture per frame slot into the video file (the previous picture where a frame
-    was lost, black before the first), and the packets into the saved stream. Both open once
-    RATE_FRAMES slots have passed, at the rate the stream showed by then."""
+    was lost, black before the first), and the packets into the saved stream. The rate is
+    taken once RATE_FRAMES slots have passed (the stream's by then); each file opens then, or
+    later at its first picture or packet (a receiver that joined mid-stream may wait for a
+    refresh), so no slot is missed."""
 
     def __init__(self, video: Path | None, fourcc: str, save: Path | None,
                  rate: Callable[[], float]) -> None:
@@ -164,7 +177,7 @@ class _Outputs:
         self._owed = 0                      # slots before the first picture
         self._pictures: list[np.ndarray] = []
         self._packets: list[bytes] = []
-        self._open = False
+        self._fps: float | None = None      # chosen once RATE_FRAMES slots have passed
 
     def add(self, picture: np.ndarray | None, packet: bytes | None) -> None:
         if packet is not None:
@@ -174,19 +187,20 @@ class _Outputs:
         else:
             self.last = picture if picture is not None else self.last
             self._pictures.append(self.last)
-        if self._open or len(self._pictures) + self._owed >= RATE_FRAMES:
+        if self._fps is not None or len(self._pictures) + self._owed >= RATE_FRAMES:
             self.flush()
 
     def flush(self) -> None:
-        """Open the outputs if they are not yet, and write what waits."""
-        if not self._open and (self._packets or self._pictures):
-            self._open = True
-            fps = nominal_fps(self._rate())
-            if self.save_path is not None:
-                self.saver = StreamSaver(self.save_path, fps)
-            if self.video_path is not None and self._pictures:
-                h, w = self._pictures[0].shape[:2]
-                self.recorder = Recorder(self.video_path, fps, fourcc=self.fourcc, size=(w, h))
+        """Open each output at its first content, and write what waits."""
+        if self._fps is None:
+            if not (self._packets or self._pictures):
+                return
+            self._fps = nominal_fps(self._rate())
+        if self.saver is None and self.save_path is not None and self._packets:
+            self.saver = StreamSaver(self.save_path, self._fps)
+        if self.recorder is None and self.video_path is not None and self._pictures:
+            h, w = self._pictures[0].shape[:2]
+            self.recorder = Recorder(self.video_path, self._fps, fourcc=self.fourcc, size=(w, h))
         if self.recorder is not None and self._pictures:
             first = self._pictures[0]
             for picture in [np.zeros_like(first)] * self._owed + self._pictures:
@@ -223,9 +237,10 @@ class _Outputs:
 
 def cmd_receive(args: argparse.Namespace) -> int:
     """Receive until the sender's BYE, --quit-after, SILENCE_S without media, or Ctrl+C (all
-    normal ends: exit 0); exit 1 when no stream arrived. With a display and nothing to write
-    (no -o, --save, --json or --from), the stream is shown in the live window instead."""
-    if not (args.output or args.json or args.sender_host or args.save):
+    normal ends: exit 0); exit 1 when no stream arrived. A sender that went silent without BYE
+    gives way after SENDER_TIMEOUT_S to the next (a restarted send), in the same files. With a display and nothing to write
+    (no -o, --json or --from), the stream is shown in the live window instead."""
+    if not (args.output or args.json or args.sender_host):
         from .gui import display_problem, run_gui
         if display_problem() is None:
             return run_gui(source=f"{RECEIVE_PREFIX}{args.listen}", params=CodecParams(),
@@ -246,13 +261,26 @@ def cmd_receive(args: argparse.Namespace) -> int:
         receiver = LinkReceiver(listen, key=key, sender_host=args.sender_host)
     except LinkError as exc:
         raise UsageError(str(exc)) from None
+    if receiver.buffer_warning:
+        print(f"livecodec: warning: {receiver.buffer_warning}", file=sys.stderr)
     outputs = _Outputs(video, args.fourcc, save, lambda: receiver.fps)
     decoder = ConcealingDecoder(threads=threads)
     latencies: list[float] = []
     concealed = 0
-    end = "the sender said BYE"
+    end: str | None = None
     deadline = None if args.quit_after is None else time.monotonic() + args.quit_after
     bar = tqdm(desc=f"receiving on port {receiver.port}", unit="frame", disable=None, leave=False)
+
+    def take(items: list[ReceivedFrame]) -> None:
+        nonlocal concealed
+        for item in items:
+            picture = _decode(decoder, item, latencies)
+            if picture is None:
+                concealed += 1
+                receiver.request_refresh()
+            outputs.add(picture, item.data)
+            bar.update()
+
     try:
         while not receiver.ended:
             STOP.check()
@@ -263,13 +291,11 @@ def cmd_receive(args: argparse.Namespace) -> int:
             if idle is not None and idle >= SILENCE_S:
                 end = f"no media for {SILENCE_S:g} s"
                 break
-            for item in receiver.poll(POLL_S):
-                picture = _decode(decoder, item, latencies)
-                if picture is None:
-                    concealed += 1
-                    receiver.request_refresh()
-                outputs.add(picture, item.data)
-                bar.update()
+            take(receiver.poll(POLL_S))
+        if end is None:                 # nothing waits; frames after it are another sender's
+            end = "the sender said BYE"
+        else:
+            take(receiver.poll(0.0))    # what was handed out since the last poll
         outputs.flush()
     except KeyboardInterrupt:
         end = "interrupted"

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import socket
 import struct
+import threading
 import time
 
 import pytest
 
-from livecodec.app.link import LinkError, LinkReceiver, LinkSender, parse_endpoint, read_key
+from livecodec.app.link import (FrameTooLargeError, LinkError, LinkReceiver, LinkSender,
+                                parse_endpoint, read_key)
+from livecodec.app.link.assembly import FrameAssembly
 from livecodec.app.link.auth import RECEIVER_LABEL, SENDER_LABEL, TAG_BYTES, Tagger
 from livecodec.app.link.errors import WireError
-from livecodec.app.link.fec import make_parity, parity_groups, recover
+from livecodec.app.link.fec import MAX_GROUPS, make_parity, parity_groups, recover
 from livecodec.app.link.receiver import unwrap
 from livecodec.app.link.rtcp import (Bye, End, Nack, Pli, build_bye, build_end, build_nack,
                                      build_pli, is_rtcp, parse_rtcp)
@@ -196,6 +199,36 @@ def test_parity_rebuilds_any_one_fragment_of_a_group():
     assert parity_groups(1) == 0
 
 
+def test_parity_groups_fit_the_header_byte():
+    assert parity_groups(6 * 255) == 255 and parity_groups(6 * 255 + 1) == MAX_GROUPS == 255
+    assert parity_groups(MAX_FRAGMENTS) == MAX_GROUPS
+    header = FragmentHeader(frame=1, index=254, count=MAX_FRAGMENTS, refresh=True, parity=True,
+                            groups=MAX_GROUPS)
+    assert FragmentHeader.unpack(header.pack() + b"x") == header
+
+
+def test_a_large_refresh_frame_is_rebuilt_from_its_255_parity_groups():
+    count = 2000                                                # groups of 7 or 8 fragments
+    pieces = [bytes([i % 251]) * (FRAGMENT_BYTES - i % 3) for i in range(count)]
+    groups = parity_groups(count)
+    lost = {0, 1, 300, 1999}                                    # groups 0, 1, 45 and 214
+    late = {2, 257}                                             # both of group 2: one comes late
+    slot = None
+    for i in range(count):
+        if i not in lost | late:
+            header = FragmentHeader(7, i, count, refresh=True)
+            if slot is None:
+                slot = FrameAssembly(header, 1000 + i, 5, None, 0.0)
+            assert slot.add(header, 1000 + i, 5, pieces[i], 0.0)
+    for g, body in enumerate(make_parity(pieces, groups)):
+        header = FragmentHeader(7, g, count, refresh=True, parity=True, groups=groups)
+        assert slot.add(header, 1000 + count + g, 5, body, 0.0)
+    assert not slot.complete and slot.recovered == len(lost)
+    assert slot.add(FragmentHeader(7, 2, count, refresh=True), 1002, 5, pieces[2], 0.0)
+    assert slot.complete and slot.recovered == len(lost) + 1
+    assert slot.data() == b"".join(pieces)
+
+
 # -- fragmentation on loopback ---------------------------------------------------------------------
 SIZES = [1, FRAGMENT_BYTES - 1, FRAGMENT_BYTES, FRAGMENT_BYTES + 1, 2 * FRAGMENT_BYTES,
          2 * FRAGMENT_BYTES + 1, 40 * FRAGMENT_BYTES + 7]
@@ -242,6 +275,34 @@ def test_empty_and_oversized_frames_are_refused():
     with LinkSender(("127.0.0.1", 9)) as sender:
         with pytest.raises(ValueError):
             sender.send_frame(b"", capture_time=0.0, refresh=False)
-        with pytest.raises(ValueError, match="larger"):
-            sender.send_frame(bytes(MAX_FRAGMENTS * FRAGMENT_BYTES + 1), capture_time=0.0,
-                              refresh=False)
+        for refresh in (False, True):
+            with pytest.raises(FrameTooLargeError, match="larger"):
+                sender.send_frame(bytes(MAX_FRAGMENTS * FRAGMENT_BYTES + 1), capture_time=0.0,
+                                  refresh=refresh)
+        # the largest refresh frame the link carries: 4096 fragments and 255 parity groups
+        sender.send_frame(bytes(MAX_FRAGMENTS * FRAGMENT_BYTES), capture_time=0.0, refresh=True)
+        stats = sender.stats()
+    assert issubclass(FrameTooLargeError, LinkError) and issubclass(FrameTooLargeError, ValueError)
+    assert stats["frames_sent"] == 1 and stats["fec_packets"] == MAX_GROUPS
+    assert stats["packets_sent"] + stats["send_errors"] == MAX_FRAGMENTS + MAX_GROUPS
+
+
+def test_frames_sent_after_close_are_dropped_quietly():
+    sender = LinkSender(("127.0.0.1", 9))
+    errors: list[BaseException] = []
+
+    def produce() -> None:                  # an encoder thread that has not noticed the close
+        try:
+            while sender.stats()["frames_after_close"] < 3:
+                sender.send_frame(b"x" * 3000, capture_time=time.time(), refresh=False)
+        except BaseException as exc:
+            errors.append(exc)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    time.sleep(0.05)
+    sender.close()
+    producer.join(5.0)
+    assert not producer.is_alive() and errors == []
+    sender.send_frame(b"x", capture_time=0.0, refresh=False)
+    assert sender.stats()["frames_after_close"] >= 4

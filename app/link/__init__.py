@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from .auth import read_key
 from .endpoints import parse_endpoint
-from .errors import LinkError, WireError
+from .errors import FrameTooLargeError, LinkError, WireError
 from .receiver import LinkReceiver, ReceivedFrame
 from .sender import LinkSender
 
-__all__ = ["LinkSender", "LinkReceiver", "ReceivedFrame", "LinkError", "WireError", "read_key",
-           "parse_endpoint"]
+__all__ = ["LinkSender", "LinkReceiver", "ReceivedFrame", "LinkError", "WireError",
+           "FrameTooLargeError", "read_key", "parse_endpoint"]

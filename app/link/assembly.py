@@ -54,24 +54,26 @@ class FrameAssembly:
         if header.parity:
             self.groups = header.groups
         self.last_arrival = now
-        self._repair()
+        if self.groups:
+            self._repair(header.index if header.parity else header.index % self.groups)
         return True
 
-    def _repair(self) -> None:
-        """Rebuild a fragment from each parity group that misses exactly one."""
-        for group, body in self.parity.items():
-            members = group_members(group, self.groups, self.count)
-            missing = [i for i in members if i not in self.fragments]
-            if len(missing) != 1:
-                continue
-            piece = recover(body, [self.fragments[i] for i in members if i in self.fragments])
-            if piece is not None:
-                self.fragments[missing[0]] = piece
-                self.nbytes += len(piece)
-                self.recovered += 1
-
-    def missing_sequences(self) -> list[int]:
-        return [self.base + i for i in range(self.count) if i not in self.fragments]
+    def _repair(self, group: int) -> None:
+        """Rebuild the fragment ``group`` misses if it misses exactly one and its parity came.
+        Only the group the new fragment belongs to can have changed, so a frame of thousands
+        of fragments costs one group's work per fragment, not every group's."""
+        body = self.parity.get(group)
+        if body is None:
+            return
+        members = group_members(group, self.groups, self.count)
+        missing = [i for i in members if i not in self.fragments]
+        if len(missing) != 1:
+            return
+        piece = recover(body, [self.fragments[i] for i in members if i in self.fragments])
+        if piece is not None:
+            self.fragments[missing[0]] = piece
+            self.nbytes += len(piece)
+            self.recovered += 1
 
     def data(self) -> bytes:
         return b"".join(self.fragments[i] for i in range(self.count))

@@ -55,10 +55,6 @@ class Tagger:
             self._out = hmac.new(key, outgoing, hashlib.sha256)
             self._in = hmac.new(key, incoming, hashlib.sha256)
 
-    @property
-    def overhead(self) -> int:
-        return 0 if self._out is None else TAG_BYTES
-
     def seal(self, datagram: bytes) -> bytes:
         if self._out is None:
             return datagram

@@ -6,10 +6,12 @@ import socket
 
 from .errors import LinkError
 
-__all__ = ["parse_endpoint", "resolve", "bind_udp", "Address", "RECEIVE_BUFFER_BYTES"]
+__all__ = ["parse_endpoint", "resolve", "bind_udp", "buffer_warning", "Address",
+           "RECEIVE_BUFFER_BYTES"]
 
 Address = tuple[str, int]
 #: Socket receive buffer asked for: a burst of refresh-frame fragments must not overflow it.
+#: The OS may grant less (Linux: at most net.core.rmem_max); see buffer_warning.
 RECEIVE_BUFFER_BYTES = 4 << 20
 
 
@@ -53,3 +55,17 @@ def bind_udp(family: socket.AddressFamily, local: Address) -> socket.socket:
         raise LinkError(f"cannot listen on UDP {where}: {exc.strerror or exc}") from None
     sock.setblocking(False)
     return sock
+
+
+def buffer_warning(sock: socket.socket) -> tuple[int, str | None]:
+    """The receive buffer the OS granted ``sock`` (as it reports it: Linux doubles the size
+    asked for to cover its bookkeeping), and a line for the user when that is less than
+    RECEIVE_BUFFER_BYTES: the OS capped the request, and a large refresh frame's burst of
+    datagrams may overflow it."""
+    granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    if granted >= RECEIVE_BUFFER_BYTES:
+        return granted, None
+    return granted, (f"the OS limits the UDP receive buffer to {granted >> 10} KB (asked for "
+                     f"{RECEIVE_BUFFER_BYTES >> 10} KB), so large refresh frames may lose "
+                     f"datagrams; on Linux raise it with sysctl -w net.core.rmem_max="
+                     f"{RECEIVE_BUFFER_BYTES} (docs/LINK.md)")

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["parity_groups", "group_members", "make_parity", "recover", "GROUP_SIZE"]
+__all__ = ["parity_groups", "group_members", "make_parity", "recover", "GROUP_SIZE", "MAX_GROUPS"]
 
 #: Fragments per parity group: 1/6 more datagrams for the frames that carry parity.
 GROUP_SIZE = 6
+#: The payload header counts groups in one byte: a frame of more than 1530 fragments has 255
+#: groups of more than six (interleaving works for any number of groups).
+MAX_GROUPS = 255
 
 
 def parity_groups(count: int) -> int:
     """How many parity fragments protect a frame of ``count`` fragments (none for one)."""
-    return math.ceil(count / GROUP_SIZE) if count > 1 else 0
+    return min(MAX_GROUPS, math.ceil(count / GROUP_SIZE)) if count > 1 else 0
 
 
 def group_members(group: int, groups: int, count: int) -> range:

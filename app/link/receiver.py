@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .assembly import FrameAssembly
 from .auth import RECEIVER_LABEL, SENDER_LABEL, Tagger
-from .endpoints import bind_udp, resolve
+from .endpoints import bind_udp, buffer_warning, resolve
 from .errors import WireError
 from .rtcp import Bye, End, build_nack, build_pli, is_rtcp, parse_rtcp
 from .rtp import FRAGMENT_HEADER_BYTES, PAYLOAD_TYPE, RTP_CLOCK_HZ, FragmentHeader, RtpPacket, parse_rtp
@@ -34,13 +34,24 @@ NACK_TRIES, NACK_RETRY_S, TAIL_WAIT_S = 3, 0.015, 0.008
 #: often to measure the round trip again.
 RTT_PROBE_S = 1.0
 #: Memory bounds: frames buffered ahead of the next one handed out, bytes in them, sequence
-#: numbers remembered for duplicates, and the largest gap whose packets are asked for.
+#: numbers remembered for duplicates (more than the largest frame's 4096 + 255 datagrams, so
+#: its first fragment can still be sent again), and the largest gap whose packets are asked for.
 MAX_PENDING_FRAMES = 64
 MAX_BUFFERED_BYTES = 32 << 20
-SEQUENCE_WINDOW = 4096
+SEQUENCE_WINDOW = 8192
 MAX_NACK_GAP = 256
-#: A frame number this far ahead of the next one is not believed (about a minute at 30 fps).
+#: A frame number this far from the next one is not believed (about a minute at 30 fps), nor
+#: a sequence number SEQUENCE_WINDOW or more from the highest so far.
 MAX_FRAME_JUMP = 1800
+#: Packets in a row from the sender outside those windows (it went on through an outage longer
+#: than they reach) after which the receiver starts its stream state afresh.
+RESYNC_PACKETS = 16
+#: Frames handed out and not yet polled, at most: 64 that carry data (2 s at 30 fps), 4096 in
+#: all (an outage gives up to MAX_FRAME_JUMP frames up at once). Beyond, the oldest go.
+MAX_READY_FRAMES, MAX_READY_SLOTS = 64, 4096
+#: A sender silent this long (or one that said BYE, once ``ended`` told so) gives way to the
+#: next one whose media is valid.
+SENDER_TIMEOUT_S = 2.0
 #: Thread turn: how often deadlines and NACK timers are looked at.
 TICK_S = 0.004
 READ_BATCH = 64
@@ -73,8 +84,11 @@ class LinkReceiver:
 
     Media is taken only from one sender: the first source whose datagram parses as valid media
     (and has a valid tag with ``key``; from ``sender_host`` when given). Everything else is
-    counted and dropped. A background thread reads the socket, sends NACKs and PLIs, and gives
-    up frames at their deadline; ``poll`` hands out the frames in order.
+    counted and dropped. A sender that has been silent for SENDER_TIMEOUT_S, or that said BYE
+    once ``ended`` has reported it, gives way to the next one (e.g. a restarted ``livecodec
+    send``): its stream starts afresh and ``ended`` is False again. A background thread reads
+    the socket, sends NACKs and PLIs, and gives up frames at their deadline; ``poll`` hands out
+    the frames in order.
 
     Args:
         listen: (host, port) to listen on; host "" or "0.0.0.0" for every IPv4 address.
@@ -90,27 +104,17 @@ class LinkReceiver:
         self._tagger = Tagger(key, outgoing=RECEIVER_LABEL, incoming=SENDER_LABEL)
         self._sock = bind_udp(family, local)
         self.port: int = self._sock.getsockname()[1]
+        #: The socket's receive buffer as the OS granted it, and a line for the user when the
+        #: OS capped it below what was asked for (None when it did not).
+        self.receive_buffer_bytes, self.buffer_warning = buffer_warning(self._sock)
         self._ssrc = random.SystemRandom().getrandbits(32)
         self._lock = threading.Lock()
         self._ready_cond = threading.Condition(self._lock)
         self._ready: deque[ReceivedFrame] = deque()
+        self._ready_data = 0                    # frames in _ready that carry data
         self._peer: tuple[str, int] | None = None
         self._media_ssrc: int | None = None
-        self._next: int | None = None           # extended number of the next frame out
-        self._slots: dict[int, FrameAssembly] = {}
-        self._buffered = 0
-        self._highest: int | None = None        # highest extended sequence number seen
-        self._lowest: int | None = None
-        self._seen: set[int] = set()
-        self._done_sequence: int | None = None  # packets up to here belong to frames handed out
-        self._missing: dict[int, list[float]] = {}   # seq -> [tries, last asked]
-        self._end: End | None = None
-        self._end_at: float | None = None
-        self._bye = False
-        self._intervals: deque[float] = deque(maxlen=32)
-        self._last_timed: tuple[int, int] | None = None
-        self._rtt: float | None = None
-        self._last_probe = 0.0
+        self._expected_before = 0               # packets expected in the streams before this
         self._last_pli = -PLI_INTERVAL_S
         self._first_media: float | None = None
         self._last_media: float | None = None
@@ -119,20 +123,51 @@ class LinkReceiver:
             "frames_received", "frames_given_up", "packets_received", "bytes_received",
             "duplicates", "late_dropped", "nacks_sent", "packets_nacked", "fec_recovered",
             "refresh_requests", "junk_dropped", "strangers_dropped", "bad_tags",
-            "overflow_dropped"), 0)
+            "overflow_dropped", "unread_dropped", "resyncs", "senders_replaced"), 0)
+        self._new_stream()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="livecodec-link-receiver",
                                         daemon=True)
         self._thread.start()
 
+    def _new_stream(self) -> None:
+        """Stream state as before the first packet: at the start, for a new sender, and when
+        the sender's packets no longer fit the windows (RESYNC_PACKETS)."""
+        self._next: int | None = None           # extended number of the next frame out
+        self._slots: dict[int, FrameAssembly] = {}
+        self._buffered = 0
+        self._highest: int | None = None        # highest extended sequence number seen
+        self._lowest: int | None = None
+        self._seen: set[int] = set()
+        self._outside = 0                       # packets in a row outside the windows
+        self._done_sequence: int | None = None  # packets up to here belong to frames handed out
+        self._missing: dict[int, list[float]] = {}   # seq -> [tries, last asked]
+        self._end: End | None = None
+        self._end_at: float | None = None
+        self._bye = False
+        self._ended_seen = False                # ``ended`` told the caller so
+        self._intervals: deque[float] = deque(maxlen=32)
+        self._last_timed: tuple[int, int] | None = None
+        self._rtt: float | None = None
+        self._last_probe = 0.0
+
+    def _restart_stream(self) -> None:
+        """Give up what is still buffered (every frame slot is accounted for) and start anew."""
+        while self._slots:
+            self._give_up(self._next)
+        self._expected_before += self._expected()
+        self._new_stream()
+
     # -- the caller's side ------------------------------------------------------------------
     def poll(self, timeout: float) -> list[ReceivedFrame]:
-        """Frames ready now (in order), waiting up to ``timeout`` seconds for the first."""
+        """Frames ready now (in order), waiting up to ``timeout`` seconds for the first. Poll
+        often: beyond MAX_READY_FRAMES unread frames the oldest are dropped."""
         with self._ready_cond:
             if not self._ready:
                 self._ready_cond.wait(max(0.0, timeout))
             frames = list(self._ready)
             self._ready.clear()
+            self._ready_data = 0
         return frames
 
     def request_refresh(self) -> bool:
@@ -143,13 +178,19 @@ class LinkReceiver:
 
     @property
     def ended(self) -> bool:
-        """The sender said BYE and every frame up to its last one has been handed out."""
+        """The sender said BYE and every frame up to its last one has been polled. Once this
+        has been True, the next sender may take over (and it is False again): a caller that
+        stops here (``livecodec receive``) ends with its sender's stream; one that polls on
+        gets the next sender's."""
         with self._lock:
-            if not self._bye:
+            if not self._bye or self._ready:
                 return False
             if self._end is None or self._next is None:
-                return not self._slots
-            return self._next > unwrap(self._end.last_frame, self._next)
+                ended = not self._slots
+            else:
+                ended = self._next > unwrap(self._end.last_frame, self._next)
+            self._ended_seen = self._ended_seen or ended
+            return ended
 
     @property
     def started(self) -> bool:
@@ -167,20 +208,10 @@ class LinkReceiver:
         with self._lock:
             return 1.0 / self._interval()
 
-    @property
-    def sender(self) -> tuple[str, int] | None:
-        """The address media is taken from, once known."""
-        return self._peer
-
     def stats(self) -> dict:
         with self._lock:
             stats = dict(self._counts)
-            expected = 0
-            if self._highest is not None:
-                last = self._highest
-                if self._end is not None:
-                    last = max(last, unwrap(self._end.last_sequence, self._highest))
-                expected = last - self._lowest + 1
+            expected = self._expected_before + self._expected()
             stats["packets_lost"] = max(0, expected - stats["packets_received"]
                                         - stats["fec_recovered"])
             span = (self._last_media or 0) - (self._first_media or 0)
@@ -190,7 +221,17 @@ class LinkReceiver:
             stats["rtt_ms"] = None if self._rtt is None else 1000 * self._rtt
             stats["fps"] = 1.0 / self._interval()
             stats["sender"] = None if self._peer is None else f"{self._peer[0]}:{self._peer[1]}"
+            stats["receive_buffer_bytes"] = self.receive_buffer_bytes
         return stats
+
+    def _expected(self) -> int:
+        """Packets the current stream has sent so far, as its sequence numbers tell."""
+        if self._highest is None:
+            return 0
+        last = self._highest
+        if self._end is not None:
+            last = max(last, unwrap(self._end.last_sequence, self._highest))
+        return last - self._lowest + 1
 
     def close(self) -> None:
         self._stop.set()
@@ -225,8 +266,8 @@ class LinkReceiver:
                 self._tick(now)
 
     def _datagram(self, datagram: bytes, source: tuple[str, int], now: float) -> None:
-        if self._peer is not None and source != self._peer or (
-                self._allowed_ip is not None and source[0] != self._allowed_ip):
+        if self._allowed_ip is not None and source[0] != self._allowed_ip or (
+                self._peer is not None and source != self._peer and not self._sender_gone(now)):
             self._counts["strangers_dropped"] += 1
             return
         body = self._tagger.open(datagram)
@@ -244,13 +285,25 @@ class LinkReceiver:
         except WireError:
             self._counts["junk_dropped"] += 1
             return
-        if self._peer is None:
-            self._peer, self._media_ssrc = source, packet.ssrc
-            self._first_media = now
-        elif packet.ssrc != self._media_ssrc:
-            self._counts["strangers_dropped"] += 1
-            return
+        if (source, packet.ssrc) != (self._peer, self._media_ssrc):
+            if self._peer is not None and not self._sender_gone(now):
+                self._counts["strangers_dropped"] += 1
+                return
+            self._take_sender(source, packet.ssrc, now)
         self._media(packet, header, now, len(datagram))
+
+    def _sender_gone(self, now: float) -> bool:
+        """The sender may be replaced: silent for SENDER_TIMEOUT_S, or it said BYE and the
+        caller has seen ``ended`` (so ``livecodec receive`` still stops at the BYE)."""
+        return self._ended_seen or now - self._last_media >= SENDER_TIMEOUT_S
+
+    def _take_sender(self, source: tuple[str, int], ssrc: int, now: float) -> None:
+        if self._peer is not None:
+            self._restart_stream()
+            self._counts["senders_replaced"] += 1
+        self._peer, self._media_ssrc = source, ssrc
+        self._first_media = self._first_media or now
+        self._last_media = now
 
     def _rtcp(self, body: bytes, source: tuple[str, int], now: float) -> None:
         messages = parse_rtcp(body)
@@ -269,12 +322,19 @@ class LinkReceiver:
     def _media(self, packet: RtpPacket, header: FragmentHeader, now: float, size: int) -> None:
         sequence = packet.sequence if self._highest is None else unwrap(packet.sequence, self._highest)
         frame = header.frame if self._next is None else unwrap(header.frame, self._next)
+        if self._next is not None and abs(frame - self._next) >= MAX_FRAME_JUMP or (
+                self._highest is not None and abs(sequence - self._highest) >= SEQUENCE_WINDOW):
+            self._outside += 1                  # checked before anything is recorded
+            if self._outside < RESYNC_PACKETS:
+                self._counts["junk_dropped"] += 1
+                return
+            self._restart_stream()              # the sender went on through a long outage
+            self._counts["resyncs"] += 1
+            self._media(packet, header, now, size)
+            return
+        self._outside = 0
         if self._next is None:
             self._next = frame
-        if frame - self._next >= MAX_FRAME_JUMP or (
-                self._highest is not None and sequence <= self._highest - SEQUENCE_WINDOW):
-            self._counts["junk_dropped"] += 1
-            return
         if sequence in self._seen:
             self._counts["duplicates"] += 1
             return
@@ -429,7 +489,18 @@ class LinkReceiver:
         self._next = number + 1
 
     def _emit(self, frame: ReceivedFrame) -> None:
+        """Hand a frame to ``poll``; when the caller falls behind by MAX_READY_FRAMES, drop the
+        oldest and ask for a refresh (the next frame no longer has its reference)."""
         self._ready.append(frame)
+        self._ready_data += frame.data is not None
+        dropped = False
+        while self._ready_data > MAX_READY_FRAMES or len(self._ready) > MAX_READY_SLOTS:
+            oldest = self._ready.popleft()
+            self._ready_data -= oldest.data is not None
+            self._counts["unread_dropped"] += 1
+            dropped = True
+        if dropped:
+            self._request_refresh(time.monotonic())
         self._ready_cond.notify_all()
 
     def _request_refresh(self, now: float) -> bool:

@@ -32,7 +32,7 @@ _EXT_HEAD = struct.Struct(">HH")        # profile, length in 32-bit words
 #: padding: 16 bytes in all.
 _CAPTURE_EXT = struct.Struct(">HHBQ3x")
 
-#: Fragments of one frame at most; with about 1.1 KB each, a 4.6 MB codec packet.
+#: Media fragments of one frame at most: 4096 x 1146 bytes, a codec packet of 4,694,016 bytes.
 MAX_FRAGMENTS = 4096
 _FRAGMENT = struct.Struct(">BBHHH")     # flags, parity groups, frame number, index, count
 FRAGMENT_HEADER_BYTES = _FRAGMENT.size

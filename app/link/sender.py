@@ -11,9 +11,9 @@ from collections import OrderedDict
 from typing import Callable
 
 from .auth import RECEIVER_LABEL, SENDER_LABEL, Tagger
-from .endpoints import Address, bind_udp, resolve
-from .errors import WireError
-from .fec import make_parity, parity_groups
+from .endpoints import bind_udp, resolve
+from .errors import FrameTooLargeError, WireError
+from .fec import MAX_GROUPS, make_parity, parity_groups
 from .rtcp import Nack, Pli, build_bye, build_end, is_rtcp, parse_rtcp
 from .rtp import FRAGMENT_HEADER_BYTES, MAX_FRAGMENTS, RTP_CLOCK_HZ, FragmentHeader, build_rtp
 
@@ -26,8 +26,9 @@ MAX_DATAGRAM = 1200
 #: Codec bytes per fragment: 1200 minus RTP header (12), capture-time extension (16), payload
 #: header (8), tag (16) and the parity length field (2), so parity fragments fit too.
 FRAGMENT_BYTES = MAX_DATAGRAM - 12 - 16 - FRAGMENT_HEADER_BYTES - 16 - 2
-#: Datagrams kept for retransmission (17 s of a 30 fps predicted stream, 5-20 refresh frames).
-HISTORY_PACKETS = 512
+#: Datagrams kept for retransmission: the largest frame's (media and parity), about 5 MB, so a
+#: NACK for the first fragment of a large 1080p refresh frame can still be answered.
+HISTORY_PACKETS = MAX_FRAGMENTS + MAX_GROUPS
 #: How long the sender's thread waits on its socket per turn; close() waits at most a few.
 POLL_S = 0.05
 #: The same packet is sent again at most this often, however many NACKs ask for it.
@@ -45,8 +46,8 @@ class LinkSender:
     socket cannot take is counted in ``send_errors`` and left to NACK); a background thread
     reads the receiver's NACKs (answered from the last HISTORY_PACKETS datagrams) and PLIs
     (``on_refresh_request`` is called, from that thread). Refresh frames carry XOR parity
-    fragments. One producer thread may call ``send_frame``; ``close()`` sends BYE and stops the
-    thread within about a second.
+    fragments. One producer thread may call ``send_frame``; ``close()``, from any thread, sends
+    BYE and stops the thread within about a second (frames sent after it are dropped).
 
     Args:
         to: the receiver's (host, port); LinkError when it does not resolve.
@@ -72,7 +73,7 @@ class LinkSender:
         self._counts = dict.fromkeys((
             "frames_sent", "packets_sent", "bytes_sent", "fec_packets", "retransmissions",
             "nacks_received", "refresh_requests", "send_errors", "junk_dropped",
-            "strangers_dropped", "bad_tags"), 0)
+            "strangers_dropped", "bad_tags", "frames_after_close"), 0)
         self._closed = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="livecodec-link-sender",
@@ -81,15 +82,19 @@ class LinkSender:
 
     # -- the producer's side ----------------------------------------------------------------
     def send_frame(self, data: bytes, *, capture_time: float, refresh: bool) -> None:
-        """Send one codec packet; ``capture_time`` is the wall clock (time.time()) at capture."""
+        """Send one codec packet; ``capture_time`` is the wall clock (time.time()) at capture.
+
+        After ``close()`` the frame is dropped quietly (counted in ``frames_after_close``): a
+        window may close the sender while its encoder thread is still sending. A packet of
+        more than MAX_FRAGMENTS * FRAGMENT_BYTES bytes raises FrameTooLargeError (a LinkError
+        and a ValueError) and nothing is sent: skip it and ask the encoder for a refresh.
+        """
         if not data:
             raise ValueError("a frame needs at least one byte")
         count = -(-len(data) // FRAGMENT_BYTES)
         if count > MAX_FRAGMENTS:
-            raise ValueError(f"a frame of {len(data)} bytes is larger than the link carries "
-                             f"({MAX_FRAGMENTS * FRAGMENT_BYTES} bytes)")
-        if self._closed:
-            raise RuntimeError("the link sender is closed")
+            raise FrameTooLargeError(f"a frame of {len(data)} bytes is larger than the link "
+                                     f"carries ({MAX_FRAGMENTS * FRAGMENT_BYTES} bytes)")
         size = -(-len(data) // count)
         pieces = [data[i * size:(i + 1) * size] for i in range(count)]
         timestamp = self._timestamp_offset + round(capture_time * RTP_CLOCK_HZ)
@@ -100,6 +105,9 @@ class LinkSender:
         payloads += [FragmentHeader(frame, g, count, refresh, parity=True, groups=groups).pack()
                      + body for g, body in enumerate(make_parity(pieces, groups))]
         with self._lock:
+            if self._closed:                # checked under the lock: nothing follows the BYE
+                self._counts["frames_after_close"] += 1
+                return
             for i, payload in enumerate(payloads):
                 datagram = self._tagger.seal(build_rtp(
                     marker=i == count - 1, sequence=self._sequence, timestamp=timestamp,
@@ -194,11 +202,12 @@ class LinkSender:
         return stats
 
     def close(self) -> None:
-        """Say BYE (with the last frame and sequence numbers, repeated) and stop; safe twice."""
-        if self._closed:
-            return
-        self._closed = True
+        """Say BYE (with the last frame and sequence numbers, repeated) and stop; safe twice, and
+        from another thread than the one sending."""
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             goodbye = self._tagger.seal(
                 build_end(self.ssrc, self._frame - 1, self._sequence - 1) + build_bye(self.ssrc))
         for repeat in range(BYE_REPEATS):
