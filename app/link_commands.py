@@ -238,8 +238,9 @@ class _Outputs:
 def cmd_receive(args: argparse.Namespace) -> int:
     """Receive until the sender's BYE, --quit-after, SILENCE_S without media, or Ctrl+C (all
     normal ends: exit 0); exit 1 when no stream arrived. A sender that went silent without BYE
-    gives way after SENDER_TIMEOUT_S to the next (a restarted send), in the same files. With a display and nothing to write
-    (no -o, --json or --from), the stream is shown in the live window instead."""
+    gives way after SENDER_TIMEOUT_S to the next (a restarted send), in the same files. With a
+    display and nothing to write (no -o, --json or --from), the stream is shown in the live
+    window instead."""
     if not (args.output or args.json or args.sender_host):
         from .gui import display_problem, run_gui
         if display_problem() is None:

@@ -49,8 +49,7 @@ RESYNC_PACKETS = 16
 #: Frames handed out and not yet polled, at most: 64 that carry data (2 s at 30 fps), 4096 in
 #: all (an outage gives up to MAX_FRAME_JUMP frames up at once). Beyond, the oldest go.
 MAX_READY_FRAMES, MAX_READY_SLOTS = 64, 4096
-#: A sender silent this long (or one that said BYE, once ``ended`` told so) gives way to the
-#: next one whose media is valid.
+#: A sender silent this long without a BYE gives way to the next one whose media is valid.
 SENDER_TIMEOUT_S = 2.0
 #: Thread turn: how often deadlines and NACK timers are looked at.
 TICK_S = 0.004
@@ -84,9 +83,9 @@ class LinkReceiver:
 
     Media is taken only from one sender: the first source whose datagram parses as valid media
     (and has a valid tag with ``key``; from ``sender_host`` when given). Everything else is
-    counted and dropped. A sender that has been silent for SENDER_TIMEOUT_S, or that said BYE
-    once ``ended`` has reported it, gives way to the next one (e.g. a restarted ``livecodec
-    send``): its stream starts afresh and ``ended`` is False again. A background thread reads
+    counted and dropped. A sender that has been silent for SENDER_TIMEOUT_S without saying BYE
+    gives way to the next one (e.g. ``livecodec send`` restarted after a crash): its stream
+    starts afresh. After a BYE no one else is taken. A background thread reads
     the socket, sends NACKs and PLIs, and gives up frames at their deadline; ``poll`` hands out
     the frames in order.
 
@@ -145,7 +144,6 @@ class LinkReceiver:
         self._end: End | None = None
         self._end_at: float | None = None
         self._bye = False
-        self._ended_seen = False                # ``ended`` told the caller so
         self._intervals: deque[float] = deque(maxlen=32)
         self._last_timed: tuple[int, int] | None = None
         self._rtt: float | None = None
@@ -178,19 +176,14 @@ class LinkReceiver:
 
     @property
     def ended(self) -> bool:
-        """The sender said BYE and every frame up to its last one has been polled. Once this
-        has been True, the next sender may take over (and it is False again): a caller that
-        stops here (``livecodec receive``) ends with its sender's stream; one that polls on
-        gets the next sender's."""
+        """The sender said BYE and every frame up to its last one has been polled. The stream
+        is over then: no other sender is taken after a BYE."""
         with self._lock:
             if not self._bye or self._ready:
                 return False
             if self._end is None or self._next is None:
-                ended = not self._slots
-            else:
-                ended = self._next > unwrap(self._end.last_frame, self._next)
-            self._ended_seen = self._ended_seen or ended
-            return ended
+                return not self._slots
+            return self._next > unwrap(self._end.last_frame, self._next)
 
     @property
     def started(self) -> bool:
@@ -293,9 +286,9 @@ class LinkReceiver:
         self._media(packet, header, now, len(datagram))
 
     def _sender_gone(self, now: float) -> bool:
-        """The sender may be replaced: silent for SENDER_TIMEOUT_S, or it said BYE and the
-        caller has seen ``ended`` (so ``livecodec receive`` still stops at the BYE)."""
-        return self._ended_seen or now - self._last_media >= SENDER_TIMEOUT_S
+        """The sender may be replaced: silent for SENDER_TIMEOUT_S without a BYE (it crashed
+        or restarted; after a BYE the stream is over)."""
+        return not self._bye and now - self._last_media >= SENDER_TIMEOUT_S
 
     def _take_sender(self, source: tuple[str, int], ssrc: int, now: float) -> None:
         if self._peer is not None:
