@@ -503,10 +503,7 @@ class MainWindow(QMainWindow):
             self.stop_sending()
 
     def _set_send_checked(self, checked: bool) -> None:
-        self.send_action.blockSignals(True)
-        self.send_action.setChecked(checked)
-        self.send_action.blockSignals(False)
-        self.send_action.setText("Stop sending" if checked else "Send to…")
+        _show_checked(self.send_action, checked, "Stop sending" if checked else "Send to…")
 
     def _save_toggled(self, checked: bool) -> None:
         if checked and self.pipeline.saver is None:
@@ -515,16 +512,10 @@ class MainWindow(QMainWindow):
             self.stop_saving()
 
     def _set_save_checked(self, checked: bool) -> None:
-        self.save_action.blockSignals(True)
-        self.save_action.setChecked(checked)
-        self.save_action.blockSignals(False)
-        self.save_action.setText("Stop saving" if checked else "Save stream")
+        _show_checked(self.save_action, checked, "Stop saving" if checked else "Save stream")
 
     def _set_record_checked(self, checked: bool) -> None:
-        self.record_action.blockSignals(True)
-        self.record_action.setChecked(checked)
-        self.record_action.blockSignals(False)
-        self.record_action.setText("Stop rec." if checked else "Record")
+        _show_checked(self.record_action, checked, "Stop rec." if checked else "Record")
 
     def _update_record_label(self) -> None:
         """What is being written: the AVI recording and the saved stream."""
@@ -563,6 +554,15 @@ class MainWindow(QMainWindow):
         self.stop_sending()
         self._pending_record = None
         super().closeEvent(event)
+
+
+def _show_checked(action: QAction, checked: bool, text: str) -> None:
+    """Check or uncheck a toggle action without running its slot (the state changed
+    elsewhere), and relabel it."""
+    action.blockSignals(True)
+    action.setChecked(checked)
+    action.blockSignals(False)
+    action.setText(text)
 
 
 def link_readout(stats: dict, sending_to: str | None) -> str:
