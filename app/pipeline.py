@@ -190,6 +190,29 @@ MessageCallback = Callable[[str, str], None]
 FrameCallback = Callable[[PipelineFrame], None]
 
 
+class _Outlet(Generic[T]):
+    """Where packets go besides the decoder (a save, a network sender). A new target starts
+    at a refresh frame, so what it gets decodes from its first packet. The pipeline's sink
+    lock guards it."""
+
+    def __init__(self) -> None:
+        self.target: T | None = None
+        self._waiting = False
+
+    def attach(self, target: T | None) -> T | None:
+        """Send to target from the next refresh frame on (None: nowhere); the previous one."""
+        previous, self.target, self._waiting = self.target, target, True
+        return previous
+
+    def take(self, is_refresh: bool) -> T | None:
+        """The target this packet goes to: none while it waits for its first refresh."""
+        if self.target is not None and self._waiting:
+            if not is_refresh:
+                return None
+            self._waiting = False
+        return self.target
+
+
 class PacketSender(Protocol):
     """Where the pipeline sends its packets besides the decoder (e.g. the network link)."""
 
@@ -249,10 +272,8 @@ class Pipeline:
         self._packets: queue.Queue[_Packet] = queue.Queue(packet_queue_size)
         self._record_lock = threading.Lock()
         self._sink_lock = threading.Lock()
-        self._saver: StreamSaver | None = None
-        self._saver_waiting = False     # a save begun mid-stream starts at a refresh packet
-        self._sender: PacketSender | None = None
-        self._sender_waiting = False    # a receiver joining mid-stream starts at a refresh
+        self._saving: _Outlet[StreamSaver] = _Outlet()
+        self._sending: _Outlet[PacketSender] = _Outlet()
         self._send_failing = False      # the last frame could not be sent (reported once)
         self._refresh_asked = False
         self._link_stats: Callable[[], dict] | None = None     # a received stream's link
@@ -461,7 +482,7 @@ class Pipeline:
     @property
     def saver(self) -> StreamSaver | None:
         with self._sink_lock:
-            return self._saver
+            return self._saving.target
 
     def start_saving(self, path: str) -> StreamSaver:
         """Save the compressed stream to ``path`` (a ``.lvc`` file) from the next refresh
@@ -477,7 +498,7 @@ class Pipeline:
             fps = float(self._source_info.get("fps") or FALLBACK_FPS)
         saver = StreamSaver(path, fps)
         with self._sink_lock:
-            previous, self._saver, self._saver_waiting = self._saver, saver, True
+            previous = self._saving.attach(saver)
         self.request_refresh()
         if previous is not None:
             previous.close()
@@ -486,7 +507,7 @@ class Pipeline:
     def stop_saving(self) -> StreamSaver | None:
         """Close the saved stream, if any, and return it (``saved`` False: no packet came)."""
         with self._sink_lock:
-            saver, self._saver = self._saver, None
+            saver = self._saving.attach(None)
         if saver is not None:
             saver.close()
         return saver
@@ -495,7 +516,7 @@ class Pipeline:
         """Send every packet to ``sender`` too (None: stop); the next frame is a refresh, so a
         receiver can start at once. Returns the previous sender, for the caller to close."""
         with self._sink_lock:
-            previous, self._sender, self._sender_waiting = self._sender, sender, True
+            previous = self._sending.attach(sender)
         if sender is not None:
             self.request_refresh()
         return previous
@@ -548,7 +569,7 @@ class Pipeline:
             }
             link_stats = self._link_stats
         with self._sink_lock:
-            sender = self._sender
+            sender = self._sending.target
         if link_stats is not None:
             result["receiving"] = link_stats()
         if sender is not None:
@@ -673,7 +694,7 @@ class Pipeline:
         each frame the encoder had to drop (a few bytes each, at most a second's worth per gap),
         so the file and the receiver keep the source's timing."""
         with self._sink_lock:
-            if self._saver is None and self._sender is None:
+            if self._saving.target is None and self._sending.target is None:
                 return
         step = (raw.captured_at - last_captured_at) / (dropped + 1)
         for k in range(1, min(dropped, max(1, round(raw.fps * _MAX_FILL_S))) + 1):
@@ -695,12 +716,7 @@ class Pipeline:
         """Hand a packet to the stream's outlets: the saved file and the network sender."""
         is_refresh = encoded.frame_type == FRAME_REFRESH
         with self._sink_lock:   # only who gets it; the writing and sending happen outside
-            saver, sender = self._saver_for(is_refresh), self._sender
-            if sender is not None and self._sender_waiting:
-                if is_refresh:
-                    self._sender_waiting = False
-                else:
-                    sender = None
+            saver, sender = self._saving.take(is_refresh), self._sending.take(is_refresh)
         if saver is not None:
             self._write_saved(saver, encoded.data, new_stream, raw.fps)
         if sender is not None:
@@ -723,30 +739,21 @@ class Pipeline:
         if not coded.items or not isinstance(coded.items[-1], (bytes, bytearray)):
             return
         with self._sink_lock:
-            saver = self._saver_for(coded.refresh)
-            ask = self._saver is not None and saver is None
+            saver = self._saving.take(coded.refresh)
+            ask = self._saving.target is not None and saver is None
         if saver is not None:
             self._write_saved(saver, coded.items[-1], False, raw.fps)
         elif ask and coded.ask_refresh is not None:
             coded.ask_refresh()
-
-    def _saver_for(self, is_refresh: bool) -> StreamSaver | None:
-        """The save a packet goes to (the caller holds the sink lock): none while a save waits
-        for its first refresh frame."""
-        if self._saver is not None and self._saver_waiting:
-            if not is_refresh:
-                return None
-            self._saver_waiting = False
-        return self._saver
 
     def _write_saved(self, saver: StreamSaver, data: bytes, new_stream: bool, fps: float) -> None:
         try:
             saver.write(data, new_stream=new_stream, fps=fps)
         except StreamSaveError as exc:
             with self._sink_lock:
-                current = self._saver is saver     # not a save the user just stopped
+                current = self._saving.target is saver     # not a save the user just stopped
                 if current:
-                    self._saver = None
+                    self._saving.attach(None)
             if current:
                 self._report("error", str(exc))
 
