@@ -120,7 +120,8 @@ def run_gui(source: str | None, params: CodecParams, record: str | None = None,
     source None (or "auto") opens camera 0, or the demo scene when there is no camera. Without a
     display the pipeline runs headless with a text readout instead, unless a screenshot is
     asked for: then the window renders offscreen. ``save`` writes the compressed stream to a
-    ``.lvc`` file as it is produced; ``send`` sends it over the live link to "HOST:PORT". On exit one JSON line of pipeline statistics
+    ``.lvc`` file as it is produced; ``send`` sends it over the live link to "HOST:PORT". On
+    exit one JSON line of pipeline statistics
     goes to stdout. Exit codes: 0 done, 1 failure, 2 bad input (source, output path).
     """
     spec = source or AUTO_SOURCE

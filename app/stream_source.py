@@ -51,19 +51,19 @@ class StreamFileSource:
                  reference: str | None = None) -> None:
         self.path = os.fspath(path)
         self.name = os.path.basename(self.path)
-        self._reader = read_stream_file(self.path)
-        items = list(self._reader)
+        reader = read_stream_file(self.path)
+        items = list(reader)
         info = read_stream_info(items)
         if not info.frame_sizes:
             raise SourceError(f"{self.name}: no intact refresh frame, nothing to play")
         # What follows the last whole packet (a half-written one, as a crash leaves) is dropped.
         last = max(i for i, item in enumerate(items) if not _is_marker(item))
         self._items = items[:last + 1]
-        self.fps = self._reader.header.fps
+        self.fps = reader.header.fps
         self.size = info.frame_sizes[0]
         self._loop = loop
         self.reference = reference
-        self._reference: FrameSource | None = None
+        self._reference_video: FrameSource | None = None
         self._position = 0
         self._last_index: int | None = None
         self._closed = False
@@ -90,21 +90,21 @@ class StreamFileSource:
 
     def close(self) -> None:
         self._closed = True
-        if self._reference is not None:
-            self._reference.close()
-            self._reference = None
+        if self._reference_video is not None:
+            self._reference_video.close()
+            self._reference_video = None
 
     def _start_reference(self) -> None:
         if self.reference is None:
             return
-        if self._reference is not None:
-            self._reference.close()
+        if self._reference_video is not None:
+            self._reference_video.close()
         width, height = self.size
-        self._reference = open_source(self.reference, width=width, height=height)
+        self._reference_video = open_source(self.reference, width=width, height=height)
 
     def _reference_for(self, frame_index: int) -> np.ndarray | None:
         """The reference frame of this packet: one per frame slot, lost slots skipped."""
-        if self._reference is None:
+        if self._reference_video is None:
             return None
         gap = 1
         if self._last_index is not None:
@@ -113,7 +113,7 @@ class StreamFileSource:
         self._last_index = frame_index
         frame = None
         for _ in range(gap):
-            frame = self._reference.read()
+            frame = self._reference_video.read()
             if frame is None:
                 break
         return frame
