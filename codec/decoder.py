@@ -31,7 +31,6 @@ class DecodedFrame:
     motion_vectors: np.ndarray | None   # pixels, None on refresh
     block_size: int
     quality: int               # the quality the frame was coded with (0 = no residual)
-    nbytes: int                # size of its packet
 
 
 @dataclass
@@ -129,4 +128,4 @@ class Decoder:
             frame_index=packet.frame_index,
             block_modes=modes, block_size=bs,
             motion_vectors=None if is_refresh else vectors_in_pixels(mvs),
-            quality=quality, nbytes=packet.size)
+            quality=quality)

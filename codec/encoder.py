@@ -243,7 +243,7 @@ class Encoder:
         step = quality_to_step(quality) if quality > 0 else None
         lam = LAMBDA_PER_STEP * step if step is not None else LAMBDA_NO_RESIDUAL
         ref = self._reference
-        mvs, sads = diamond_search(planes.y, ref.y, bs, p.search_range, lam, self._prev_mvs, True,
+        mvs, sads = diamond_search(planes.y, ref.y, bs, p.search_range, lam, self._prev_mvs,
                                    self._bands, work.early_stop, work.neighbour_stop)
         means = block_means(planes, bs)
         rows, cols = means.shape[:2]

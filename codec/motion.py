@@ -196,7 +196,7 @@ def _sad_half(cur, ref, halves, y0, x0, hy, hx, bs, limit):
 
 
 def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int, lam: float,
-                   prev_mvs: np.ndarray, half_pel: bool, bands: list[tuple[int, int]],
+                   prev_mvs: np.ndarray, bands: list[tuple[int, int]],
                    early_stop: float = 1.0, neighbour_stop: bool = True
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Motion vectors (half-pel units) and SADs for every block of ``cur`` against ``ref``.
@@ -209,7 +209,6 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
         cur, ref: luma planes (H, W) uint8, H and W multiples of ``bs``.
         bs: block size; search_range: +-pixels; lam: SAD units per bit.
         prev_mvs: (rows, cols, 2) int32 vectors of the previous frame (zeros if none).
-        half_pel: refine the winner to half-pel precision.
         bands: block-row ranges of the slices.
         early_stop: SAD per pixel below which a starting point is taken without searching
             (the noise floor; the presets trade matches for speed with it).
@@ -221,10 +220,10 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
     rows, cols = cur.shape[0] // bs, cur.shape[1] // bs
     mvs = np.zeros((rows, cols, 2), np.int32)
     sads = np.zeros((rows, cols), np.int64)
-    halves = half_pel_planes(ref) if half_pel else np.zeros((3, 1, 1), np.uint8)
+    halves = half_pel_planes(ref)
     run_parallel([
         (lambda r0=r0, r1=r1: _search_band(cur, ref, halves, bs, search_range, lam,
-                                           prev_mvs[r0:r1], half_pel, early_stop,
+                                           prev_mvs[r0:r1], early_stop,
                                            neighbour_stop, r0,
                                            mvs[r0:r1], sads[r0:r1]))
         for r0, r1 in bands])
@@ -232,7 +231,7 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
 
 
 @njit(cache=True, nogil=True)
-def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, half_pel, early_stop,
+def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                  neighbour_stop, row0, mvs, sads):
     """Diamond search of the block rows ``row0 ..`` into the band views ``mvs``/``sads``.
 
@@ -327,7 +326,7 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, half_pel, ea
                             break
             hx = 2 * bx
             hy = 2 * by
-            if half_pel and best_sad > stop:
+            if best_sad > stop:       # refine the winner to half-pel precision
                 cx = hx
                 cy = hy
                 for k in range(_HALF_PEL.shape[0]):

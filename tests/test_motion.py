@@ -69,7 +69,7 @@ class TestDiamondSearchSynthetic:
         for dx, dy in [(3, -2), (-5, 4), (0, 7), (-1, 0)]:
             # cur[y, x] = ref[y + dy, x + dx] wherever that is inside the reference.
             cur = np.roll(ref, (-dy, -dx), axis=(0, 1))
-            mvs, sads = diamond_search(cur, ref, 16, 16, 1.0, np.zeros((6, 8, 2), np.int32), True,
+            mvs, sads = diamond_search(cur, ref, 16, 16, 1.0, np.zeros((6, 8, 2), np.int32),
                                        [(0, 6)])
             assert mvs.shape == (6, 8, 2) and mvs.dtype == np.int32
             interior = (slice(1, -1), slice(1, -1))
@@ -81,7 +81,7 @@ class TestDiamondSearchSynthetic:
         ref = rng.integers(0, 256, (64, 64)).astype(np.uint8)
         cur = np.ascontiguousarray(np.roll(ref, (0, -12), axis=(0, 1)))   # true dx = 12
         for search_range in (1, 4, 8):
-            mvs, _ = diamond_search(cur, ref, 8, search_range, 0.0, np.zeros((8, 8, 2), np.int32), True,
+            mvs, _ = diamond_search(cur, ref, 8, search_range, 0.0, np.zeros((8, 8, 2), np.int32),
                                     [(0, 8)])
             # Half-pel refinement may step half a pixel beyond the integer window.
             assert np.abs(mvs).max() <= 2 * search_range + 1
@@ -89,7 +89,7 @@ class TestDiamondSearchSynthetic:
     def test_static_picture_gives_zero_vectors(self):
         rng = np.random.default_rng(2)
         ref = rng.integers(0, 256, (48, 64)).astype(np.uint8)
-        mvs, sads = diamond_search(ref, ref, 8, 16, 1.0, np.zeros((6, 8, 2), np.int32), True,
+        mvs, sads = diamond_search(ref, ref, 8, 16, 1.0, np.zeros((6, 8, 2), np.int32),
                                    [(0, 6)])
         assert not mvs.any() and not sads.any()
 
@@ -120,7 +120,7 @@ class TestDiamondSearchDemoScene:
         pan = true_pan(scene, index)
         cur, ref = luma(scene.frame(index)), luma(scene.frame(index - 1))
         rows, cols = cur.shape[0] // BLOCK, cur.shape[1] // BLOCK
-        mvs, _ = diamond_search(cur, ref, BLOCK, 16, 2.0, np.zeros((rows, cols, 2), np.int32), True,
+        mvs, _ = diamond_search(cur, ref, BLOCK, 16, 2.0, np.zeros((rows, cols, 2), np.int32),
                                 [(0, rows)])
         background = textured_background_blocks(scene, index)
         assert background.sum() >= 0.5 * rows * cols
