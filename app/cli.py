@@ -103,11 +103,12 @@ def _threads(args: argparse.Namespace) -> int:
         raise UsageError(f"--threads: {exc}") from None
 
 
-def _capture(args: argparse.Namespace) -> Capture:
+def _capture(args: argparse.Namespace, *, reference: str | None = None,
+             link_key: bytes | None = None) -> Capture:
+    """The capture options; the window also takes a reference video and the link's key."""
     try:
         width, height = parse_size(args.size) if args.size else (None, None)
-        return Capture(width, height, args.fps, getattr(args, "reference", None),
-                       _link_key(getattr(args, "key", None)))
+        return Capture(width, height, args.fps, reference, link_key)
     except ValueError as exc:
         raise UsageError(f"--size/--fps: {exc}") from None
 
@@ -272,7 +273,8 @@ def _read_stream(path: str) -> PacketReader:
 # -- commands ----------------------------------------------------------------------------
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui import run_gui    # Qt is imported only for the window
-    return run_gui(source=args.source, params=_params(args), capture=_capture(args),
+    capture = _capture(args, reference=args.reference, link_key=_link_key(args.key))
+    return run_gui(source=args.source, params=_params(args), capture=capture,
                    threads=_threads(args), auto_preset=args.preset == AUTO_PRESET,
                    record=args.record, fourcc=args.fourcc, save=args.save, send=args.send,
                    quit_after=args.quit_after, screenshot=args.screenshot)

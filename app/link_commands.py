@@ -20,10 +20,11 @@ from .cli import (EXIT_FAILURE, EXIT_OK, STOP, VIDEO_SUFFIXES, UsageError, _add_
                   _check_output, _frames, _link_key, _open, _params, _threads)
 from .link import (FrameTooLargeError, LinkError, LinkReceiver, LinkSender, ReceivedFrame,
                    parse_endpoint)
+from .link.endpoints import resolve
 from .outputs import OutputError
 from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc, letterbox
 from .sources import RECEIVE_PREFIX, Capture
-from .streamsave import StreamSaveError, StreamSaver, check_stream_path
+from .streamsave import StreamSaveError, StreamSaver, check_stream_path, saved_path_note
 
 __all__ = ["add_link_commands", "cmd_send", "cmd_receive"]
 
@@ -89,6 +90,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     save = _save_path(args.save, [args.source])
     try:
         to = parse_endpoint(args.to)
+        resolve(*to)                    # before the source opens or a file is begun
     except LinkError as exc:
         raise UsageError(f"--to: {exc}") from None
     source = _open(args.source, _capture(args))
@@ -107,6 +109,7 @@ def cmd_send(args: argparse.Namespace) -> int:
             saver.close()               # nothing written: no file
         raise UsageError(str(exc)) from None
     frames = refreshes = sent_bytes = too_large = 0
+    save_failed = False
     started = time.monotonic()
     try:
         previous = None
@@ -133,13 +136,17 @@ def cmd_send(args: argparse.Namespace) -> int:
             sent_bytes += len(coded.data)
     except KeyboardInterrupt:
         pass                                        # the receiver still gets its BYE
-    except StreamSaveError as exc:
+    except StreamSaveError as exc:        # the stream was sent until then; say so, exit 1
         print(f"livecodec: error: {exc}", file=sys.stderr)
+        save_failed = True
     finally:
         source.close()
         sender.close()
         if saver is not None:
             saver.close()
+            print(f"livecodec: {saved_path_note(saver)}", file=sys.stderr)
+    if save_failed:
+        return EXIT_FAILURE
     if frames == 0:
         raise UsageError(f"{args.source} gave no frames")
     stats = sender.stats()
@@ -283,36 +290,34 @@ def cmd_receive(args: argparse.Namespace) -> int:
             bar.update()
 
     try:
-        while not receiver.ended:
-            STOP.check()
-            if deadline is not None and time.monotonic() >= deadline:
-                end = f"stopped after {args.quit_after:g} s"
-                break
-            idle = receiver.idle_seconds()
-            if idle is not None and idle >= SILENCE_S:
-                end = f"no media for {SILENCE_S:g} s"
-                break
-            take(receiver.poll(POLL_S))
-        if end is None:                 # nothing waits; frames after it are another sender's
-            end = "the sender said BYE"
-        else:
-            take(receiver.poll(0.0))    # what was handed out since the last poll
-        outputs.flush()
-    except KeyboardInterrupt:
-        end = "interrupted"
+        try:
+            while not receiver.ended:
+                STOP.check()
+                if deadline is not None and time.monotonic() >= deadline:
+                    end = f"stopped after {args.quit_after:g} s"
+                    break
+                idle = receiver.idle_seconds()
+                if idle is not None and idle >= SILENCE_S:
+                    end = f"no media for {SILENCE_S:g} s"
+                    break
+                take(receiver.poll(POLL_S))
+            if end is None:
+                end = "the sender said BYE"
+            else:
+                take(receiver.poll(0.0))    # what was handed out since the last poll
+        except KeyboardInterrupt:
+            end = "interrupted"
         outputs.flush()
     except (RecorderError, StreamSaveError) as exc:
         outputs.abort()
-        receiver.close()
         print(f"livecodec: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except BaseException:
         outputs.abort()
-        receiver.close()
         raise
     finally:
         bar.close()
-    receiver.close()
+        receiver.close()
     try:
         notes = outputs.close()
     except RecorderError as exc:

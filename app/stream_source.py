@@ -130,6 +130,8 @@ def read_stream_file(path: str) -> PacketReader:
         raise SourceError(f"{path} is a folder, not a .lvc stream") from None
     except PermissionError:
         raise SourceError(f"cannot read {path}: permission denied") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     except BitstreamError as exc:
         raise SourceError(f"{path}: {exc}") from None
 
@@ -195,8 +197,7 @@ def parse_receive_spec(spec: str) -> tuple[str, int]:
     """(host, port) to listen on from "receive:[HOST:]PORT"; SourceError when malformed."""
     from .link import LinkError, parse_endpoint
 
-    address = spec.strip()[len(RECEIVE_PREFIX):]
     try:
-        return ("", int(address)) if address.isdigit() else parse_endpoint(address)
+        return parse_endpoint(spec.strip()[len(RECEIVE_PREFIX):], default_host="0.0.0.0")
     except LinkError as exc:
         raise SourceError(f"bad source {spec!r}: {exc}") from None

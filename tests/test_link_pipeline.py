@@ -73,6 +73,8 @@ def test_bad_link_options_are_one_line_before_the_window(tmp_path, capsys) -> No
     assert "cannot resolve host" in capsys.readouterr().err
     assert main(["gui", "--source", "receive:notaport"]) == 2
     assert "receive:notaport" in capsys.readouterr().err
+    assert main(["gui", "--source", "receive:99999"]) == 2       # never wrapped to another port
+    assert "1..65535" in capsys.readouterr().err
     short = tmp_path / "short.key"
     short.write_bytes(b"12345")
     assert main(["gui", "--source", "demo", "--key", str(short)]) == 2

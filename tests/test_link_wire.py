@@ -306,3 +306,14 @@ def test_frames_sent_after_close_are_dropped_quietly():
     assert not producer.is_alive() and errors == []
     sender.send_frame(b"x", capture_time=0.0, refresh=False)
     assert sender.stats()["frames_after_close"] >= 4
+
+
+def test_nacks_cover_any_number_of_sequences() -> None:
+    """More than MAX_NACK_ENTRIES entries take several messages; every sequence is asked for."""
+    from livecodec.app.link.rtcp import MAX_NACK_ENTRIES, build_nacks
+
+    asked = list(range(1000, 1000 + 17 * 3 * MAX_NACK_ENTRIES, 3))   # about 3 entries' worth
+    messages = build_nacks(1, 2, asked)
+    assert len(messages) > 1 and all(len(m) <= 1200 for m in messages)
+    covered = [s for m in messages for msg in parse_rtcp(m) for s in msg.sequences]
+    assert sorted(covered) == asked

@@ -15,7 +15,7 @@ from .assembly import FrameAssembly
 from .auth import RECEIVER_LABEL, SENDER_LABEL, Tagger
 from .endpoints import bind_udp, buffer_warning, resolve
 from .errors import WireError
-from .rtcp import Bye, End, build_nack, build_pli, is_rtcp, parse_rtcp
+from .rtcp import Bye, End, build_nacks, build_pli, is_rtcp, parse_rtcp
 from .rtp import FRAGMENT_HEADER_BYTES, PAYLOAD_TYPE, RTP_CLOCK_HZ, FragmentHeader, RtpPacket, parse_rtp
 
 __all__ = ["LinkReceiver", "ReceivedFrame", "unwrap"]
@@ -439,8 +439,9 @@ class LinkReceiver:
         for seq in due:
             self._missing[seq][0] += 1
             self._missing[seq][1] = now
-        self._send(build_nack(self._ssrc, self._media_ssrc, due))
-        self._counts["nacks_sent"] += 1
+        for nack in build_nacks(self._ssrc, self._media_ssrc, due):
+            self._send(nack)
+            self._counts["nacks_sent"] += 1
         self._counts["packets_nacked"] += len(due)
 
     def _release(self, now: float, deadline: float) -> None:

@@ -11,8 +11,8 @@ from typing import Iterable, Union
 
 from .errors import WireError
 
-__all__ = ["Pli", "Nack", "Bye", "End", "RtcpMessage", "build_pli", "build_nack", "build_bye",
-           "build_end", "parse_rtcp", "is_rtcp", "nack_entries"]
+__all__ = ["Pli", "Nack", "Bye", "End", "RtcpMessage", "build_pli", "build_nack", "build_nacks",
+           "build_bye", "build_end", "parse_rtcp", "is_rtcp", "nack_entries"]
 
 PT_BYE, PT_APP, PT_RTPFB, PT_PSFB = 203, 204, 205, 206
 FMT_GENERIC_NACK = 1        # RTPFB
@@ -85,14 +85,21 @@ def nack_entries(sequences: Iterable[int]) -> list[tuple[int, int]]:
 
 
 def build_nack(sender_ssrc: int, media_ssrc: int, sequences: Iterable[int]) -> bytes:
-    """A generic NACK asking again for ``sequences`` (at most MAX_NACK_ENTRIES entries; the
-    caller sends more messages for more)."""
-    entries = nack_entries(sequences)[:MAX_NACK_ENTRIES]
+    """A generic NACK asking again for ``sequences`` (the first MAX_NACK_ENTRIES entries;
+    ``build_nacks`` covers any number)."""
+    return build_nacks(sender_ssrc, media_ssrc, sequences)[0]
+
+
+def build_nacks(sender_ssrc: int, media_ssrc: int, sequences: Iterable[int]) -> list[bytes]:
+    """Generic NACKs asking again for every one of ``sequences``, one message per
+    MAX_NACK_ENTRIES entries (each well under a datagram)."""
+    entries = nack_entries(sequences)
     if not entries:
         raise ValueError("a NACK needs at least one sequence number")
-    body = b"".join(_ENTRY.pack(pid, blp) for pid, blp in entries)
-    return _FEEDBACK.pack(0x80 | FMT_GENERIC_NACK, PT_RTPFB, 2 + len(entries),
-                          sender_ssrc, media_ssrc) + body
+    return [_FEEDBACK.pack(0x80 | FMT_GENERIC_NACK, PT_RTPFB, 2 + len(chunk), sender_ssrc,
+                           media_ssrc) + b"".join(_ENTRY.pack(pid, blp) for pid, blp in chunk)
+            for chunk in (entries[i:i + MAX_NACK_ENTRIES]
+                          for i in range(0, len(entries), MAX_NACK_ENTRIES))]
 
 
 def build_bye(ssrc: int) -> bytes:
