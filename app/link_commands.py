@@ -26,7 +26,7 @@ from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc, let
 from .sources import RECEIVE_PREFIX, Capture
 from .streamsave import StreamSaveError, StreamSaver, check_stream_path, saved_path_note
 
-__all__ = ["add_link_commands", "cmd_send", "cmd_receive"]
+__all__ = ["add_link_commands", "cmd_send", "cmd_receive", "decode_received"]
 
 #: The receiver stops when media stops this long after the stream began.
 SILENCE_S = 5.0
@@ -52,7 +52,9 @@ def add_link_commands(sub: argparse._SubParsersAction) -> None:
     send.add_argument("--port", type=int, default=0, metavar="LOCAL",
                       help="local UDP port to send from and read feedback on (default: any)")
 
-    receive = sub.add_parser("receive", help="receive a live stream from `livecodec send`")
+    receive = sub.add_parser("receive", help="receive a live stream from `livecodec send` (in "
+                                             "the window when there is a display and no -o, "
+                                             "--json or --from)")
     receive.add_argument("--listen", required=True, metavar="[HOST:]PORT",
                          help="UDP port (and address) to listen on")
     receive.add_argument("-o", "--output", metavar="OUT.avi",
@@ -282,7 +284,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
     def take(items: list[ReceivedFrame]) -> None:
         nonlocal concealed
         for item in items:
-            picture = _decode(decoder, item, latencies)
+            picture = decode_received(decoder, item, latencies)
             if picture is None:
                 concealed += 1
                 receiver.request_refresh()
@@ -342,8 +344,8 @@ def cmd_receive(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _decode(decoder: ConcealingDecoder, item: ReceivedFrame,
-            latencies: list[float]) -> np.ndarray | None:
+def decode_received(decoder: ConcealingDecoder, item: ReceivedFrame,
+                    latencies: list[float]) -> np.ndarray | None:
     """The frame's picture, or None when it was lost or could not be decoded. Frames the
     decoder conceals for a gap were already given up here, one slot each: only its own
     frame (the last one it returns) is this slot's."""

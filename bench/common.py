@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["REPO_ROOT", "MEDIA_DIR", "DOCS_DIR", "Clip", "CLIPS", "load_frames", "machine_info",
+__all__ = ["fmt", "REPO_ROOT", "MEDIA_DIR", "DOCS_DIR", "Clip", "CLIPS", "load_frames", "machine_info",
            "clip_pixels", "clip_frame_count"]
 
 #: The repository root, from this file's location (bench/common.py).
@@ -134,3 +134,8 @@ def machine_info() -> dict[str, str]:
         "numba": numba.__version__,
         "scikit-learn": sklearn.__version__,
     }
+
+
+def fmt(value, spec: str = "{:.2f}", none: str = "-") -> str:
+    """A figure for a report table: formatted, or ``none`` when it was not measured."""
+    return none if value is None else spec.format(value)

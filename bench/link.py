@@ -27,10 +27,11 @@ import time
 import numpy as np
 
 from livecodec.app.link import LinkReceiver, LinkSender
+from livecodec.app.link_commands import decode_received
 from livecodec.app.link.rtp import FragmentHeader, build_rtp
 from livecodec.codec import FRAME_REFRESH, CodecParams, ConcealingDecoder, Encoder, psnr
 
-from .common import CLIPS, load_frames
+from .common import CLIPS, fmt, load_frames
 from .relay import Impairment, LossyRelay
 
 __all__ = ["CONDITIONS", "run_condition", "run_link", "markdown"]
@@ -101,15 +102,14 @@ def run_condition(frames: list[np.ndarray], fps: float, impairment: Impairment,
                        on_refresh_request=encoder.request_refresh) as sender:
         done = threading.Event()
 
-        def receive() -> None:
+        def receive() -> None:      # as `livecodec receive` does
             decoder, last = ConcealingDecoder(), None
             while len(slots) < len(frames) and not (done.is_set() and receiver.ended):
                 for item in receiver.poll(0.05):
-                    out = decoder.feed(item.data) if item.data is not None else []
-                    intact = bool(out) and out[-1].problem is None
+                    picture = decode_received(decoder, item, latencies)
+                    intact = picture is not None
                     if intact:
-                        last = out[-1].image
-                        latencies.append(time.time() - item.capture_time)
+                        last = picture
                     else:
                         receiver.request_refresh()
                     source = frames[item.frame_number % len(frames)]
@@ -183,9 +183,6 @@ def run_link(clip: str = "carphone", n_frames: int = 300, seed: int = 1) -> dict
 
 
 def markdown(result: dict) -> list[str]:
-    def f(v, fmt):
-        return "-" if v is None else fmt.format(v)
-
     lines = [f"{result['clip']}, {result['frames']} frames at {result['fps']:.2f} fps, sent in "
              "real time through the lossy relay (same loss both ways, 2-6 ms each way unless "
              f"said; outages: nothing reaches the receiver for {OUTAGE_S * 1000:.0f} ms every "
@@ -196,9 +193,9 @@ def markdown(result: dict) -> list[str]:
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, r in result["conditions"].items():
         lines.append(
-            f"| {name} | {f(r['psnr'], '{:.2f}')} | {r['concealed_share']:.1%} | "
-            f"{f(r['recovery_frames'], '{:g}')} ({f(r['recovery_ms'], '{:.0f}')}) | {r['losses']} | "
-            f"{f(r['latency_ms'], '{:.1f}')} | {r['kbps']:.0f} | {r['packets_lost']} | "
+            f"| {name} | {fmt(r['psnr'], '{:.2f}')} | {r['concealed_share']:.1%} | "
+            f"{fmt(r['recovery_frames'], '{:g}')} ({fmt(r['recovery_ms'], '{:.0f}')}) | {r['losses']} | "
+            f"{fmt(r['latency_ms'], '{:.1f}')} | {r['kbps']:.0f} | {r['packets_lost']} | "
             f"{r['nacks_sent']} | {r['fec_recovered']} | {r['refresh_requests']} |")
     flood = result["conditions"].get("junk flood")
     if flood:

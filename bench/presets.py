@@ -124,13 +124,15 @@ def slice_cost(frames: int, sizes: Sequence[tuple[int, int]] = SPEED_SIZES[1:],
     from livecodec.codec import CodecParams, Decoder, Encoder, psnr
     from livecodec.codec import encoder as encoder_module
     from livecodec.codec.slices import choose_slice_count
+    from livecodec.codec.blocks import padded_size
 
     rows = []
     for width, height in sizes:
         clip = scaled_frames(width, height, frames)
         bs = CodecParams().block_size
+        padded = padded_size(width, height, bs)
         result = {"size": [width, height],
-                  "slices": choose_slice_count(-(-height // bs), -(-width // bs), bs)}
+                  "slices": choose_slice_count(padded[1] // bs, padded[0] // bs, bs)}
         original = encoder_module.choose_slice_count
         for key, count in (("sliced", None), ("one", 1)):
             if count is not None:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from . import anchors
-from .common import CLIPS, DOCS_DIR, REPO_ROOT, clip_frame_count, machine_info
+from .common import CLIPS, DOCS_DIR, REPO_ROOT, clip_frame_count, fmt, machine_info
 
 #: Frames per clip in the full run when --frames is not given; None = the whole file. The whole
 #: files keep the run near 10 minutes on a quiet 2-core machine; cap them here if the codec gets
@@ -66,10 +66,6 @@ def _loadavg() -> str:
         return " / ".join(f"{v:.1f}" for v in os.getloadavg())
     except OSError:
         return "unknown"
-
-
-def _f(v, fmt="{:.2f}", none="-"):
-    return none if v is None else fmt.format(v)
 
 
 # -- report sections --------------------------------------------------------------------------
@@ -141,8 +137,8 @@ def _speed_section(speed: list[dict]) -> list[str]:
             f"| {s['width']}x{s['height']} | {s['frames']} x {s['runs']} | {s['refresh_frames']} | "
             f"**{s['encode_fps']:.1f}** | {tgt('encode')} | **{s['decode_fps']:.1f}** | "
             f"{tgt('decode')} | {s['encode_fps_best']:.1f} / {s['decode_fps_best']:.1f} | "
-            f"{_f(s['encode_ms_refresh'], '{:.1f}')} / "
-            f"{_f(s['encode_ms_predicted'], '{:.1f}')} | {_f(s['decode_ms_median'], '{:.1f}')} |")
+            f"{fmt(s['encode_ms_refresh'], '{:.1f}')} / "
+            f"{fmt(s['encode_ms_predicted'], '{:.1f}')} | {fmt(s['decode_ms_median'], '{:.1f}')} |")
     lines += ["", "![time per stage](speed.png)", ""]
     for side, title in (("encode", "Encoder"), ("decode", "Decoder")):
         stages = []
@@ -162,7 +158,7 @@ def _speed_section(speed: list[dict]) -> list[str]:
             for s in speed:
                 tab = s[f"{side}_stages"]
                 for kind in ("all", "refresh", "predicted"):
-                    row.append(_f(tab.get(kind, {}).get(st), "{:.2f}"))
+                    row.append(fmt(tab.get(kind, {}).get(st), "{:.2f}"))
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
     fmap: dict[str, set] = {}
@@ -279,7 +275,7 @@ def _presets_section(presets: dict) -> list[str]:
         x264 = row.get("x264")
         lines.append(f"| {row['size'][0]}×{row['size'][1]} | "
                      + " | ".join(f"{row[n]:.1f}" for n in names)
-                     + f" | {_f(x264, '{:.1f}')} | "
+                     + f" | {fmt(x264, '{:.1f}')} | "
                      + (f"{row['fast'] / x264:.2f}" if x264 else "-") + " |")
     lines += [""] + [f"- {v}" for v in presets["verdicts"]] + [""]
     if presets.get("slices"):
