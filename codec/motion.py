@@ -16,6 +16,7 @@ from numba import njit
 
 from .modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
 from .parallel import per_plane, run_parallel
+from .simd import block_sad
 
 __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_search",
            "vector_predictors", "predict_planes", "mv_bits", "vectors_in_pixels"]
@@ -114,14 +115,7 @@ def _sad_int(cur, ref, y0, x0, dy, dx, bs, limit):
     h, w = ref.shape
     total = 0
     if y0 + dy >= 0 and x0 + dx >= 0 and y0 + dy + bs <= h and x0 + dx + bs <= w:
-        for i in range(bs):
-            row = np.int32(0)   # 32-bit row sums let LLVM vectorise the inner loop
-            for j in range(bs):
-                row += abs(np.int32(cur[y0 + i, x0 + j]) - np.int32(ref[y0 + dy + i, x0 + dx + j]))
-            total += row
-            if total >= limit:
-                return total
-        return total
+        return block_sad(cur, y0, x0, ref, y0 + dy, x0 + dx, bs, limit)
     for i in range(bs):
         yy = _clamp(y0 + dy + i, 0, h - 1)
         for j in range(bs):

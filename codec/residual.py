@@ -13,6 +13,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
+from .simd import block_sad, matmul2, matmul4, matmul8
+
 __all__ = [
     "quality_to_step", "step_fixed_point", "plane_steps", "STEP_ONE", "transform_size", "forward_quantise",
     "dequantise_inverse", "add_residual", "zigzag_order", "MAX_LEVEL",
@@ -31,6 +33,8 @@ MAX_LEVEL = 4095
 CHROMA_STEP_NUM, CHROMA_STEP_DEN = 9, 16
 #: Levels fit 16 bits; half the memory of int32 for the largest (4096 x 4096) pictures.
 LEVEL_DTYPE = np.int16
+#: A SAD limit no tile reaches (the tile's whole sum is wanted).
+_NO_LIMIT = np.int64(1) << 62
 #: Dead-zone rounding offsets (fraction of a step added before truncation). Tuned on the
 #: shared clips (BD-rate on 60 frames of bikes and carphone): H.264's customary 1/3 (intra)
 #: and 1/6 (inter) cost 0.3-1.4 % and 0.2-0.7 % more bits than these.
@@ -94,6 +98,17 @@ def zigzag_order(n: int) -> np.ndarray:
     return np.array([y * n + x for y, x in coords], dtype=np.intp)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _matmul(left, right, out, n):
+    """out = left @ right for the n x n tiles of the transform (n = 2, 4 or 8)."""
+    if n == 8:
+        matmul8(left, right, out)
+    elif n == 4:
+        matmul4(left, right, out)
+    else:
+        matmul2(left, right, out)
+
+
 @njit(cache=True, nogil=True)
 def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, rounding, zero_sad,
                              levels):
@@ -113,39 +128,22 @@ def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, ro
         for tc in range(tile_cols):
             y0 = tr * n
             x0 = tc * n
-            sad = 0
-            for i in range(n):
-                row = np.int32(0)       # integer sums first: most tiles stop here
-                for j in range(n):
-                    row += abs(np.int32(current[y0 + i, x0 + j]) - np.int32(prediction[y0 + i, x0 + j]))
-                sad += row
+            sad = block_sad(current, y0, x0, prediction, y0, x0, n, _NO_LIMIT)
             if sad * bound + rounding < 1.0 or sad < zero_sad:
                 continue
             for i in range(n):
                 for j in range(n):
                     res[i, j] = np.float64(np.int32(current[y0 + i, x0 + j])
                                            - np.int32(prediction[y0 + i, x0 + j]))
-            # Loops ordered so the innermost one runs over independent outputs (vectorised);
-            # each sum still adds its terms in the same order, so the result is unchanged.
-            rows_t[:, :] = 0.0
-            for i in range(n):
-                for j in range(n):
-                    r = res[i, j]
-                    for k in range(n):
-                        rows_t[i, k] += r * basis_t[j, k]
-            coeffs[:, :] = 0.0
-            for u in range(n):
-                for i in range(n):
-                    b = basis[u, i]
-                    for k in range(n):
-                        coeffs[u, k] += b * rows_t[i, k]
+            _matmul(res, basis_t, rows_t, n)        # rows: residual x basis^T
+            _matmul(basis, rows_t, coeffs, n)       # columns: basis x that
             for z in range(n * n):
                 idx = zigzag[z]
                 c = coeffs[idx // n, idx % n]
-                mag = np.floor(abs(c) * inv_step + rounding)
-                if mag > MAX_LEVEL:
-                    mag = MAX_LEVEL
-                levels[tr, tc, z] = -np.int16(mag) if c < 0 else np.int16(mag)
+                magnitude = abs(c) * inv_step + rounding
+                if magnitude >= 1.0:      # levels start at zero: only non-zero ones are written
+                    level = min(np.int64(magnitude), MAX_LEVEL)
+                    levels[tr, tc, z] = -level if c < 0 else level
 
 
 @njit(cache=True, nogil=True)
