@@ -42,13 +42,13 @@ def new_contexts(n: int) -> np.ndarray:
     return np.full(n, PROB_INIT, dtype=np.int64)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def new_encoder():
     """Initial encoder state."""
     return (np.int64(0), np.int64(MASK32), np.int64(0), np.int64(1), np.int64(0), np.int64(1))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _shift_low(est, out):
     low, rng, cache, cache_size, pos, first = est
     if low < 0xFF000000 or low > MASK32:
@@ -77,7 +77,7 @@ def _renormalise_encoder(est, out):
     return est
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def encode_bit(est, out, probs, ctx, bit, costs, category):
     """Code ``bit`` with context ``ctx``; returns the new state."""
     low, rng = est[0], est[1]
@@ -95,7 +95,7 @@ def encode_bit(est, out, probs, ctx, bit, costs, category):
     return _renormalise_encoder((low, rng, est[2], est[3], est[4], est[5]), out)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def encode_bypass(est, out, bit, costs, category):
     """One equiprobable bit (signs, Exp-Golomb suffixes); returns the new state."""
     rng = est[1] >> 1
@@ -104,7 +104,7 @@ def encode_bypass(est, out, bit, costs, category):
     return _renormalise_encoder((low, rng, est[2], est[3], est[4], est[5]), out)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def encode_uint(est, out, probs, ctx_base, n_ctx, value, costs, category):
     """Non-negative integer: unary with one context per bin for the first ``n_ctx`` bins,
     then an Exp-Golomb (order 0) escape in bypass bits for the rest. Returns the new state."""
@@ -125,7 +125,7 @@ def encode_uint(est, out, probs, ctx_base, n_ctx, value, costs, category):
     return est
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def finish_encoder(est, out):
     """Flush the coder; returns the number of bytes written to ``out``."""
     for _ in range(5):
@@ -140,7 +140,7 @@ def _byte_at(data, pos):
     return np.int64(data[pos]) if pos < data.shape[0] else np.int64(0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def new_decoder(data):
     """Initial decoder state: the first four bytes loaded."""
     code = np.int64(0)
@@ -159,7 +159,7 @@ def _renormalise_decoder(rng, code, pos, data):
     return (rng, code, pos)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def decode_bit(dst, data, probs, ctx):
     """Returns (new state, bit)."""
     rng, code, pos = dst
@@ -177,7 +177,7 @@ def decode_bit(dst, data, probs, ctx):
     return _renormalise_decoder(rng, code, pos, data), bit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def decode_bypass(dst, data):
     """Returns (new state, bit)."""
     rng, code, pos = dst
@@ -189,7 +189,7 @@ def decode_bypass(dst, data):
     return _renormalise_decoder(rng, code, pos, data), bit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def decode_uint(dst, data, probs, ctx_base, n_ctx):
     """Inverse of ``encode_uint``: (new state, value), value -1 for an impossible (corrupt)
     escape."""

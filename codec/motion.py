@@ -54,19 +54,20 @@ def _median3(a, b, c):
     return max(min(a, b), min(max(a, b), c))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def vector_predictor(mvs, r, c):
     """Median of the left, top and top-right (else top-left) vectors; only left on row 0.
+    Returns (x, y).
 
     Shared by encoder and decoder, so both derive the same prediction from the same field.
     """
     cols = mvs.shape[1]
-    out = np.zeros(2, np.int64)
     if r == 0:
         if c > 0:
-            out[0] = mvs[r, c - 1, 0]
-            out[1] = mvs[r, c - 1, 1]
-        return out
+            return np.int64(mvs[r, c - 1, 0]), np.int64(mvs[r, c - 1, 1])
+        return np.int64(0), np.int64(0)
+    x = np.int64(0)
+    y = np.int64(0)
     for k in range(2):
         a = mvs[r, c - 1, k] if c > 0 else 0
         b = mvs[r - 1, c, k]
@@ -76,8 +77,11 @@ def vector_predictor(mvs, r, c):
             cc = mvs[r - 1, c - 1, k]
         else:
             cc = 0
-        out[k] = _median3(a, b, cc)
-    return out
+        if k == 0:
+            x = np.int64(_median3(a, b, cc))
+        else:
+            y = np.int64(_median3(a, b, cc))
+    return x, y
 
 
 def vector_predictors(mvs: np.ndarray, bands: list[tuple[int, int]]) -> np.ndarray:

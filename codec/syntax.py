@@ -67,7 +67,7 @@ _BYTES_PER_COEFF = 12
 _BYTES_PER_BLOCK = 64
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _encode_label(est, out, probs, costs, labels, r, c, label, nbits):
     left = labels[r, c - 1] if c > 0 else -1
     top = labels[r - 1, c] if r > 0 else -1
@@ -89,7 +89,7 @@ def _encode_label(est, out, probs, costs, labels, r, c, label, nbits):
     return est
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _decode_label(dst, data, probs, labels, r, c, nbits):
     """Returns (new state, label)."""
     left = labels[r, c - 1] if c > 0 else -1
@@ -130,7 +130,17 @@ def _activity_class(mvd, r, c, k):
     return 0 if a == 0 else (1 if a < 4 else 2)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
+def _log2(n):
+    """log2 of a tile's coefficient count (4, 16 or 64): band = i * BANDS >> _log2(n) equals
+    i * BANDS // n without a division per coefficient."""
+    shift = 0
+    while (1 << shift) < n:
+        shift += 1
+    return shift
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind):
     n = lev.shape[2]
     last = -1
@@ -146,10 +156,11 @@ def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind):
     if last < 0:
         return est
     cbf[tr, tc] = 1
+    shift = _log2(n)
     previous = 1
     for i in range(last + 1):
         v = lev[tr, tc, i]
-        band = kind * BANDS + i * BANDS // n
+        band = kind * BANDS + (i * BANDS >> shift)
         if i < n - 1:
             est = encode_bit(est, out, probs, CTX_SIG + 2 * band + previous, 1 if v != 0 else 0, costs,
                        PART_RESIDUAL)
@@ -158,7 +169,7 @@ def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind):
                 continue
             est = encode_bit(est, out, probs, CTX_LAST + band, 1 if i == last else 0, costs, PART_RESIDUAL)
         a = abs(v)
-        gctx = CTX_GT1 + kind * GT1_BANDS + i * GT1_BANDS // n
+        gctx = CTX_GT1 + kind * GT1_BANDS + (i * GT1_BANDS >> shift)
         est = encode_bit(est, out, probs, gctx, 1 if a > 1 else 0, costs, PART_RESIDUAL)
         if a > 1:
             est = encode_uint(est, out, probs, CTX_REM + kind * REM_BINS, REM_BINS, a - 2, costs, PART_RESIDUAL)
@@ -166,7 +177,7 @@ def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind):
     return est
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind):
     """Returns (new state, 0), or 3 for an impossible level."""
     n = lev.shape[2]
@@ -179,9 +190,10 @@ def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind):
     if coded == 0:
         return dst, 0
     cbf[tr, tc] = 1
+    shift = _log2(n)
     previous = 1
     for i in range(n):
-        band = kind * BANDS + i * BANDS // n
+        band = kind * BANDS + (i * BANDS >> shift)
         is_last = 1
         if i < n - 1:
             dst, significant = decode_bit(dst, data, probs, CTX_SIG + 2 * band + previous)
@@ -190,7 +202,8 @@ def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind):
                 continue
             dst, is_last = decode_bit(dst, data, probs, CTX_LAST + band)
         a = 1
-        dst, greater = decode_bit(dst, data, probs, CTX_GT1 + kind * GT1_BANDS + i * GT1_BANDS // n)
+        dst, greater = decode_bit(dst, data, probs,
+                                  CTX_GT1 + kind * GT1_BANDS + (i * GT1_BANDS >> shift))
         if greater:
             dst, rest = decode_uint(dst, data, probs, CTX_REM + kind * REM_BINS, REM_BINS)
             if rest < 0 or rest + 2 > MAX_LEVEL:
@@ -224,12 +237,23 @@ def encode_symbols(is_refresh, coded_residual, modes, mvd, labels, label_bits,
     n_coeffs = lev_y.size + lev_cr.size + lev_cb.size
     capacity = 64 + _BYTES_PER_BLOCK * rows * cols + _BYTES_PER_COEFF * n_coeffs
     out = np.empty(capacity, np.uint8)
-    est = new_encoder()
-    probs = np.full(N_CONTEXTS, PROB_INIT, np.int64)
     costs = np.zeros(3)
-    cbf_y = np.zeros(lev_y.shape[:2], np.int64)
-    cbf_cr = np.zeros(lev_cr.shape[:2], np.int64)
-    cbf_cb = np.zeros(lev_cb.shape[:2], np.int64)
+    n = _encode_blocks(out, np.full(N_CONTEXTS, PROB_INIT, np.int64), costs,
+                       np.zeros(lev_y.shape[:2], np.int64), np.zeros(lev_cr.shape[:2], np.int64),
+                       np.zeros(lev_cb.shape[:2], np.int64), is_refresh, coded_residual, modes,
+                       mvd, labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc)
+    return out[:n].copy(), costs
+
+
+# The block loops allocate nothing, so they are compiled without numba's reference counting
+# (_nrt=False): its atomic increments on every array passed to a helper took 70 % of the
+# coding time (and are shared between threads' cores).
+@njit(cache=True, nogil=True, _nrt=False)
+def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, coded_residual, modes,
+                   mvd, labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc):
+    """The loop of ``encode_symbols`` into its buffers; returns the bytes written."""
+    rows, cols = modes.shape
+    est = new_encoder()
     for r in range(rows):
         for c in range(cols):
             mode = modes[r, c]
@@ -259,8 +283,7 @@ def encode_symbols(is_refresh, coded_residual, modes, mvd, labels, label_bits,
                     for i in range(kc):
                         for j in range(kc):
                             est = _encode_tile(est, out, probs, costs, lev, r * kc + i, c * kc + j, cbf, 1)
-    n = finish_encoder(est, out)
-    return out[:n].copy(), costs
+    return finish_encoder(est, out)
 
 
 @njit(cache=True, nogil=True)
@@ -274,12 +297,21 @@ def decode_symbols(data, is_refresh, coded_residual, rows, cols, n_labels, label
     """
     modes = np.zeros((rows, cols), np.int8)
     mvs = np.zeros((rows, cols, 2), np.int32)
-    mvd = np.zeros((rows, cols, 2), np.int32)
     labels = np.full((rows, cols), -1, np.int32)
-    probs = np.full(N_CONTEXTS, PROB_INIT, np.int64)
-    cbf_y = np.zeros(lev_y.shape[:2], np.int64)
-    cbf_cr = np.zeros(lev_cr.shape[:2], np.int64)
-    cbf_cb = np.zeros(lev_cb.shape[:2], np.int64)
+    error, consumed = _decode_blocks(
+        data, modes, mvs, np.zeros((rows, cols, 2), np.int32), labels,
+        np.full(N_CONTEXTS, PROB_INIT, np.int64), np.zeros(lev_y.shape[:2], np.int64),
+        np.zeros(lev_cr.shape[:2], np.int64), np.zeros(lev_cb.shape[:2], np.int64),
+        is_refresh, coded_residual, n_labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc)
+    return modes, mvs, labels, error, consumed
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _decode_blocks(data, modes, mvs, mvd, labels, probs, cbf_y, cbf_cr, cbf_cb, is_refresh,
+                   coded_residual, n_labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc):
+    """The loop of ``decode_symbols`` (no allocation, hence no reference counting, as in
+    ``_encode_blocks``); returns (error code, bytes consumed)."""
+    rows, cols = modes.shape
     dst = new_decoder(data)
     for r in range(rows):
         for c in range(cols):
@@ -300,7 +332,7 @@ def decode_symbols(data, is_refresh, coded_residual, rows, cols, n_labels, label
             if mode == MODE_PALETTE:
                 dst, label = _decode_label(dst, data, probs, labels, r, c, label_bits)
                 if label >= n_labels:
-                    return modes, mvs, labels, 1, dst[2]
+                    return 1, dst[2]
                 labels[r, c] = label
             else:
                 p = vector_predictor(mvs, r, c)
@@ -313,12 +345,12 @@ def decode_symbols(data, is_refresh, coded_residual, rows, cols, n_labels, label
                         dst, mag = decode_uint(dst, data, probs, CTX_MVD_MAG + MVD_BINS * k,
                                                MVD_BINS)
                         if mag < 0 or mag + 1 > 2 * MAX_VECTOR:
-                            return modes, mvs, labels, 2, dst[2]
+                            return 2, dst[2]
                         v = -(mag + 1) if negative else mag + 1
                     mvd[r, c, k] = v
                     total = p[k] + v
                     if abs(total) > MAX_VECTOR:
-                        return modes, mvs, labels, 2, dst[2]
+                        return 2, dst[2]
                     mvs[r, c, k] = total
             if coded_residual:
                 for i in range(ky):
@@ -326,12 +358,12 @@ def decode_symbols(data, is_refresh, coded_residual, rows, cols, n_labels, label
                         dst, error = _decode_tile(dst, data, probs, lev_y, r * ky + i,
                                                   c * ky + j, cbf_y, 0)
                         if error:
-                            return modes, mvs, labels, error, dst[2]
+                            return error, dst[2]
                 for lev, cbf in ((lev_cr, cbf_cr), (lev_cb, cbf_cb)):
                     for i in range(kc):
                         for j in range(kc):
                             dst, error = _decode_tile(dst, data, probs, lev, r * kc + i,
                                                       c * kc + j, cbf, 1)
                             if error:
-                                return modes, mvs, labels, error, dst[2]
-    return modes, mvs, labels, 0, dst[2]
+                                return error, dst[2]
+    return 0, dst[2]
