@@ -70,7 +70,7 @@ def _clip8(v):
     return min(max(v, 0), 255)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _upsample_row(plane, near, far, row, out):
     """Chroma of one full-resolution row, x 16: rows blended 3:1 vertically, then columns."""
     cw = plane.shape[1]
@@ -106,7 +106,7 @@ def _ycrcb_to_bgr_rows(y, cr, cb, out, row0, row1):
             out[2, r, x] = _clip8(lum + ((_CR_R * crd + half) >> _COEF_SHIFT))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _plane_block_means(plane, block, out, channel):
     rows, cols = out.shape[:2]
     scale = 1.0 / (block * block)
@@ -133,7 +133,7 @@ def block_means(planes: Planes, block_size: int) -> np.ndarray:
 _CENTRE_SCALE = 16
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _abs_dev_sums(plane, block, centres, out):
     k, rows, cols = out.shape
     for r in range(rows):

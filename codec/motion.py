@@ -113,7 +113,7 @@ def _clamp(v, lo, hi):
     return lo if v < lo else (hi if v > hi else v)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _sad_int(cur, ref, y0, x0, dy, dx, bs, limit):
     """SAD of the block at (y0, x0) against the reference at integer offset (dy, dx)."""
     h, w = ref.shape
@@ -130,7 +130,7 @@ def _sad_int(cur, ref, y0, x0, dy, dx, bs, limit):
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _sample(ref, y, x, fy, fx, shift):
     """Bilinear sample at integer (y, x) + fraction (fy, fx) / 2^shift, edge-clamped."""
     h, w = ref.shape
@@ -161,7 +161,7 @@ def half_pel_planes(ref: np.ndarray) -> np.ndarray:
     return planes
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _interpolate_rows(ref, planes, y_start, y_end):
     h, w = ref.shape
     for y in range(y_start, y_end):
@@ -182,7 +182,7 @@ def _interpolate_rows(ref, planes, y_start, y_end):
         planes[2, y, x] = (a + a + c + c + 2) >> 2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _sad_half(cur, ref, halves, y0, x0, hy, hx, bs, limit):
     """SAD against the reference at a half-pel offset (hy, hx) in half-pel units."""
     fy = hy & 1
@@ -220,30 +220,29 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
     sads = np.zeros((rows, cols), np.int64)
     halves = half_pel_planes(ref)
     run_parallel([
-        (lambda r0=r0, r1=r1: _search_band(cur, ref, halves, bs, search_range, lam,
-                                           prev_mvs[r0:r1], early_stop,
-                                           neighbour_stop, r0,
-                                           mvs[r0:r1], sads[r0:r1]))
+        (lambda r0=r0, r1=r1: _search_band(
+            cur, ref, halves, bs, search_range, lam, prev_mvs[r0:r1], early_stop,
+            neighbour_stop, r0, mvs[r0:r1], sads[r0:r1], np.zeros((6, 2), np.int64),
+            np.full((2 * search_range + 1, 2 * search_range + 1), -1, np.int64)))
         for r0, r1 in bands])
     return mvs, sads
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
-                 neighbour_stop, row0, mvs, sads):
+                 neighbour_stop, row0, mvs, sads, cands, visited):
     """Diamond search of the block rows ``row0 ..`` into the band views ``mvs``/``sads``.
 
     Per block: start from the best of several predictors (zero, median, left, top, top-right,
     the co-located vector of the previous frame), stop at once when the match is as good as
     the noise, else walk the large diamond until its centre wins, then the small diamond, then
-    (optionally) try the 8 half-pel neighbours. Cost = SAD + lam * bits(vector - median).
+    try the 8 half-pel neighbours. Cost = SAD + lam * bits(vector - median).
     """
     rows, cols = sads.shape
-    cands = np.zeros((6, 2), np.int64)
-    # visited[dy + R, dx + R] == id of the block that last evaluated that integer vector: a
-    # point seen before cannot win again (its cost is no better than the best so far), so
-    # repeated candidates and the diamond's overlapping points are skipped, same result.
-    visited = np.full((2 * search_range + 1, 2 * search_range + 1), -1, np.int64)
+    # cands: (6, 2) scratch for the starting points. visited[dy + R, dx + R] == id of the block
+    # that last evaluated that integer vector (starts at -1): a point seen before cannot win
+    # again (its cost is no better than the best so far), so repeated candidates and the
+    # diamond's overlapping points are skipped, same result.
     early = early_stop * bs * bs
     big = np.int64(1) << 60
     for r in range(rows):
@@ -344,7 +343,7 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
             sads[r, c] = best_sad
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _compensate_plane(ref, out, mvs, modes, flat, bs, shift):
     """Fill ``out`` block by block: motion-compensated, or the flat palette value."""
     rows, cols = modes.shape

@@ -109,9 +109,11 @@ def _matmul(left, right, out, n):
         matmul2(left, right, out)
 
 
-@njit(cache=True, nogil=True)
-def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, rounding, zero_sad,
-                             levels):
+# The tile loops below allocate nothing (their scratch tiles come from the wrappers), so they
+# run without numba's reference counting (_nrt=False), as codec.syntax explains.
+@njit(cache=True, nogil=True, _nrt=False)
+def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv_step, rounding,
+                             zero_sad, levels, res, rows_t, coeffs):
     tile_rows, tile_cols = levels.shape[:2]
     # Any coefficient is at most max|basis|^2 * sum|residual|: tiles whose bound stays below
     # one step quantise to zero without being transformed (most of a predicted frame).
@@ -120,10 +122,6 @@ def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, ro
         for j in range(n):
             bound = max(bound, abs(basis[i, j]))
     bound = bound * bound * inv_step
-    basis_t = np.ascontiguousarray(basis.T)
-    res = np.empty((n, n))
-    rows_t = np.empty((n, n))
-    coeffs = np.empty((n, n))
     for tr in range(tile_rows):
         for tc in range(tile_cols):
             y0 = tr * n
@@ -146,7 +144,7 @@ def _forward_quantise_kernel(current, prediction, n, basis, zigzag, inv_step, ro
                     levels[tr, tc, z] = -level if c < 0 else level
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, out, used_rows,
                   used_cols):
     """Integer inverse DCT of one tile with a non-zero level into ``out`` (n x n int64).
@@ -195,22 +193,18 @@ def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, out
             out[i, j] = (out[i, j] + half2) >> shift
 
 
-@njit(cache=True, nogil=True)
-def _inverse_kernel(levels, n, basis, zigzag, step_fp, out, add):
+@njit(cache=True, nogil=True, _nrt=False)
+def _inverse_kernel(levels, n, basis, zigzag, step_fp, out, add, coeffs, stage1, res, used_rows,
+                    used_cols):
     """Residual plane (add=False) or clip(prediction + residual) (add=True) into ``out``, which
-    already holds the prediction (add=True) or zeros: only coded tiles are visited."""
+    already holds the prediction (add=True) or zeros: only coded tiles are visited. The rest
+    are n x n int64 and n-long bool scratch."""
     tile_rows, tile_cols = levels.shape[:2]
-    coeffs = np.empty((n, n), np.int64)
-    stage1 = np.empty((n, n), np.int64)
-    res = np.empty((n, n), np.int64)
-    used_rows = np.empty(n, np.bool_)
-    used_cols = np.empty(n, np.bool_)
-    flat = levels.reshape(tile_rows * tile_cols, n * n)
     for tr in range(tile_rows):
         for tc in range(tile_cols):
             nonzero = 0
             for z in range(n * n):      # vectorised: most tiles are empty and stop here
-                nonzero |= flat[tr * tile_cols + tc, z]
+                nonzero |= levels[tr, tc, z]
             if nonzero == 0:
                 continue
             _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, res,
@@ -243,9 +237,18 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
     """
     h, w = current.shape
     levels = np.zeros((h // n, w // n, n * n), LEVEL_DTYPE)
-    _forward_quantise_kernel(current, prediction, n, _dct_basis(n), zigzag_order(n), 1.0 / step,
-                             rounding, zero_residual * step * n * n, levels)
+    basis = _dct_basis(n)
+    _forward_quantise_kernel(current, prediction, n, basis, np.ascontiguousarray(basis.T),
+                             zigzag_order(n), 1.0 / step, rounding, zero_residual * step * n * n,
+                             levels, *(np.empty((n, n)) for _ in range(3)))
     return levels
+
+
+def _inverse(levels: np.ndarray, step_fp: int, out: np.ndarray, add: bool) -> None:
+    n = int(round(np.sqrt(levels.shape[2])))
+    _inverse_kernel(levels, n, _int_dct_basis(n), zigzag_order(n), step_fp, out, add,
+                    *(np.empty((n, n), np.int64) for _ in range(3)),
+                    np.empty(n, np.bool_), np.empty(n, np.bool_))
 
 
 def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
@@ -261,13 +264,12 @@ def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
     tr, tc, nn = levels.shape
     n = int(round(np.sqrt(nn)))
     out = np.zeros((tr * n, tc * n), np.int32)
-    _inverse_kernel(levels, n, _int_dct_basis(n), zigzag_order(n), step_fp, out, False)
+    _inverse(levels, step_fp, out, False)
     return out
 
 
 def add_residual(prediction: np.ndarray, levels: np.ndarray, step_fp: int) -> np.ndarray:
     """Prediction plus the decoded residual, clipped to 8 bits: the reconstructed plane."""
-    n = int(round(np.sqrt(levels.shape[2])))
     out = prediction.copy()
-    _inverse_kernel(levels, n, _int_dct_basis(n), zigzag_order(n), step_fp, out, True)
+    _inverse(levels, step_fp, out, True)
     return out
