@@ -16,7 +16,7 @@ from numba import njit
 
 from .modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
 from .parallel import per_plane, run_parallel
-from .simd import block_sad
+from .simd import bilinear_row2, bilinear_row4, bilinear_row8, bilinear_row16, block_sad
 
 __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_search",
            "vector_predictors", "predict_planes", "mv_bits", "vectors_in_pixels"]
@@ -218,6 +218,7 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
     rows, cols = cur.shape[0] // bs, cur.shape[1] // bs
     mvs = np.zeros((rows, cols, 2), np.int32)
     sads = np.zeros((rows, cols), np.int64)
+    cur, ref = np.ascontiguousarray(cur), np.ascontiguousarray(ref)   # rows load as vectors
     halves = half_pel_planes(ref)
     run_parallel([
         (lambda r0=r0, r1=r1: _search_band(
@@ -376,19 +377,23 @@ def _compensate_plane(ref, out, mvs, modes, flat, bs, shift):
                     for j in range(bs):
                         out[y0 + i, x0 + j] = ref[ty + i, tx + j]
             else:
-                # Inside the reference: _sample's formula without the edge clamps.
+                # Inside the reference: _sample's formula without the edge clamps, a row at once.
                 s = np.int64(1) << shift
                 wa = (s - fy) * (s - fx)
                 wb = (s - fy) * fx
                 wc = fy * (s - fx)
                 wd = fy * fx
-                half = np.int64(1) << (2 * shift - 1)
                 for i in range(bs):
-                    for j in range(bs):
-                        out[y0 + i, x0 + j] = (
-                            wa * np.int64(ref[ty + i, tx + j]) + wb * np.int64(ref[ty + i, tx + j + 1])
-                            + wc * np.int64(ref[ty + i + 1, tx + j])
-                            + wd * np.int64(ref[ty + i + 1, tx + j + 1]) + half) >> (2 * shift)
+                    if bs == 2:
+                        bilinear_row2(ref, ty + i, tx, wa, wb, wc, wd, 2 * shift, out, y0 + i, x0)
+                    elif bs == 4:
+                        bilinear_row4(ref, ty + i, tx, wa, wb, wc, wd, 2 * shift, out, y0 + i, x0)
+                    elif bs == 8:
+                        bilinear_row8(ref, ty + i, tx, wa, wb, wc, wd, 2 * shift, out, y0 + i, x0)
+                    else:
+                        for j in range(0, bs, 16):
+                            bilinear_row16(ref, ty + i, tx + j, wa, wb, wc, wd, 2 * shift, out,
+                                           y0 + i, x0 + j)
 
 
 def predict_planes(ref, mvs: np.ndarray, modes: np.ndarray, flat_colours: np.ndarray,
@@ -402,7 +407,7 @@ def predict_planes(ref, mvs: np.ndarray, modes: np.ndarray, flat_colours: np.nda
         block_size: luma block side.
     """
     def compensate(k: int) -> np.ndarray:
-        plane = ref[k]
+        plane = np.ascontiguousarray(ref[k])
         pred = np.empty_like(plane)
         _compensate_plane(plane, pred, mvs, modes, np.ascontiguousarray(flat_colours[:, :, k]),
                           block_size if k == 0 else block_size // 2, 1 if k == 0 else 2)

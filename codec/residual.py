@@ -194,17 +194,18 @@ def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, out
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _inverse_kernel(levels, n, basis, zigzag, step_fp, out, add, coeffs, stage1, res, used_rows,
-                    used_cols):
+def _inverse_kernel(levels, words, n, basis, zigzag, step_fp, out, add, coeffs, stage1, res,
+                    used_rows, used_cols):
     """Residual plane (add=False) or clip(prediction + residual) (add=True) into ``out``, which
-    already holds the prediction (add=True) or zeros: only coded tiles are visited. The rest
-    are n x n int64 and n-long bool scratch."""
-    tile_rows, tile_cols = levels.shape[:2]
+    already holds the prediction (add=True) or zeros: only coded tiles are visited. ``words``
+    is ``levels`` seen as int64 (four levels a word); the rest are n x n int64 and n-long bool
+    scratch."""
+    tile_rows, tile_cols, n_words = words.shape
     for tr in range(tile_rows):
         for tc in range(tile_cols):
             nonzero = 0
-            for z in range(n * n):      # vectorised: most tiles are empty and stop here
-                nonzero |= levels[tr, tc, z]
+            for z in range(n_words):    # most tiles are empty and stop here
+                nonzero |= words[tr, tc, z]
             if nonzero == 0:
                 continue
             _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, res,
@@ -238,6 +239,7 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
     h, w = current.shape
     levels = np.zeros((h // n, w // n, n * n), LEVEL_DTYPE)
     basis = _dct_basis(n)
+    current, prediction = np.ascontiguousarray(current), np.ascontiguousarray(prediction)
     _forward_quantise_kernel(current, prediction, n, basis, np.ascontiguousarray(basis.T),
                              zigzag_order(n), 1.0 / step, rounding, zero_residual * step * n * n,
                              levels, *(np.empty((n, n)) for _ in range(3)))
@@ -246,7 +248,8 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
 
 def _inverse(levels: np.ndarray, step_fp: int, out: np.ndarray, add: bool) -> None:
     n = int(round(np.sqrt(levels.shape[2])))
-    _inverse_kernel(levels, n, _int_dct_basis(n), zigzag_order(n), step_fp, out, add,
+    _inverse_kernel(levels, levels.view(np.int64), n, _int_dct_basis(n), zigzag_order(n),
+                    step_fp, out, add,
                     *(np.empty((n, n), np.int64) for _ in range(3)),
                     np.empty(n, np.bool_), np.empty(n, np.bool_))
 

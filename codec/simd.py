@@ -10,6 +10,9 @@ Small matrix products (the DCT's two passes): numba leaves the 8x8 products scal
 keeps each output row in one vector and adds the terms in the same order as the plain loops,
 so the float results are identical, bit for bit, without fused multiply-adds on any machine.
 
+Bilinear rows (motion compensation): the weighted sum of four neighbours in 16-bit lanes, the
+same integers as the scalar formula (the largest sum, 16 x 255 + 8, fits 16 bits).
+
 The caller guarantees that rows lie inside their arrays: nothing is bounds-checked.
 """
 from __future__ import annotations
@@ -20,30 +23,42 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["row_sad4", "row_sad8", "row_sad16", "block_sad", "matmul2", "matmul4", "matmul8"]
+__all__ = ["row_sad4", "row_sad8", "row_sad16", "block_sad", "matmul2", "matmul4", "matmul8",
+           "bilinear_row2", "bilinear_row4", "bilinear_row8", "bilinear_row16"]
+
+
+def _row_pointer(context, builder, array_type, array, y, x, lane_type):
+    """Pointer to array[y, x] as a pointer to a vector."""
+    view = context.make_array(array_type)(context, builder, array)
+    pointer = cgutils.get_item_pointer2(
+        context, builder, data=view.data, shape=cgutils.unpack_tuple(builder, view.shape),
+        strides=cgutils.unpack_tuple(builder, view.strides), layout=array_type.layout,
+        inds=[y, x], wraparound=False, boundscheck=False)
+    return builder.bitcast(pointer, lane_type.as_pointer())
+
+
+def _is_uint8_plane(array) -> bool:
+    """A 2-D uint8 array whose rows are contiguous (C order: a row loads as one vector)."""
+    return (isinstance(array, types.Array) and array.ndim == 2 and array.dtype == types.uint8
+            and array.layout == "C")
 
 
 def _row_sad_intrinsic(width: int):
     """An intrinsic row_sad(a, ya, xa, b, yb, xb): sum |a[ya, xa + j] - b[yb, xb + j]| for j in
-    range(width), for 2-D uint8 arrays of any layout."""
+    range(width), for C-ordered 2-D uint8 arrays."""
     i16 = ir.VectorType(ir.IntType(16), width)
     i32 = ir.VectorType(ir.IntType(32), width)
     reduce_name = f"llvm.vector.reduce.add.v{width}i32"
 
+    bytes_ = ir.VectorType(ir.IntType(8), width)
+
     def load_row(context, builder, array_type, array, y, x):
-        view = context.make_array(array_type)(context, builder, array)
-        pointer = cgutils.get_item_pointer2(
-            context, builder, data=view.data, shape=cgutils.unpack_tuple(builder, view.shape),
-            strides=cgutils.unpack_tuple(builder, view.strides), layout=array_type.layout,
-            inds=[y, x], wraparound=False, boundscheck=False)
-        vector = builder.bitcast(pointer, ir.VectorType(ir.IntType(8), width).as_pointer())
-        return builder.zext(builder.load(vector, align=1), i16)
+        pointer = _row_pointer(context, builder, array_type, array, y, x, bytes_)
+        return builder.zext(builder.load(pointer, align=1), i16)
 
     def row_sad(typingctx, a, ya, xa, b, yb, xb):
-        for array in (a, b):
-            if not (isinstance(array, types.Array) and array.ndim == 2
-                    and array.dtype == types.uint8):
-                return None
+        if not (_is_uint8_plane(a) and _is_uint8_plane(b)):
+            return None
         signature = types.int64(a, types.intp, types.intp, b, types.intp, types.intp)
 
         def codegen(context, builder, sig, args):
@@ -99,8 +114,6 @@ def _matmul_intrinsic(n: int):
     arrays, each output row summed as ((0 + l[i,0] r[0]) + l[i,1] r[1]) + ... in that order."""
     vector = ir.VectorType(ir.DoubleType(), n)
     index = ir.IntType(64)
-    lane0 = ir.Constant(ir.IntType(32), 0)
-    broadcast = ir.Constant(ir.VectorType(ir.IntType(32), n), [0] * n)
 
     def matmul(typingctx, left, right, out):
         for array in (left, right, out):
@@ -117,14 +130,12 @@ def _matmul_intrinsic(n: int):
                                        vector.as_pointer())
 
             right_rows = [builder.load(row_pointer(right_, j), align=8) for j in range(n)]
-            undefined = ir.Constant(vector, ir.Undefined)
             for i in range(n):
                 total = ir.Constant(vector, [0.0] * n)
                 for j in range(n):
                     scalar = builder.load(builder.gep(left_, [ir.Constant(index, n * i + j)]))
-                    spread = builder.shuffle_vector(
-                        builder.insert_element(undefined, scalar, lane0), undefined, broadcast)
-                    total = builder.fadd(total, builder.fmul(spread, right_rows[j]))
+                    total = builder.fadd(total, builder.fmul(_splat(builder, scalar, n),
+                                                             right_rows[j]))
                 builder.store(total, row_pointer(out_, i), align=8)
             return context.get_dummy_value()
 
@@ -137,3 +148,61 @@ def _matmul_intrinsic(n: int):
 matmul2 = _matmul_intrinsic(2)
 matmul4 = _matmul_intrinsic(4)
 matmul8 = _matmul_intrinsic(8)
+
+
+def _bilinear_row_intrinsic(width: int):
+    """An intrinsic bilinear_row(ref, y, x, wa, wb, wc, wd, shift, out, oy, ox): for j in
+    range(width), out[oy, ox + j] = (wa ref[y, x+j] + wb ref[y, x+j+1] + wc ref[y+1, x+j]
+    + wd ref[y+1, x+j+1] + 2^(shift-1)) >> shift, for weights summing to at most 16."""
+    bytes_ = ir.VectorType(ir.IntType(8), width)
+    lanes = ir.VectorType(ir.IntType(16), width)
+
+    def bilinear_row(typingctx, ref, y, x, wa, wb, wc, wd, shift, out, oy, ox):
+        if not (_is_uint8_plane(ref) and _is_uint8_plane(out)):
+            return None
+        signature = types.none(ref, types.intp, types.intp, types.intp, types.intp, types.intp,
+                               types.intp, types.intp, out, types.intp, types.intp)
+
+        def codegen(context, builder, sig, args):
+            def arg(k):
+                return context.cast(builder, args[k], sig.args[k], types.intp)
+
+            def spread(value):
+                return _splat(builder, builder.trunc(value, ir.IntType(16)), width)
+
+            y_, x_ = arg(1), arg(2)
+            one = ir.Constant(ir.IntType(64), 1)
+            total = None
+            for (dy, dx), k in zip(((0, 0), (0, 1), (1, 0), (1, 1)), (3, 4, 5, 6)):
+                row = builder.add(y_, one) if dy else y_
+                col = builder.add(x_, one) if dx else x_
+                pointer = _row_pointer(context, builder, sig.args[0], args[0], row, col, bytes_)
+                term = builder.mul(builder.zext(builder.load(pointer, align=1), lanes),
+                                   spread(arg(k)))
+                total = term if total is None else builder.add(total, term)
+            shift_ = arg(7)
+            half = builder.lshr(builder.shl(one, shift_), one)
+            total = builder.lshr(builder.add(total, spread(half)), spread(shift_))
+            target = _row_pointer(context, builder, sig.args[8], args[8], arg(9), arg(10), bytes_)
+            builder.store(builder.trunc(total, bytes_), target, align=1)
+            return context.get_dummy_value()
+
+        return signature, codegen
+
+    bilinear_row.__name__ = f"bilinear_row{width}"
+    return intrinsic(bilinear_row)
+
+
+def _splat(builder, scalar, width: int):
+    """A vector of ``width`` copies of ``scalar``."""
+    vector_type = ir.VectorType(scalar.type, width)
+    undefined = ir.Constant(vector_type, ir.Undefined)
+    first = builder.insert_element(undefined, scalar, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(first, undefined,
+                                  ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width))
+
+
+bilinear_row2 = _bilinear_row_intrinsic(2)
+bilinear_row4 = _bilinear_row_intrinsic(4)
+bilinear_row8 = _bilinear_row_intrinsic(8)
+bilinear_row16 = _bilinear_row_intrinsic(16)

@@ -1,0 +1,97 @@
+"""Tests of codec/simd.py: the vector kernels give exactly what the plain formulas give.
+
+They replace scalar loops on the codec's hot paths, and the encoder's and decoder's pictures
+must stay bit-identical on every machine, so every check here is an exact equality.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit
+from numba.core.errors import TypingError
+
+from livecodec.codec.motion import MODE_INTER, _compensate_plane, _sample
+from livecodec.codec.simd import block_sad, matmul2, matmul4, matmul8
+
+SIZES = (2, 4, 8, 16, 32)
+
+
+@njit(cache=False)
+def _block_sad(a, ya, xa, b, yb, xb, size, limit):
+    return block_sad(a, ya, xa, b, yb, xb, size, limit)
+
+
+@njit(cache=False)
+def _matmul(left, right, out):
+    n = left.shape[0]
+    if n == 8:
+        matmul8(left, right, out)
+    elif n == 4:
+        matmul4(left, right, out)
+    else:
+        matmul2(left, right, out)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_block_sad_is_the_sum_of_absolute_differences(size):
+    rng = np.random.default_rng(size)
+    a = rng.integers(0, 256, (70, 90), dtype=np.uint8)
+    b = rng.integers(0, 256, (90, 70), dtype=np.uint8)
+    for _ in range(50):
+        ya, xa, yb, xb = (int(v) for v in rng.integers(0, 70 - size, 4))
+        expected = np.abs(a[ya:ya + size, xa:xa + size].astype(int)
+                          - b[yb:yb + size, xb:xb + size].astype(int)).sum()
+        assert _block_sad(a, ya, xa, b, yb, xb, size, 1 << 60) == expected
+
+
+def test_rows_that_are_not_contiguous_are_refused_when_compiled():
+    a = np.zeros((16, 32), np.uint8)
+    with pytest.raises(TypingError):
+        _block_sad(a, 0, 0, a[:, ::2], 0, 0, 16, 1 << 60)
+
+
+def test_block_sad_stops_at_the_limit_with_a_partial_sum():
+    a = np.full((16, 16), 200, np.uint8)
+    b = np.zeros((16, 16), np.uint8)
+    partial = _block_sad(a, 0, 0, b, 0, 0, 16, 1000)
+    assert 1000 <= partial < 200 * 256
+    assert partial % (200 * 16) == 0          # whole rows only
+
+
+@pytest.mark.parametrize("n", (2, 4, 8))
+def test_matmul_is_bit_identical_to_the_ordered_scalar_sum(n):
+    rng = np.random.default_rng(n)
+    left = rng.normal(0, 50, (n, n))
+    right = rng.normal(0, 1, (n, n))
+    out = np.empty((n, n))
+    _matmul(left, right, out)
+    for i in range(n):
+        for k in range(n):
+            total = 0.0
+            for j in range(n):
+                total += left[i, j] * right[j, k]
+            assert out[i, k] == total
+
+
+@pytest.mark.parametrize("shift", (1, 2))
+@pytest.mark.parametrize("bs", SIZES)
+def test_compensation_equals_the_bilinear_sample_everywhere(bs, shift):
+    """Vectors inside, across and far outside the picture, every fraction."""
+    rng = np.random.default_rng(bs * 10 + shift)
+    rows, cols = 4, 5
+    ref = rng.integers(0, 256, (rows * bs, cols * bs), dtype=np.uint8)
+    scale = 1 << shift
+    mvs = rng.integers(-3 * bs * scale, 3 * bs * scale, (rows, cols, 2)).astype(np.int32)
+    mvs[0, 0] = (1, 1)                       # a fraction inside the picture, for sure
+    modes = np.full((rows, cols), MODE_INTER, np.int8)
+    out = np.zeros_like(ref)
+    _compensate_plane(ref, out, mvs, modes, np.zeros((rows, cols), np.uint8), bs, shift)
+    mask = scale - 1
+    for r in range(rows):
+        for c in range(cols):
+            mx, my = int(mvs[r, c, 0]), int(mvs[r, c, 1])
+            for i in range(bs):
+                for j in range(bs):
+                    expected = _sample(ref, r * bs + i + (my >> shift), c * bs + j + (mx >> shift),
+                                       my & mask, mx & mask, shift)
+                    assert out[r * bs + i, c * bs + j] == expected
