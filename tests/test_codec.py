@@ -453,3 +453,21 @@ def test_a_repeat_frame_is_the_previous_picture_again_in_a_few_bytes() -> None:
     following = encoder.encode(scene.read())    # predicted from the repeated picture
     assert following.frame_type == "predicted"
     assert np.array_equal(decoder.decode(following.data), following.reconstruction)
+
+
+@pytest.mark.parametrize("width,height,block", [(84, 52, 8), (101, 77, 16), (33, 19, 4),
+                                                (50, 30, 32), (640, 480, 16)])
+def test_planes_are_opencvs_padded_ycrcb_with_area_halved_chroma(width, height, block) -> None:
+    """frame_to_planes' own split-and-halve pass gives what padding, converting and resizing
+    with OpenCV give (the encoder's input must not change with how it is computed)."""
+    from livecodec.codec.blocks import frame_to_planes, padded_size
+
+    frame = np.random.default_rng(width).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    wp, hp = padded_size(width, height, block)
+    padded = cv2.copyMakeBorder(frame, 0, hp - height, 0, wp - width, cv2.BORDER_REPLICATE)
+    ycrcb = cv2.cvtColor(padded, cv2.COLOR_BGR2YCrCb)
+    half = cv2.resize(ycrcb, (wp // 2, hp // 2), interpolation=cv2.INTER_AREA)
+    planes = frame_to_planes(frame, block)
+    assert np.array_equal(planes.y, ycrcb[:, :, 0])
+    assert np.array_equal(planes.cr, half[:, :, 1])
+    assert np.array_equal(planes.cb, half[:, :, 2])
