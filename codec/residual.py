@@ -145,61 +145,51 @@ def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, out, used_rows,
-                  used_cols):
+def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, stage1, out, used_cols):
     """Integer inverse DCT of one tile with a non-zero level into ``out`` (n x n int64).
 
-    Rows and columns of coefficients that are all zero add nothing to either pass and are
-    skipped: a coded tile of a predicted frame has a handful of low-frequency levels.
+    A coded tile of a predicted frame has one or two low-frequency levels, so the first pass
+    adds each non-zero coefficient's column into ``stage1`` (integer sums: the order does not
+    matter) and the second pass visits only the columns that have one. ``used_cols`` is
+    n-long bool scratch.
     """
-    last = 0
-    for z in range(n * n):
-        if levels[tr, tc, z] != 0:
-            last = z
-    coeffs[:, :] = 0
-    used_rows[:] = False
     used_cols[:] = False
-    for z in range(last + 1):
-        level = levels[tr, tc, z]
-        if level != 0:
-            idx = zigzag[z]
-            u = idx // n
-            k = idx % n
-            coeffs[u, k] = np.int64(level) * step_fp
-            used_rows[u] = True
-            used_cols[k] = True
     half1 = np.int64(1) << (BASIS_SHIFT - 1)
-    stage1[:, :] = 0
-    for i in range(n):
-        for u in range(n):
-            if used_rows[u]:
-                b = basis[u, i]
-                for k in range(n):
-                    stage1[i, k] += b * coeffs[u, k]
-    for i in range(n):
-        for k in range(n):
-            stage1[i, k] = (stage1[i, k] + half1) >> BASIS_SHIFT
+    for z in range(n * n):
+        level = levels[tr, tc, z]
+        if level == 0:
+            continue
+        idx = zigzag[z]
+        u = idx // n
+        k = idx % n
+        if not used_cols[k]:
+            used_cols[k] = True
+            for i in range(n):
+                stage1[i, k] = half1
+        c = np.int64(level) * step_fp
+        for i in range(n):
+            stage1[i, k] += basis[u, i] * c
     shift = BASIS_SHIFT + STEP_SHIFT
     half2 = np.int64(1) << (shift - 1)
-    out[:, :] = 0
     for i in range(n):
-        for k in range(n):
-            if used_cols[k]:
-                s = stage1[i, k]
+        for j in range(n):
+            out[i, j] = half2
+    for k in range(n):
+        if used_cols[k]:
+            for i in range(n):
+                s = stage1[i, k] >> BASIS_SHIFT
                 for j in range(n):
                     out[i, j] += s * basis[k, j]
     for i in range(n):
         for j in range(n):
-            out[i, j] = (out[i, j] + half2) >> shift
+            out[i, j] >>= shift
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _inverse_kernel(levels, words, n, basis, zigzag, step_fp, out, add, coeffs, stage1, res,
-                    used_rows, used_cols):
+def _inverse_kernel(levels, words, n, basis, zigzag, step_fp, out, add, stage1, res, used_cols):
     """Residual plane (add=False) or clip(prediction + residual) (add=True) into ``out``, which
     already holds the prediction (add=True) or zeros: only coded tiles are visited. ``words``
-    is ``levels`` seen as int64 (four levels a word); the rest are n x n int64 and n-long bool
-    scratch."""
+    is ``levels`` seen as int64 (four levels a word); the rest are scratch for _inverse_tile."""
     tile_rows, tile_cols, n_words = words.shape
     for tr in range(tile_rows):
         for tc in range(tile_cols):
@@ -208,8 +198,7 @@ def _inverse_kernel(levels, words, n, basis, zigzag, step_fp, out, add, coeffs, 
                 nonzero |= words[tr, tc, z]
             if nonzero == 0:
                 continue
-            _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, coeffs, stage1, res,
-                          used_rows, used_cols)
+            _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, stage1, res, used_cols)
             y0 = tr * n
             x0 = tc * n
             for i in range(n):
@@ -249,9 +238,8 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
 def _inverse(levels: np.ndarray, step_fp: int, out: np.ndarray, add: bool) -> None:
     n = int(round(np.sqrt(levels.shape[2])))
     _inverse_kernel(levels, levels.view(np.int64), n, _int_dct_basis(n), zigzag_order(n),
-                    step_fp, out, add,
-                    *(np.empty((n, n), np.int64) for _ in range(3)),
-                    np.empty(n, np.bool_), np.empty(n, np.bool_))
+                    step_fp, out, add, np.empty((n, n), np.int64), np.empty((n, n), np.int64),
+                    np.empty(n, np.bool_))
 
 
 def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
