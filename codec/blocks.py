@@ -16,6 +16,7 @@ from numba import njit
 
 from .parallel import per_plane, run_parallel
 from .params import MAX_DIMENSION
+from .simd import CENTRE_SCALE, NO_LIMIT, block_abs_dev, block_sad
 
 __all__ = ["Planes", "padded_size", "frame_to_planes", "planes_to_frame", "block_means",
            "block_sums_abs_dev", "MAX_DIMENSION"]
@@ -134,16 +135,14 @@ def _ycrcb_to_bgr_rows(y, cr, cb, out, row0, row1):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _plane_block_means(plane, block, out, channel):
+def _plane_block_means(plane, block, out, channel, zeros):
+    """Block sums as SADs against ``zeros`` (a block of zeros: one vector sum a row)."""
     rows, cols = out.shape[:2]
     scale = 1.0 / (block * block)
     for r in range(rows):
         for c in range(cols):
-            acc = 0
-            for i in range(block):
-                for j in range(block):
-                    acc += np.int32(plane[r * block + i, c * block + j])
-            out[r, c, channel] = acc * scale
+            out[r, c, channel] = block_sad(plane, r * block, c * block, zeros, 0, 0, block,
+                                           NO_LIMIT) * scale
 
 
 def block_means(planes: Planes, block_size: int) -> np.ndarray:
@@ -151,13 +150,9 @@ def block_means(planes: Planes, block_size: int) -> np.ndarray:
     rows, cols = planes.y.shape[0] // block_size, planes.y.shape[1] // block_size
     out = np.empty((rows, cols, 3), np.float32)
     sides = (block_size, block_size // 2, block_size // 2)
-    per_plane(lambda k: _plane_block_means(planes[k], sides[k], out, k))
+    zeros = np.zeros((block_size, block_size), np.uint8)
+    per_plane(lambda k: _plane_block_means(planes[k], sides[k], out, k, zeros))
     return out
-
-
-#: Centres are compared in 1/16 grey levels: integer sums vectorise (and add up the same on
-#: every machine), and 1/16 is far finer than any decision made with them needs.
-_CENTRE_SCALE = 16
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -166,15 +161,8 @@ def _abs_dev_sums(plane, block, centres, out):
     for r in range(rows):
         for c in range(cols):
             for m in range(k):
-                centre = np.int32(centres[m, r, c])
-                acc = np.int64(0)
-                for i in range(block):
-                    row = np.int32(0)
-                    for j in range(block):
-                        row += abs(np.int32(plane[r * block + i, c * block + j]) * _CENTRE_SCALE
-                                   - centre)
-                    acc += row
-                out[m, r, c] = acc / _CENTRE_SCALE
+                out[m, r, c] = block_abs_dev(plane, r * block, c * block, block,
+                                             centres[m, r, c]) / CENTRE_SCALE
 
 
 def block_sums_abs_dev(plane: np.ndarray, block: int, centres: np.ndarray) -> np.ndarray:
@@ -189,7 +177,7 @@ def block_sums_abs_dev(plane: np.ndarray, block: int, centres: np.ndarray) -> np
         float32 (k, rows, cols).
     """
     rows = plane.shape[0] // block
-    centres = np.round(np.asarray(centres, np.float32) * _CENTRE_SCALE).astype(np.int32)
+    centres = np.round(np.asarray(centres, np.float32) * CENTRE_SCALE).astype(np.int32)
     out = np.empty((len(centres), rows, plane.shape[1] // block), np.float32)
     half = rows // 2        # top and bottom halves on two cores
     run_parallel([

@@ -156,30 +156,32 @@ def half_pel_planes(ref: np.ndarray) -> np.ndarray:
     """
     h, w = ref.shape
     planes = np.empty((3, h, w), np.uint8)
-    run_parallel([lambda: _interpolate_rows(ref, planes, 0, h // 2),
-                  lambda: _interpolate_rows(ref, planes, h // 2, h)])
+    run_parallel([lambda: _interpolate_rows(ref, *planes, 0, h // 2),
+                  lambda: _interpolate_rows(ref, *planes, h // 2, h)])
     return planes
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _interpolate_rows(ref, planes, y_start, y_end):
+def _interpolate_rows(ref, right, below, diagonal, y_start, y_end):
     h, w = ref.shape
     for y in range(y_start, y_end):
+        x = 0
+        if y + 1 < h:       # sixteen samples at once while the row and the next one have them
+            while x + 17 <= w:
+                bilinear_row16(ref, y, x, 2, 2, 0, 0, 2, right, y, x)
+                bilinear_row16(ref, y, x, 2, 0, 2, 0, 2, below, y, x)
+                bilinear_row16(ref, y, x, 1, 1, 1, 1, 2, diagonal, y, x)
+                x += 16
         y1 = min(y + 1, h - 1)
-        for x in range(w - 1):      # no clamping inside the row: the loop vectorises
+        for x in range(x, w):
+            x1 = min(x + 1, w - 1)  # the last column's right neighbour is itself
             a = np.int32(ref[y, x])
-            b = np.int32(ref[y, x + 1])
+            b = np.int32(ref[y, x1])
             c = np.int32(ref[y1, x])
-            d = np.int32(ref[y1, x + 1])
-            planes[0, y, x] = (a + b + 1) >> 1
-            planes[1, y, x] = (a + c + 1) >> 1
-            planes[2, y, x] = (a + b + c + d + 2) >> 2
-        x = w - 1                   # the last column's right neighbour is itself
-        a = np.int32(ref[y, x])
-        c = np.int32(ref[y1, x])
-        planes[0, y, x] = a
-        planes[1, y, x] = (a + c + 1) >> 1
-        planes[2, y, x] = (a + a + c + c + 2) >> 2
+            d = np.int32(ref[y1, x1])
+            right[y, x] = (a + b + 1) >> 1
+            below[y, x] = (a + c + 1) >> 1
+            diagonal[y, x] = (a + b + c + d + 2) >> 2
 
 
 @njit(cache=True, nogil=True, _nrt=False)

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from .simd import block_sad, matmul2, matmul4, matmul8
+from .simd import NO_LIMIT, block_sad, matmul2, matmul4, matmul8
 
 __all__ = [
     "quality_to_step", "step_fixed_point", "plane_steps", "STEP_ONE", "transform_size", "forward_quantise",
@@ -33,8 +33,6 @@ MAX_LEVEL = 4095
 CHROMA_STEP_NUM, CHROMA_STEP_DEN = 9, 16
 #: Levels fit 16 bits; half the memory of int32 for the largest (4096 x 4096) pictures.
 LEVEL_DTYPE = np.int16
-#: A SAD limit no tile reaches (the tile's whole sum is wanted).
-_NO_LIMIT = np.int64(1) << 62
 #: Dead-zone rounding offsets (fraction of a step added before truncation). Tuned on the
 #: shared clips (BD-rate on 60 frames of bikes and carphone): H.264's customary 1/3 (intra)
 #: and 1/6 (inter) cost 0.3-1.4 % and 0.2-0.7 % more bits than these.
@@ -126,7 +124,7 @@ def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv
         for tc in range(tile_cols):
             y0 = tr * n
             x0 = tc * n
-            sad = block_sad(current, y0, x0, prediction, y0, x0, n, _NO_LIMIT)
+            sad = block_sad(current, y0, x0, prediction, y0, x0, n, NO_LIMIT)
             if sad * bound + rounding < 1.0 or sad < zero_sad:
                 continue
             for i in range(n):

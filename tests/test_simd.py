@@ -10,8 +10,9 @@ import pytest
 from numba import njit
 from numba.core.errors import TypingError
 
-from livecodec.codec.motion import MODE_INTER, _compensate_plane, _sample
-from livecodec.codec.simd import block_sad, matmul2, matmul4, matmul8
+from livecodec.codec.motion import MODE_INTER, _compensate_plane, _sample, half_pel_planes
+from livecodec.codec.simd import (CENTRE_SCALE, NO_LIMIT, block_abs_dev, block_sad, matmul2, matmul4,
+                                   matmul8)
 
 SIZES = (2, 4, 8, 16, 32)
 
@@ -19,6 +20,11 @@ SIZES = (2, 4, 8, 16, 32)
 @njit(cache=False)
 def _block_sad(a, ya, xa, b, yb, xb, size, limit):
     return block_sad(a, ya, xa, b, yb, xb, size, limit)
+
+
+@njit(cache=False)
+def _block_abs_dev(a, y, x, size, centre):
+    return block_abs_dev(a, y, x, size, centre)
 
 
 @njit(cache=False)
@@ -41,13 +47,23 @@ def test_block_sad_is_the_sum_of_absolute_differences(size):
         ya, xa, yb, xb = (int(v) for v in rng.integers(0, 70 - size, 4))
         expected = np.abs(a[ya:ya + size, xa:xa + size].astype(int)
                           - b[yb:yb + size, xb:xb + size].astype(int)).sum()
-        assert _block_sad(a, ya, xa, b, yb, xb, size, 1 << 60) == expected
+        assert _block_sad(a, ya, xa, b, yb, xb, size, NO_LIMIT) == expected
+
+
+@pytest.mark.parametrize("size", (4, 8, 16, 32))
+def test_block_abs_dev_measures_against_a_centre_in_sixteenths(size):
+    rng = np.random.default_rng(size)
+    a = rng.integers(0, 256, (40, 40), dtype=np.uint8)
+    for centre in (0, 17, 2040, 4080):
+        y, x = (int(v) for v in rng.integers(0, 40 - size, 2))
+        expected = np.abs(a[y:y + size, x:x + size].astype(int) * CENTRE_SCALE - centre).sum()
+        assert _block_abs_dev(a, y, x, size, centre) == expected
 
 
 def test_rows_that_are_not_contiguous_are_refused_when_compiled():
     a = np.zeros((16, 32), np.uint8)
     with pytest.raises(TypingError):
-        _block_sad(a, 0, 0, a[:, ::2], 0, 0, 16, 1 << 60)
+        _block_sad(a, 0, 0, a[:, ::2], 0, 0, 16, NO_LIMIT)
 
 
 def test_block_sad_stops_at_the_limit_with_a_partial_sum():
@@ -95,3 +111,13 @@ def test_compensation_equals_the_bilinear_sample_everywhere(bs, shift):
                     expected = _sample(ref, r * bs + i + (my >> shift), c * bs + j + (mx >> shift),
                                        my & mask, mx & mask, shift)
                     assert out[r * bs + i, c * bs + j] == expected
+
+
+@pytest.mark.parametrize("height,width", [(37, 53), (16, 16), (5, 40), (2, 17)])
+def test_half_pel_planes_are_the_bilinear_samples_up_to_the_edges(height, width):
+    rng = np.random.default_rng(height * width)
+    ref = rng.integers(0, 256, (height, width), dtype=np.uint8)
+    planes = half_pel_planes(ref)
+    for k, (fy, fx) in enumerate(((0, 1), (1, 0), (1, 1))):
+        expected = [[_sample(ref, y, x, fy, fx, 1) for x in range(width)] for y in range(height)]
+        assert np.array_equal(planes[k], expected)
