@@ -153,7 +153,7 @@ row_sad8 = _row_sad_intrinsic(8)
 row_sad16 = _row_sad_intrinsic(16)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def block_sad(a, ya, xa, b, yb, xb, size, limit):
     """SAD of the size x size blocks at (ya, xa) of ``a`` and (yb, xb) of ``b`` (both inside
     their arrays; size 2 or a multiple of 4 up to 16, or of 16); stops after the first row at
