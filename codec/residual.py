@@ -13,7 +13,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from .simd import NO_LIMIT, block_sad, matmul2, matmul4, matmul8
+from .simd import (NO_LIMIT, block_sad, difference_row2, difference_row4, difference_row8,
+                   matmul2, matmul4, matmul8)
 
 __all__ = [
     "quality_to_step", "step_fixed_point", "plane_steps", "STEP_ONE", "transform_size", "forward_quantise",
@@ -97,6 +98,12 @@ def zigzag_order(n: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _log2(n):
+    """log2 of a tile side (2, 4 or 8)."""
+    return 3 if n == 8 else (2 if n == 4 else 1)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _matmul(left, right, out, n):
     """out = left @ right for the n x n tiles of the transform (n = 2, 4 or 8)."""
     if n == 8:
@@ -120,6 +127,7 @@ def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv
         for j in range(n):
             bound = max(bound, abs(basis[i, j]))
     bound = bound * bound * inv_step
+    log_n = _log2(n)        # row and column of a raster index by shifts, not divisions
     for tr in range(tile_rows):
         for tc in range(tile_cols):
             y0 = tr * n
@@ -128,14 +136,17 @@ def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv
             if sad * bound + rounding < 1.0 or sad < zero_sad:
                 continue
             for i in range(n):
-                for j in range(n):
-                    res[i, j] = np.float64(np.int32(current[y0 + i, x0 + j])
-                                           - np.int32(prediction[y0 + i, x0 + j]))
+                if n == 8:
+                    difference_row8(current, y0 + i, x0, prediction, res, i)
+                elif n == 4:
+                    difference_row4(current, y0 + i, x0, prediction, res, i)
+                else:
+                    difference_row2(current, y0 + i, x0, prediction, res, i)
             _matmul(res, basis_t, rows_t, n)        # rows: residual x basis^T
             _matmul(basis, rows_t, coeffs, n)       # columns: basis x that
             for z in range(n * n):
                 idx = zigzag[z]
-                c = coeffs[idx // n, idx % n]
+                c = coeffs[idx >> log_n, idx & (n - 1)]
                 magnitude = abs(c) * inv_step + rounding
                 if magnitude >= 1.0:      # levels start at zero: only non-zero ones are written
                     level = min(np.int64(magnitude), MAX_LEVEL)
@@ -153,13 +164,14 @@ def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, stage1, out, used_c
     """
     used_cols[:] = False
     half1 = np.int64(1) << (BASIS_SHIFT - 1)
+    log_n = _log2(n)
     for z in range(n * n):
         level = levels[tr, tc, z]
         if level == 0:
             continue
         idx = zigzag[z]
-        u = idx // n
-        k = idx % n
+        u = idx >> log_n
+        k = idx & (n - 1)
         if not used_cols[k]:
             used_cols[k] = True
             for i in range(n):

@@ -25,7 +25,7 @@ from numba.extending import intrinsic
 
 __all__ = ["row_sad4", "row_sad8", "row_sad16", "block_sad", "matmul2", "matmul4", "matmul8",
            "bilinear_row2", "bilinear_row4", "bilinear_row8", "bilinear_row16", "block_abs_dev",
-           "CENTRE_SCALE", "NO_LIMIT"]
+           "CENTRE_SCALE", "NO_LIMIT", "difference_row2", "difference_row4", "difference_row8"]
 
 #: A block_sad limit no block reaches (the whole sum is wanted).
 NO_LIMIT = 1 << 62
@@ -272,3 +272,39 @@ bilinear_row2 = _bilinear_row_intrinsic(2)
 bilinear_row4 = _bilinear_row_intrinsic(4)
 bilinear_row8 = _bilinear_row_intrinsic(8)
 bilinear_row16 = _bilinear_row_intrinsic(16)
+
+
+def _difference_row_intrinsic(width: int):
+    """An intrinsic difference_row(a, y, x, b, out, i): out[i, j] = a[y, x + j] - b[y, x + j]
+    as float64, for j in range(width) (out: C-ordered float64, width columns)."""
+    bytes_ = ir.VectorType(ir.IntType(8), width)
+    lanes = ir.VectorType(ir.IntType(32), width)
+    doubles = ir.VectorType(ir.DoubleType(), width)
+
+    def difference_row(typingctx, a, y, x, b, out, i):
+        if not (_is_uint8_plane(a) and _is_uint8_plane(b) and isinstance(out, types.Array)
+                and out.ndim == 2 and out.layout == "C" and out.dtype == types.float64):
+            return None
+        signature = types.none(a, types.intp, types.intp, b, out, types.intp)
+
+        def codegen(context, builder, sig, args):
+            y_, x_, i_ = (context.cast(builder, args[k], sig.args[k], types.intp)
+                          for k in (1, 2, 5))
+            first, second = (builder.zext(builder.load(
+                _row_pointer(context, builder, sig.args[k], args[k], y_, x_, bytes_), align=1),
+                lanes) for k in (0, 3))
+            row = builder.sitofp(builder.sub(first, second), doubles)
+            view = context.make_array(sig.args[4])(context, builder, args[4])
+            start = builder.gep(view.data, [builder.mul(i_, ir.Constant(ir.IntType(64), width))])
+            builder.store(row, builder.bitcast(start, doubles.as_pointer()), align=8)
+            return context.get_dummy_value()
+
+        return signature, codegen
+
+    difference_row.__name__ = f"difference_row{width}"
+    return intrinsic(difference_row)
+
+
+difference_row2 = _difference_row_intrinsic(2)
+difference_row4 = _difference_row_intrinsic(4)
+difference_row8 = _difference_row_intrinsic(8)

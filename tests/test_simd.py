@@ -11,8 +11,8 @@ from numba import njit
 from numba.core.errors import TypingError
 
 from livecodec.codec.motion import MODE_INTER, _compensate_plane, _sample, half_pel_planes
-from livecodec.codec.simd import (CENTRE_SCALE, NO_LIMIT, block_abs_dev, block_sad, matmul2, matmul4,
-                                   matmul8)
+from livecodec.codec.simd import (CENTRE_SCALE, NO_LIMIT, block_abs_dev, block_sad, difference_row2,
+                                   difference_row4, difference_row8, matmul2, matmul4, matmul8)
 
 SIZES = (2, 4, 8, 16, 32)
 
@@ -25,6 +25,19 @@ def _block_sad(a, ya, xa, b, yb, xb, size, limit):
 @njit(cache=False)
 def _block_abs_dev(a, y, x, size, centre):
     return block_abs_dev(a, y, x, size, centre)
+
+
+@njit(cache=False)
+def _differences(a, b, n):
+    out = np.empty((n, n))
+    for i in range(n):
+        if n == 8:
+            difference_row8(a, i, 1, b, out, i)
+        elif n == 4:
+            difference_row4(a, i, 1, b, out, i)
+        else:
+            difference_row2(a, i, 1, b, out, i)
+    return out
 
 
 @njit(cache=False)
@@ -58,6 +71,14 @@ def test_block_abs_dev_measures_against_a_centre_in_sixteenths(size):
         y, x = (int(v) for v in rng.integers(0, 40 - size, 2))
         expected = np.abs(a[y:y + size, x:x + size].astype(int) * CENTRE_SCALE - centre).sum()
         assert _block_abs_dev(a, y, x, size, centre) == expected
+
+
+@pytest.mark.parametrize("n", (2, 4, 8))
+def test_difference_rows_are_the_signed_residual_as_floats(n):
+    rng = np.random.default_rng(n)
+    a, b = rng.integers(0, 256, (2, 9, 9), dtype=np.uint8)
+    expected = a[:n, 1:n + 1].astype(float) - b[:n, 1:n + 1]
+    assert np.array_equal(_differences(a, b, n), expected)
 
 
 def test_rows_that_are_not_contiguous_are_refused_when_compiled():
