@@ -16,7 +16,7 @@ from numba import njit
 
 from .parallel import per_plane, run_parallel
 from .params import MAX_DIMENSION
-from .simd import CENTRE_SCALE, NO_LIMIT, block_abs_dev, block_sad
+from .simd import CENTRE_SCALE, NO_LIMIT, SPLIT_PIXELS, block_abs_dev, block_sad, split_pixels32
 
 __all__ = ["Planes", "padded_size", "frame_to_planes", "planes_to_frame", "block_means",
            "block_sums_abs_dev", "MAX_DIMENSION"]
@@ -62,11 +62,15 @@ def _split_rows(ycrcb, y, cr, cb, c0, c1):
     for cy in range(c0, c1):
         top = min(2 * cy, h - 1)
         bottom = min(2 * cy + 1, h - 1)
-        for x in range(y.shape[1]):
+        done = 0            # 32 pixels of both rows at once, then the rest and the padding
+        while done + SPLIT_PIXELS <= w:
+            split_pixels32(ycrcb, top, bottom, done, y, cr, cb, cy)
+            done += SPLIT_PIXELS
+        for x in range(done, y.shape[1]):
             source = min(x, w - 1)
             y[2 * cy, x] = ycrcb[top, source, 0]
             y[2 * cy + 1, x] = ycrcb[bottom, source, 0]
-        for cx in range(cr.shape[1]):
+        for cx in range(done // 2, cr.shape[1]):
             left = min(2 * cx, w - 1)
             right = min(2 * cx + 1, w - 1)
             for plane, k in ((cr, 1), (cb, 2)):

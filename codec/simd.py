@@ -25,7 +25,8 @@ from numba.extending import intrinsic
 
 __all__ = ["row_sad4", "row_sad8", "row_sad16", "block_sad", "matmul2", "matmul4", "matmul8",
            "bilinear_row2", "bilinear_row4", "bilinear_row8", "bilinear_row16", "block_abs_dev",
-           "CENTRE_SCALE", "NO_LIMIT", "difference_row2", "difference_row4", "difference_row8"]
+           "CENTRE_SCALE", "NO_LIMIT", "difference_row2", "difference_row4", "difference_row8",
+           "split_pixels32", "SPLIT_PIXELS"]
 
 #: A block_sad limit no block reaches (the whole sum is wanted).
 NO_LIMIT = 1 << 62
@@ -308,3 +309,69 @@ def _difference_row_intrinsic(width: int):
 difference_row2 = _difference_row_intrinsic(2)
 difference_row4 = _difference_row_intrinsic(4)
 difference_row8 = _difference_row_intrinsic(8)
+
+
+#: Pixels split by one split_pixels32 call (a chroma row gets half as many samples).
+SPLIT_PIXELS = 32
+
+
+@intrinsic
+def split_pixels32(typingctx, pixels, top, bottom, x, y, cr, cb, cy):
+    """Split 32 interleaved 3-channel pixels of two rows into planes: channel 0 of row ``top``
+    and ``bottom`` into y[2 cy, x:x + 32] and y[2 cy + 1, ...], and the rounded 2x2 means of
+    channels 1 and 2 into cr[cy, x / 2:x / 2 + 16] and cb (``pixels``: C-ordered (H, W, 3)
+    uint8; x even)."""
+    if not (isinstance(pixels, types.Array) and pixels.ndim == 3 and pixels.layout == "C"
+            and pixels.dtype == types.uint8 and all(_is_uint8_plane(p) for p in (y, cr, cb))):
+        return None
+    signature = types.none(pixels, types.intp, types.intp, types.intp, y, cr, cb, types.intp)
+    n = SPLIT_PIXELS
+    interleaved = ir.VectorType(ir.IntType(8), 3 * n)
+    plane_row = ir.VectorType(ir.IntType(8), n)
+    wide = ir.VectorType(ir.IntType(16), n)
+    half = ir.VectorType(ir.IntType(16), n // 2)
+
+    def indices(values):
+        return ir.Constant(ir.VectorType(ir.IntType(32), len(values)), values)
+
+    def codegen(context, builder, sig, args):
+        top_, bottom_, x_, cy_ = (context.cast(builder, args[k], sig.args[k], types.intp)
+                                  for k in (1, 2, 3, 7))
+        view = context.make_array(sig.args[0])(context, builder, args[0])
+
+        def load_row(row):
+            pointer = cgutils.get_item_pointer2(
+                context, builder, data=view.data, shape=cgutils.unpack_tuple(builder, view.shape),
+                strides=cgutils.unpack_tuple(builder, view.strides), layout="C",
+                inds=[row, x_, ir.Constant(ir.IntType(64), 0)], wraparound=False,
+                boundscheck=False)
+            return builder.load(builder.bitcast(pointer, interleaved.as_pointer()), align=1)
+
+        def channel(row, k):
+            return builder.shuffle_vector(row, row, indices([3 * j + k for j in range(n)]))
+
+        rows = [load_row(top_), load_row(bottom_)]
+        two = ir.Constant(ir.IntType(64), 2)
+        luma_y = builder.mul(cy_, two)
+        for offset, row in enumerate(rows):
+            target = _row_pointer(context, builder, sig.args[4], args[4],
+                                  builder.add(luma_y, ir.Constant(ir.IntType(64), offset)), x_,
+                                  plane_row)
+            builder.store(channel(row, 0), target, align=1)
+        chroma_x = builder.lshr(x_, ir.Constant(ir.IntType(64), 1))
+        for k, plane in ((1, 5), (2, 6)):
+            column_sums = builder.add(builder.zext(channel(rows[0], k), wide),
+                                      builder.zext(channel(rows[1], k), wide))
+            even = builder.shuffle_vector(column_sums, column_sums,
+                                          indices([2 * j for j in range(n // 2)]))
+            odd = builder.shuffle_vector(column_sums, column_sums,
+                                         indices([2 * j + 1 for j in range(n // 2)]))
+            total = builder.add(builder.add(even, odd), ir.Constant(half, [2] * (n // 2)))
+            mean = builder.trunc(builder.lshr(total, ir.Constant(half, [2] * (n // 2))),
+                                 ir.VectorType(ir.IntType(8), n // 2))
+            target = _row_pointer(context, builder, sig.args[plane], args[plane], cy_, chroma_x,
+                                  ir.VectorType(ir.IntType(8), n // 2))
+            builder.store(mean, target, align=1)
+        return context.get_dummy_value()
+
+    return signature, codegen
