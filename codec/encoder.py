@@ -22,8 +22,8 @@ from .presets import effort
 from .ratecontrol import RateController
 from .parallel import check_threads, per_plane, using_threads
 from .reconstruct import predict, reconstruct
-from .residual import (ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, forward_quantise, plane_steps,
-                       quality_to_step, transform_size)
+from .residual import (ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, coded_tiles, forward_quantise,
+                       plane_steps, quality_to_step, transform_size)
 from .slices import choose_slice_count, encode_slices, slice_rows
 from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, label_bits
 
@@ -307,9 +307,7 @@ class Encoder:
         coded = np.zeros((rows, cols), bool)
         for lev in levels:
             tr, tc = lev.shape[:2]
-            # Four int16 levels per int64 word: a quarter of the comparisons.
-            per_tile = lev.view(np.int64).any(axis=2)
-            coded |= per_tile.reshape(rows, tr // rows, cols, tc // cols).any(axis=(1, 3))
+            coded |= coded_tiles(lev).reshape(rows, tr // rows, cols, tc // cols).any(axis=(1, 3))
         return coded
 
     def _entropy_code(self, is_refresh, quality, modes, mvd, labels, palette, levels, bs):

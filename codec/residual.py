@@ -18,7 +18,7 @@ from .simd import (NO_LIMIT, block_sad, difference_row2, difference_row4, differ
 
 __all__ = [
     "quality_to_step", "step_fixed_point", "plane_steps", "STEP_ONE", "transform_size", "forward_quantise",
-    "dequantise_inverse", "add_residual", "zigzag_order", "MAX_LEVEL",
+    "dequantise_inverse", "add_residual", "zigzag_order", "coded_tiles", "MAX_LEVEL",
     "ROUNDING_INTRA", "ROUNDING_INTER", "LEVEL_DTYPE",
 ]
 
@@ -250,6 +250,24 @@ def _inverse(levels: np.ndarray, step_fp: int, out: np.ndarray, add: bool) -> No
     _inverse_kernel(levels, levels.view(np.int64), n, _int_dct_basis(n), zigzag_order(n),
                     step_fp, out, add, np.empty((n, n), np.int64), np.empty((n, n), np.int64),
                     np.empty(n, np.bool_))
+
+
+def coded_tiles(levels: np.ndarray) -> np.ndarray:
+    """bool (TR, TC): which tiles of int16 (TR, TC, n*n) levels have a non-zero level."""
+    coded = np.empty(levels.shape[:2], np.bool_)
+    _coded_tiles(np.ascontiguousarray(levels).view(np.int64), coded)
+    return coded
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _coded_tiles(words, coded):
+    tile_rows, tile_cols, n_words = words.shape
+    for tr in range(tile_rows):
+        for tc in range(tile_cols):
+            nonzero = 0
+            for z in range(n_words):    # four levels a word
+                nonzero |= words[tr, tc, z]
+            coded[tr, tc] = nonzero != 0
 
 
 def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
