@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from numba import njit
 
-from .parallel import per_plane, run_parallel
+from .parallel import per_plane_in_bands, run_parallel
 from .params import MAX_DIMENSION
 from .simd import CENTRE_SCALE, NO_LIMIT, SPLIT_PIXELS, block_abs_dev, block_sad, split_pixels32
 
@@ -155,7 +155,8 @@ def block_means(planes: Planes, block_size: int) -> np.ndarray:
     out = np.empty((rows, cols, 3), np.float32)
     sides = (block_size, block_size // 2, block_size // 2)
     zeros = np.zeros((block_size, block_size), np.uint8)
-    per_plane(lambda k: _plane_block_means(planes[k], sides[k], out, k, zeros))
+    per_plane_in_bands(lambda k, r0, r1: _plane_block_means(
+        planes[k][r0 * sides[k]:r1 * sides[k]], sides[k], out[r0:r1], k, zeros), [rows] * 3)
     return out
 
 

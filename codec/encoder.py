@@ -20,10 +20,10 @@ from .palette import fit_palette, nearest_labels
 from .params import CodecParams, check_frame_size
 from .presets import effort
 from .ratecontrol import RateController
-from .parallel import check_threads, per_plane, using_threads
+from .parallel import check_threads, per_plane_in_bands, using_threads
 from .reconstruct import predict, reconstruct
-from .residual import (ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, coded_tiles, forward_quantise,
-                       plane_steps, quality_to_step, transform_size)
+from .residual import (LEVEL_DTYPE, ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, coded_tiles,
+                       forward_quantise, plane_steps, quality_to_step, transform_size)
 from .slices import choose_slice_count, encode_slices, slice_rows
 from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, label_bits
 
@@ -289,10 +289,17 @@ class Encoder:
         if quality == 0:
             return None, prediction
         sides = (self._block_size, self._block_size // 2, self._block_size // 2)
+        tiles = [transform_size(side) for side in sides]
         steps = plane_steps(quality)
-        levels = tuple(per_plane(lambda k: forward_quantise(
-            planes[k], prediction[k], transform_size(sides[k]), steps[k] / STEP_ONE, rounding,
-            zero_residual)))
+        levels = tuple(np.zeros((plane.shape[0] // n, plane.shape[1] // n, n * n), LEVEL_DTYPE)
+                       for plane, n in zip(planes, tiles))
+
+        def quantise(k: int, t0: int, t1: int) -> None:
+            n = tiles[k]
+            forward_quantise(planes[k][t0 * n:t1 * n], prediction[k][t0 * n:t1 * n], n,
+                             steps[k] / STEP_ONE, rounding, zero_residual, out=levels[k][t0:t1])
+
+        per_plane_in_bands(quantise, [len(lev) for lev in levels])
         return levels, reconstruct(prediction, levels, steps)
 
     def _retry_quality(self, frame_type: str, quality: int, n_bytes: int) -> int | None:

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from .modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
-from .parallel import per_plane, run_parallel
+from .parallel import per_plane_in_bands, run_parallel
 from .simd import bilinear_row2, bilinear_row4, bilinear_row8, bilinear_row16, block_sad
 
 __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_search",
@@ -347,14 +347,15 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _compensate_plane(ref, out, mvs, modes, flat, bs, shift):
-    """Fill ``out`` block by block: motion-compensated, or the flat palette value."""
+def _compensate_plane(ref, out, mvs, modes, flat, bs, shift, row0):
+    """Fill ``out`` block by block: motion-compensated, or the flat palette value. The
+    block arguments are the band of block rows from ``row0``."""
     rows, cols = modes.shape
     h, w = ref.shape
     mask = (1 << shift) - 1
     for r in range(rows):
         for c in range(cols):
-            y0 = r * bs
+            y0 = (row0 + r) * bs
             x0 = c * bs
             if modes[r, c] == MODE_PALETTE:
                 v = flat[r, c]
@@ -408,11 +409,14 @@ def predict_planes(ref, mvs: np.ndarray, modes: np.ndarray, flat_colours: np.nda
         flat_colours: uint8 (rows, cols, 3) palette colour (Y, Cr, Cb) of palette blocks.
         block_size: luma block side.
     """
-    def compensate(k: int) -> np.ndarray:
-        plane = np.ascontiguousarray(ref[k])
-        pred = np.empty_like(plane)
-        _compensate_plane(plane, pred, mvs, modes, np.ascontiguousarray(flat_colours[:, :, k]),
-                          block_size if k == 0 else block_size // 2, 1 if k == 0 else 2)
-        return pred
+    planes = [np.ascontiguousarray(plane) for plane in ref]
+    predictions = [np.empty_like(plane) for plane in planes]
+    flat = [np.ascontiguousarray(flat_colours[:, :, k]) for k in range(3)]
 
-    return per_plane(compensate)
+    def compensate(k: int, r0: int, r1: int) -> None:
+        bs = block_size if k == 0 else block_size // 2
+        _compensate_plane(planes[k], predictions[k], mvs[r0:r1], modes[r0:r1], flat[k][r0:r1],
+                          bs, 1 if k == 0 else 2, r0)
+
+    per_plane_in_bands(compensate, [len(modes)] * 3)
+    return predictions

@@ -15,13 +15,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Callable, Iterator, Sequence, TypeVar
 
-__all__ = ["default_threads", "check_threads", "using_threads", "run_parallel", "per_plane",
+__all__ = ["default_threads", "check_threads", "using_threads", "run_parallel", "per_plane_in_bands",
            "MAX_THREADS"]
 
 T = TypeVar("T")
 
 #: More threads than a frame has pieces gain nothing; this bounds a mistyped --threads.
 MAX_THREADS = 64
+#: Bands of the luma plane in per_plane_in_bands (each as large as a chroma plane).
+LUMA_BANDS = 4
 _threads: ContextVar[int | None] = ContextVar("codec_threads", default=None)
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
@@ -94,8 +96,15 @@ def run_parallel(tasks: Sequence[Callable[[], T]]) -> list[T]:
     return results
 
 
-def per_plane(work: Callable[[int], T]) -> list[T]:
-    """[work(0), work(1), work(2)] for the Y, Cr, Cb planes: luma on one core, both chroma
-    planes (together as many samples as luma) on the other."""
-    luma, chroma = run_parallel([lambda: work(0), lambda: (work(1), work(2))])
-    return [luma, *chroma]
+def per_plane_in_bands(work: Callable[[int, int, int], None], rows: Sequence[int]) -> None:
+    """work(k, r0, r1) over bands [r0, r1) of the rows of each plane k (Y, Cr, Cb, with
+    rows[k] rows of whatever unit the work counts: tile or block rows).
+
+    A 4:2:0 chroma plane holds a quarter of the luma samples, so luma is cut into four bands
+    and each chroma plane is one piece: six pieces of the same size keep two, three or six
+    cores busy to the end (whole planes left one core with two thirds of the work).
+    """
+    edges = [rows[0] * i // LUMA_BANDS for i in range(LUMA_BANDS + 1)]
+    pieces = [(0, edges[i], edges[i + 1]) for i in range(LUMA_BANDS)]
+    pieces += [(k, 0, rows[k]) for k in (1, 2)]
+    run_parallel([lambda k=k, r0=r0, r1=r1: work(k, r0, r1) for k, r0, r1 in pieces if r1 > r0])

@@ -9,7 +9,7 @@ import numpy as np
 
 from .blocks import Planes
 from .motion import predict_planes
-from .parallel import per_plane
+from .parallel import per_plane_in_bands
 from .residual import add_residual
 
 __all__ = ["flat_planes", "predict", "reconstruct"]
@@ -45,4 +45,13 @@ def reconstruct(prediction: Planes, levels: tuple[np.ndarray, np.ndarray, np.nda
     """Prediction plus decoded residual; ``levels`` None when the frame carries no residual."""
     if levels is None:
         return prediction
-    return Planes(*per_plane(lambda k: add_residual(prediction[k], levels[k], steps[k])))
+    recon = Planes(*(np.empty_like(plane) for plane in prediction))
+    tiles = [plane.shape[0] // len(lev) for plane, lev in zip(prediction, levels)]   # tile sides
+
+    def add(k: int, t0: int, t1: int) -> None:
+        n = tiles[k]
+        add_residual(prediction[k][t0 * n:t1 * n], levels[k][t0:t1], steps[k],
+                     out=recon[k][t0 * n:t1 * n])
+
+    per_plane_in_bands(add, [len(lev) for lev in levels])
+    return recon

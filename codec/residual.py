@@ -221,7 +221,8 @@ def _inverse_kernel(levels, words, n, basis, zigzag, step_fp, out, add, stage1, 
 
 
 def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: float,
-                     rounding: float, zero_residual: float = 0.0) -> np.ndarray:
+                     rounding: float, zero_residual: float = 0.0,
+                     out: np.ndarray | None = None) -> np.ndarray:
     """DCT the residual ``current - prediction`` in n x n tiles and quantise with a dead zone.
 
     Args:
@@ -231,12 +232,13 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
         rounding: dead-zone offset in steps (``ROUNDING_INTRA`` / ``ROUNDING_INTER``).
         zero_residual: tiles whose mean |residual| is below this many steps are left at zero
             untransformed (a speed preset's early skip; 0 keeps every tile that codes).
+        out: zeroed levels to fill (a band of a frame's levels); a new array when None.
 
     Returns:
         int16 levels, shape (H/n, W/n, n*n), each tile in zigzag order.
     """
     h, w = current.shape
-    levels = np.zeros((h // n, w // n, n * n), LEVEL_DTYPE)
+    levels = np.zeros((h // n, w // n, n * n), LEVEL_DTYPE) if out is None else out
     basis = _dct_basis(n)
     current, prediction = np.ascontiguousarray(current), np.ascontiguousarray(prediction)
     _forward_quantise_kernel(current, prediction, n, basis, np.ascontiguousarray(basis.T),
@@ -287,8 +289,13 @@ def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
     return out
 
 
-def add_residual(prediction: np.ndarray, levels: np.ndarray, step_fp: int) -> np.ndarray:
-    """Prediction plus the decoded residual, clipped to 8 bits: the reconstructed plane."""
-    out = prediction.copy()
+def add_residual(prediction: np.ndarray, levels: np.ndarray, step_fp: int,
+                 out: np.ndarray | None = None) -> np.ndarray:
+    """Prediction plus the decoded residual, clipped to 8 bits: the reconstructed plane
+    (written into ``out``, e.g. a band of a frame's plane, when given)."""
+    if out is None:
+        out = prediction.copy()
+    else:
+        out[...] = prediction
     _inverse(levels, step_fp, out, True)
     return out

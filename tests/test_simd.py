@@ -122,7 +122,7 @@ def test_compensation_equals_the_bilinear_sample_everywhere(bs, shift):
     mvs[0, 0] = (1, 1)                       # a fraction inside the picture, for sure
     modes = np.full((rows, cols), MODE_INTER, np.int8)
     out = np.zeros_like(ref)
-    _compensate_plane(ref, out, mvs, modes, np.zeros((rows, cols), np.uint8), bs, shift)
+    _compensate_plane(ref, out, mvs, modes, np.zeros((rows, cols), np.uint8), bs, shift, 0)
     mask = scale - 1
     for r in range(rows):
         for c in range(cols):
