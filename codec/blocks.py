@@ -16,7 +16,8 @@ from numba import njit
 
 from .parallel import per_plane_in_bands, run_parallel
 from .params import MAX_DIMENSION
-from .simd import CENTRE_SCALE, NO_LIMIT, SPLIT_PIXELS, block_abs_dev, block_sad, split_pixels32
+from .simd import (BGR_PIXELS, CENTRE_SCALE, NO_LIMIT, SPLIT_PIXELS, YCRCB_TO_BGR, bgr_pixels16,
+                   block_abs_dev, block_sad, split_pixels32)
 
 __all__ = ["Planes", "padded_size", "frame_to_planes", "planes_to_frame", "block_means",
            "block_sums_abs_dev", "MAX_DIMENSION"]
@@ -82,19 +83,13 @@ def _split_rows(ycrcb, y, cr, cb, c0, c1):
 def planes_to_frame(planes: Planes, width: int, height: int) -> np.ndarray:
     """Padded planes -> cropped BGR uint8 frame, in integer arithmetic (the same bytes on every
     platform): chroma upsampled bilinearly (weights 3/4 and 1/4, as OpenCV's exact linear
-    resize does for 2x), then JPEG's YCrCb -> BGR with 14-bit coefficients; rows split over
-    two cores."""
-    out = np.empty((3, height, width), np.uint8)   # planar, then merged: faster than interleaved
+    resize does for 2x), then JPEG's YCrCb -> BGR with 14-bit coefficients
+    (``simd.YCRCB_TO_BGR``); sixteen pixels at a time, rows split over two cores."""
+    out = np.empty((height, width, 3), np.uint8)
     half = height // 2
     run_parallel([lambda: _ycrcb_to_bgr_rows(planes.y, planes.cr, planes.cb, out, 0, half),
                   lambda: _ycrcb_to_bgr_rows(planes.y, planes.cr, planes.cb, out, half, height)])
-    return cv2.merge(list(out))
-
-
-#: YCrCb -> BGR (JPEG / OpenCV full range) in 1/16384: R = Y + 1.403 Cr', G = Y - 0.714 Cr'
-#: - 0.344 Cb', B = Y + 1.773 Cb' (Cr' = Cr - 128).
-_CR_R, _CR_G, _CB_G, _CB_B = 22987, 11698, 5636, 29049
-_COEF_SHIFT = 14
+    return out
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -102,40 +97,39 @@ def _clip8(v):
     return min(max(v, 0), 255)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _upsampled(plane, near, far, x):
+    """Chroma at full-resolution column x of a row between half-resolution rows near (3/4)
+    and far (1/4), x 16: columns blended 3:1 with the nearer neighbour, edges replicated."""
+    i = x >> 1
+    other = max(i - 1, 0) if x & 1 == 0 else min(i + 1, plane.shape[1] - 1)
+    centre = 3 * np.int32(plane[near, i]) + np.int32(plane[far, i])
+    return 3 * centre + 3 * np.int32(plane[near, other]) + np.int32(plane[far, other])
+
+
 @njit(cache=True, nogil=True, _nrt=False)
-def _upsample_row(plane, near, far, row, out):
-    """Chroma of one full-resolution row, x 16: rows blended 3:1 vertically, then columns."""
-    cw = plane.shape[1]
-    for i in range(cw):
-        row[i] = 3 * np.int32(plane[near, i]) + np.int32(plane[far, i])
-    out[0] = 3 * row[0] + row[0]
-    for i in range(1, cw):
-        out[2 * i] = 3 * row[i] + row[i - 1]
-        out[2 * i - 1] = 3 * row[i - 1] + row[i]
-    out[2 * cw - 1] = 3 * row[cw - 1] + row[cw - 1]
-
-
-@njit(cache=True, nogil=True)
 def _ycrcb_to_bgr_rows(y, cr, cb, out, row0, row1):
-    ch, cw = cr.shape
-    width = out.shape[2]
-    half = np.int32(1 << (_COEF_SHIFT - 1))
-    row = np.empty(cw, np.int32)
-    crs = np.empty(2 * cw, np.int32)
-    cbs = np.empty(2 * cw, np.int32)
+    cr_r, cr_g, cb_g, cb_b, shift = YCRCB_TO_BGR
+    half = np.int32(1 << (shift - 1))
+    width = out.shape[1]
+    columns = cr.shape[1]
     for r in range(row0, row1):
         # Chroma row r sits between half-resolution rows r // 2 and its upper or lower neighbour.
         near = r >> 1
-        far = max(near - 1, 0) if r & 1 == 0 else min(near + 1, ch - 1)
-        _upsample_row(cr, near, far, row, crs)
-        _upsample_row(cb, near, far, row, cbs)
-        for x in range(width):
+        far = max(near - 1, 0) if r & 1 == 0 else min(near + 1, cr.shape[0] - 1)
+        x = 0
+        while x < width:
+            if x >= 2 and x + BGR_PIXELS <= width and (x >> 1) + BGR_PIXELS // 2 + 1 <= columns:
+                bgr_pixels16(y, cr, cb, r, near, far, x, out)
+                x += BGR_PIXELS
+                continue
             lum = np.int32(y[r, x])
-            crd = ((crs[x] + 8) >> 4) - 128
-            cbd = ((cbs[x] + 8) >> 4) - 128
-            out[0, r, x] = _clip8(lum + ((_CB_B * cbd + half) >> _COEF_SHIFT))
-            out[1, r, x] = _clip8(lum + ((-_CR_G * crd - _CB_G * cbd + half) >> _COEF_SHIFT))
-            out[2, r, x] = _clip8(lum + ((_CR_R * crd + half) >> _COEF_SHIFT))
+            crd = ((_upsampled(cr, near, far, x) + 8) >> 4) - 128
+            cbd = ((_upsampled(cb, near, far, x) + 8) >> 4) - 128
+            out[r, x, 0] = _clip8(lum + ((cb_b * cbd + half) >> shift))
+            out[r, x, 1] = _clip8(lum + ((-cr_g * crd - cb_g * cbd + half) >> shift))
+            out[r, x, 2] = _clip8(lum + ((cr_r * crd + half) >> shift))
+            x += 1
 
 
 @njit(cache=True, nogil=True, _nrt=False)

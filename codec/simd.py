@@ -26,7 +26,7 @@ from numba.extending import intrinsic
 __all__ = ["row_sad4", "row_sad8", "row_sad16", "block_sad", "matmul2", "matmul4", "matmul8",
            "bilinear_row2", "bilinear_row4", "bilinear_row8", "bilinear_row16", "block_abs_dev",
            "CENTRE_SCALE", "NO_LIMIT", "difference_row2", "difference_row4", "difference_row8",
-           "split_pixels32", "SPLIT_PIXELS"]
+           "split_pixels32", "SPLIT_PIXELS", "bgr_pixels16", "BGR_PIXELS", "YCRCB_TO_BGR"]
 
 #: A block_sad limit no block reaches (the whole sum is wanted).
 NO_LIMIT = 1 << 62
@@ -372,6 +372,89 @@ def split_pixels32(typingctx, pixels, top, bottom, x, y, cr, cb, cy):
             target = _row_pointer(context, builder, sig.args[plane], args[plane], cy_, chroma_x,
                                   ir.VectorType(ir.IntType(8), n // 2))
             builder.store(mean, target, align=1)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+#: Pixels converted by one bgr_pixels16 call.
+BGR_PIXELS = 16
+#: YCrCb -> BGR (JPEG / OpenCV full range) in 1/16384: R = Y + 1.403 Cr', G = Y - 0.714 Cr'
+#: - 0.344 Cb', B = Y + 1.773 Cb' (Cr' = Cr - 128): (Cr to R, Cr to G, Cb to G, Cb to B, shift).
+YCRCB_TO_BGR = (22987, 11698, 5636, 29049, 14)
+
+
+@intrinsic
+def bgr_pixels16(typingctx, y, cr, cb, row, near, far, x, out):
+    """Sixteen BGR pixels of picture row ``row`` from x (even) into out[row, x:x + 16] ((H, W, 3)
+    uint8), exactly as codec.blocks' scalar formula: chroma upsampled from half-resolution rows
+    ``near`` (weight 3) and ``far`` (1), then columns 3:1, then integer YCrCb -> BGR. Needs
+    chroma columns x/2 - 1 .. x/2 + 8."""
+    if not (all(_is_uint8_plane(p) for p in (y, cr, cb)) and isinstance(out, types.Array)
+            and out.ndim == 3 and out.layout == "C" and out.dtype == types.uint8):
+        return None
+    signature = types.none(y, cr, cb, types.intp, types.intp, types.intp, types.intp, out)
+    n = BGR_PIXELS
+    half_n = n // 2
+    i64 = ir.IntType(64)
+
+    def vector(value, width=n):
+        return ir.Constant(ir.VectorType(ir.IntType(32), width), [value] * width)
+
+    def indices(values):
+        return ir.Constant(ir.VectorType(ir.IntType(32), len(values)), values)
+
+    def codegen(context, builder, sig, args):
+        row_, near_, far_, x_ = (context.cast(builder, args[k], sig.args[k], types.intp)
+                                 for k in (3, 4, 5, 6))
+        column = builder.lshr(x_, ir.Constant(i64, 1))
+
+        def load(k, plane_row, col, width):
+            pointer = _row_pointer(context, builder, sig.args[k], args[k], plane_row, col,
+                                   ir.VectorType(ir.IntType(8), width))
+            return builder.zext(builder.load(pointer, align=1),
+                                ir.VectorType(ir.IntType(32), width))
+
+        def chroma(k):
+            """The plane's 16x upsampled values of the sixteen pixels."""
+            def blended(offset):
+                col = builder.add(column, ir.Constant(i64, offset))
+                return builder.add(builder.mul(load(k, near_, col, half_n), vector(3, half_n)),
+                                   load(k, far_, col, half_n))
+            left, centre, right = blended(-1), blended(0), blended(1)
+            centre3 = builder.mul(centre, vector(3, half_n))
+            even = builder.add(centre3, left)
+            odd = builder.add(centre3, right)
+            spread = builder.shuffle_vector(even, odd, indices(
+                [j // 2 + (half_n if j % 2 else 0) for j in range(n)]))
+            return builder.sub(builder.ashr(builder.add(spread, vector(8)), vector(4)),
+                               vector(128))
+
+        cr_r, cr_g, cb_g, cb_b, shift = YCRCB_TO_BGR
+        crd, cbd = chroma(1), chroma(2)
+        luma = load(0, row_, x_, n)
+        rounding = vector(1 << (shift - 1))
+
+        def channel(total):
+            value = builder.add(luma, builder.ashr(builder.add(total, rounding), vector(shift)))
+            low = builder.select(builder.icmp_signed("<", value, vector(0)), vector(0), value)
+            high = builder.select(builder.icmp_signed(">", low, vector(255)), vector(255), low)
+            return builder.trunc(high, ir.VectorType(ir.IntType(8), n))
+
+        blue = channel(builder.mul(cbd, vector(cb_b)))
+        green = channel(builder.sub(builder.mul(crd, vector(-cr_g)), builder.mul(cbd, vector(cb_g))))
+        red = channel(builder.mul(crd, vector(cr_r)))
+        blue_green = builder.shuffle_vector(blue, green, indices(list(range(2 * n))))
+        red_wide = builder.shuffle_vector(red, red, indices(list(range(n)) * 2))
+        pixels = builder.shuffle_vector(blue_green, red_wide, indices(
+            [channel_base + j for j in range(n) for channel_base in (0, n, 2 * n)]))
+        view = context.make_array(sig.args[7])(context, builder, args[7])
+        pointer = cgutils.get_item_pointer2(
+            context, builder, data=view.data, shape=cgutils.unpack_tuple(builder, view.shape),
+            strides=cgutils.unpack_tuple(builder, view.strides), layout="C",
+            inds=[row_, x_, ir.Constant(i64, 0)], wraparound=False, boundscheck=False)
+        builder.store(pixels, builder.bitcast(pointer, ir.VectorType(ir.IntType(8), 3 * n)
+                                              .as_pointer()), align=1)
         return context.get_dummy_value()
 
     return signature, codegen

@@ -142,3 +142,36 @@ def test_half_pel_planes_are_the_bilinear_samples_up_to_the_edges(height, width)
     for k, (fy, fx) in enumerate(((0, 1), (1, 0), (1, 1))):
         expected = [[_sample(ref, y, x, fy, fx, 1) for x in range(width)] for y in range(height)]
         assert np.array_equal(planes[k], expected)
+
+
+def _bgr_reference(y, cr, cb, width, height):
+    """planes_to_frame's formula in numpy: chroma rows 3:1 with the next-nearest row, then
+    columns 3:1 (edges replicated), x16; YCrCb -> BGR in 1/16384."""
+    def upsample(plane):
+        p = plane.astype(np.int64)
+        rows = np.arange(height)
+        near = rows >> 1
+        far = np.where(rows & 1, np.minimum(near + 1, p.shape[0] - 1), np.maximum(near - 1, 0))
+        blended = 3 * p[near] + p[far]
+        cols = np.arange(width)
+        i = cols >> 1
+        other = np.where(cols & 1, np.minimum(i + 1, p.shape[1] - 1), np.maximum(i - 1, 0))
+        return ((3 * blended[:, i] + blended[:, other] + 8) >> 4) - 128
+    crd, cbd = upsample(cr), upsample(cb)
+    lum = y[:height, :width].astype(np.int64)
+    half = 1 << 13
+    channels = [lum + ((29049 * cbd + half) >> 14), lum + ((-11698 * crd - 5636 * cbd + half) >> 14),
+                lum + ((22987 * crd + half) >> 14)]
+    return np.clip(np.stack(channels, axis=2), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("width,height", [(84, 52), (101, 77), (640, 48), (2, 2), (36, 4), (50, 31)])
+def test_planes_to_bgr_vector_rows_follow_the_formula(width, height):
+    from livecodec.codec.blocks import Planes, planes_to_frame
+
+    rng = np.random.default_rng(width + height)
+    hp, wp = height + height % 2 + 4, width + width % 2 + 4
+    y = rng.integers(0, 256, (hp, wp), dtype=np.uint8)
+    cr, cb = rng.integers(0, 256, (2, hp // 2, wp // 2), dtype=np.uint8)
+    assert np.array_equal(planes_to_frame(Planes(y, cr, cb), width, height),
+                          _bgr_reference(y, cr, cb, width, height))
