@@ -91,8 +91,11 @@ def run_parallel(tasks: Sequence[Callable[[], T]]) -> list[T]:
     try:
         work()
     finally:
+        # A helper still queued (the shared pool busy with another encoder's or decoder's
+        # pieces) has nothing left to take: cancelled, not waited for.
         for helper in helpers:
-            helper.result()
+            if not helper.cancel():
+                helper.result()
     return results
 
 
