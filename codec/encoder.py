@@ -22,8 +22,8 @@ from .presets import effort
 from .ratecontrol import RateController
 from .parallel import check_threads, per_plane_in_bands, using_threads
 from .reconstruct import predict, reconstruct
-from .residual import (LEVEL_DTYPE, ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, coded_tiles,
-                       forward_quantise, plane_steps, quality_to_step, transform_size)
+from .residual import (LEVEL_DTYPE, ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, forward_quantise,
+                       plane_steps, quality_to_step, transform_size)
 from .slices import choose_slice_count, encode_slices, slice_rows
 from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, label_bits
 
@@ -219,7 +219,7 @@ class Encoder:
         mvs = np.zeros((rows, cols, 2), np.int32)
         prediction = predict(None, modes, mvs, labels, palette, bs)
         for _ in range(2):
-            levels, recon = self._code_residual(prediction, planes, quality, ROUNDING_INTRA)
+            levels, _, recon = self._code_residual(prediction, planes, quality, ROUNDING_INTRA)
             header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette, slices))
             symbols, costs = self._entropy_code(True, quality, modes, mvs, labels, palette, levels, bs)
             retry = self._retry_quality("refresh", quality, len(header) + len(symbols))
@@ -265,9 +265,9 @@ class Encoder:
         mvd[use_palette] = 0
         coded_modes = modes
         for _ in range(2):
-            levels, recon = self._code_residual(prediction, planes, quality, ROUNDING_INTER,
-                                                work.zero_residual)
-            coded = self._blocks_with_residual(levels, rows, cols)
+            levels, tiles_coded, recon = self._code_residual(prediction, planes, quality,
+                                                             ROUNDING_INTER, work.zero_residual)
+            coded = self._blocks_with_residual(tiles_coded, rows, cols)
             coded_modes = modes.copy()
             coded_modes[(modes == MODE_INTER) & ~coded & ~mvd.any(axis=2)] = MODE_SKIP
             symbols, costs = self._entropy_code(False, quality, coded_modes, mvd, labels, palette,
@@ -285,36 +285,39 @@ class Encoder:
     # -- shared steps --------------------------------------------------------------------
     def _code_residual(self, prediction: Planes, planes: Planes, quality: int, rounding: float,
                        zero_residual: float = 0.0):
-        """Quantised residual levels (None at quality 0) and the resulting reconstruction."""
+        """(levels, tiles with a non-zero level per plane, reconstruction); levels and tiles
+        None at quality 0."""
         if quality == 0:
-            return None, prediction
+            return None, None, prediction
         sides = (self._block_size, self._block_size // 2, self._block_size // 2)
         tiles = [transform_size(side) for side in sides]
         steps = plane_steps(quality)
         levels = tuple(np.zeros((plane.shape[0] // n, plane.shape[1] // n, n * n), LEVEL_DTYPE)
                        for plane, n in zip(planes, tiles))
+        coded = tuple(np.empty(lev.shape[:2], bool) for lev in levels)
 
         def quantise(k: int, t0: int, t1: int) -> None:
             n = tiles[k]
             forward_quantise(planes[k][t0 * n:t1 * n], prediction[k][t0 * n:t1 * n], n,
-                             steps[k] / STEP_ONE, rounding, zero_residual, out=levels[k][t0:t1])
+                             steps[k] / STEP_ONE, rounding, zero_residual, out=levels[k][t0:t1],
+                             coded=coded[k][t0:t1])
 
         per_plane_in_bands(quantise, [len(lev) for lev in levels])
-        return levels, reconstruct(prediction, levels, steps)
+        return levels, coded, reconstruct(prediction, levels, steps, coded)
 
     def _retry_quality(self, frame_type: str, quality: int, n_bytes: int) -> int | None:
         if self._rate_control is None:
             return None
         return self._rate_control.retry_quality(frame_type, quality, n_bytes)
 
-    def _blocks_with_residual(self, levels, rows: int, cols: int) -> np.ndarray:
-        """bool (rows, cols): whether any tile of the block has a non-zero level."""
-        if levels is None:
-            return np.zeros((rows, cols), bool)
+    @staticmethod
+    def _blocks_with_residual(tiles_coded, rows: int, cols: int) -> np.ndarray:
+        """bool (rows, cols): whether any tile of the block has a non-zero level (``tiles_coded``:
+        per plane, which tiles do; None without residual)."""
         coded = np.zeros((rows, cols), bool)
-        for lev in levels:
-            tr, tc = lev.shape[:2]
-            coded |= coded_tiles(lev).reshape(rows, tr // rows, cols, tc // cols).any(axis=(1, 3))
+        for tiles in tiles_coded or ():
+            tr, tc = tiles.shape
+            coded |= tiles.reshape(rows, tr // rows, cols, tc // cols).any(axis=(1, 3))
         return coded
 
     def _entropy_code(self, is_refresh, quality, modes, mvd, labels, palette, levels, bs):

@@ -41,8 +41,9 @@ def predict(reference: Planes | None, modes: np.ndarray, mvs: np.ndarray, labels
 
 
 def reconstruct(prediction: Planes, levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-                steps: tuple[int, int, int]) -> Planes:
-    """Prediction plus decoded residual; ``levels`` None when the frame carries no residual."""
+                steps: tuple[int, int, int], coded: tuple[np.ndarray, ...] | None = None) -> Planes:
+    """Prediction plus decoded residual; ``levels`` None when the frame carries no residual.
+    ``coded``: per plane, the tiles with a non-zero level, when the caller knows them."""
     if levels is None:
         return prediction
     recon = Planes(*(np.empty_like(plane) for plane in prediction))
@@ -51,7 +52,7 @@ def reconstruct(prediction: Planes, levels: tuple[np.ndarray, np.ndarray, np.nda
     def add(k: int, t0: int, t1: int) -> None:
         n = tiles[k]
         add_residual(prediction[k][t0 * n:t1 * n], levels[k][t0:t1], steps[k],
-                     out=recon[k][t0 * n:t1 * n])
+                     out=recon[k][t0 * n:t1 * n], coded=None if coded is None else coded[k][t0:t1])
 
     per_plane_in_bands(add, [len(lev) for lev in levels])
     return recon

@@ -118,7 +118,7 @@ def _matmul(left, right, out, n):
 # run without numba's reference counting (_nrt=False), as codec.syntax explains.
 @njit(cache=True, nogil=True, _nrt=False)
 def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv_step, rounding,
-                             zero_sad, levels, res, rows_t, coeffs):
+                             zero_sad, levels, coded, res, rows_t, coeffs):
     tile_rows, tile_cols = levels.shape[:2]
     # Any coefficient is at most max|basis|^2 * sum|residual|: tiles whose bound stays below
     # one step quantise to zero without being transformed (most of a predicted frame).
@@ -132,6 +132,7 @@ def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv
         for tc in range(tile_cols):
             y0 = tr * n
             x0 = tc * n
+            coded[tr, tc] = False
             sad = block_sad(current, y0, x0, prediction, y0, x0, n, NO_LIMIT)
             if sad * bound + rounding < 1.0 or sad < zero_sad:
                 continue
@@ -151,6 +152,7 @@ def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv
                 if magnitude >= 1.0:      # levels start at zero: only non-zero ones are written
                     level = min(np.int64(magnitude), MAX_LEVEL)
                     levels[tr, tc, z] = -level if c < 0 else level
+                    coded[tr, tc] = True
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -196,17 +198,14 @@ def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, stage1, out, used_c
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _inverse_kernel(levels, words, n, basis, zigzag, step_fp, out, add, stage1, res, used_cols):
+def _inverse_kernel(levels, coded, n, basis, zigzag, step_fp, out, add, stage1, res, used_cols):
     """Residual plane (add=False) or clip(prediction + residual) (add=True) into ``out``, which
-    already holds the prediction (add=True) or zeros: only coded tiles are visited. ``words``
-    is ``levels`` seen as int64 (four levels a word); the rest are scratch for _inverse_tile."""
-    tile_rows, tile_cols, n_words = words.shape
+    already holds the prediction (add=True) or zeros: only the ``coded`` tiles are visited.
+    The rest are scratch for _inverse_tile."""
+    tile_rows, tile_cols = coded.shape
     for tr in range(tile_rows):
         for tc in range(tile_cols):
-            nonzero = 0
-            for z in range(n_words):    # most tiles are empty and stop here
-                nonzero |= words[tr, tc, z]
-            if nonzero == 0:
+            if not coded[tr, tc]:
                 continue
             _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, stage1, res, used_cols)
             y0 = tr * n
@@ -222,7 +221,7 @@ def _inverse_kernel(levels, words, n, basis, zigzag, step_fp, out, add, stage1, 
 
 def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: float,
                      rounding: float, zero_residual: float = 0.0,
-                     out: np.ndarray | None = None) -> np.ndarray:
+                     out: np.ndarray | None = None, coded: np.ndarray | None = None) -> np.ndarray:
     """DCT the residual ``current - prediction`` in n x n tiles and quantise with a dead zone.
 
     Args:
@@ -233,6 +232,8 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
         zero_residual: tiles whose mean |residual| is below this many steps are left at zero
             untransformed (a speed preset's early skip; 0 keeps every tile that codes).
         out: zeroed levels to fill (a band of a frame's levels); a new array when None.
+        coded: bool (H/n, W/n), when given, set to which tiles got a non-zero level (what
+            ``coded_tiles`` would find, without reading the levels again).
 
     Returns:
         int16 levels, shape (H/n, W/n, n*n), each tile in zigzag order.
@@ -243,14 +244,16 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
     current, prediction = np.ascontiguousarray(current), np.ascontiguousarray(prediction)
     _forward_quantise_kernel(current, prediction, n, basis, np.ascontiguousarray(basis.T),
                              zigzag_order(n), 1.0 / step, rounding, zero_residual * step * n * n,
-                             levels, *(np.empty((n, n)) for _ in range(3)))
+                             levels, np.empty(levels.shape[:2], np.bool_) if coded is None else coded,
+                             *(np.empty((n, n)) for _ in range(3)))
     return levels
 
 
-def _inverse(levels: np.ndarray, step_fp: int, out: np.ndarray, add: bool) -> None:
+def _inverse(levels: np.ndarray, step_fp: int, out: np.ndarray, add: bool,
+             coded: np.ndarray | None = None) -> None:
     n = int(round(np.sqrt(levels.shape[2])))
-    _inverse_kernel(levels, levels.view(np.int64), n, _int_dct_basis(n), zigzag_order(n),
-                    step_fp, out, add, np.empty((n, n), np.int64), np.empty((n, n), np.int64),
+    _inverse_kernel(levels, coded_tiles(levels) if coded is None else coded, n,
+                    _int_dct_basis(n), zigzag_order(n), step_fp, out, add, np.empty((n, n), np.int64), np.empty((n, n), np.int64),
                     np.empty(n, np.bool_))
 
 
@@ -290,12 +293,13 @@ def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
 
 
 def add_residual(prediction: np.ndarray, levels: np.ndarray, step_fp: int,
-                 out: np.ndarray | None = None) -> np.ndarray:
+                 out: np.ndarray | None = None, coded: np.ndarray | None = None) -> np.ndarray:
     """Prediction plus the decoded residual, clipped to 8 bits: the reconstructed plane
-    (written into ``out``, e.g. a band of a frame's plane, when given)."""
+    (written into ``out``, e.g. a band of a frame's plane, when given). ``coded``: the tiles
+    with a non-zero level when known (``forward_quantise``), else found here."""
     if out is None:
         out = prediction.copy()
     else:
         out[...] = prediction
-    _inverse(levels, step_fp, out, True)
+    _inverse(levels, step_fp, out, True, coded)
     return out
