@@ -20,6 +20,7 @@ from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, PRESETS, CodecParam
 
 from .outputs import OutputError, PendingOutput, check_not_input, check_writable
 from .overload import AUTO_PRESET
+from .pipeline import live_codec_threads
 from .quantize import quantize_image
 from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc
 from .sources import (Capture, DemoScene, FrameSource, SourceError, open_source, parse_size,
@@ -90,13 +91,19 @@ def _add_capture_options(parser: argparse.ArgumentParser) -> None:
                        help="frame rate asked of a camera or the demo scene")
 
 
-def _add_threads_option(parser: argparse.ArgumentParser) -> None:
+def _add_threads_option(parser: argparse.ArgumentParser, *, live: bool = False) -> None:
+    default = (f"one core fewer than this process may use, {live_codec_threads()} here: capture, "
+               f"decoding and the window run beside the encoder" if live else
+               f"the cores this process may use, {default_threads()} here")
     parser.add_argument("--threads", type=int, metavar="N",
-                        help=f"threads per frame (default: the cores this process may use, "
-                             f"{default_threads()} here); the stream is the same for any N")
+                        help=f"threads per frame (default: {default}); the stream is the same "
+                             f"for any N")
 
 
-def _threads(args: argparse.Namespace) -> int:
+def _threads(args: argparse.Namespace) -> int | None:
+    """--threads checked; None when not given (each command's own default)."""
+    if args.threads is None:
+        return None
     try:
         return check_threads(args.threads)
     except ValueError as exc:
@@ -144,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "a .lvc stream to play (default: camera:0, else demo)")
     _add_codec_options(gui, live=True)
     _add_capture_options(gui)
-    _add_threads_option(gui)
+    _add_threads_option(gui, live=True)
     gui.add_argument("--reference", metavar="SRC",
                      help="with a .lvc source: the video it was coded from, for PSNR and the "
                           "error view")

@@ -62,3 +62,13 @@ def test_cli_threads_option(tmp_path, capfd):
     assert main(["decode", str(one), "-o", str(tmp_path / "o.avi"), "--threads", "0"]) == 2
     assert "--threads" in one_error_line(capfd)
     assert not (tmp_path / "o.avi").exists()
+
+
+@pytest.mark.parametrize("cores, expected", [(1, 1), (2, 1), (4, 3), (8, 7)])
+def test_the_live_pipeline_leaves_a_core_to_its_other_stages(monkeypatch, cores, expected):
+    import livecodec.app.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "default_threads", lambda: cores)
+    assert pipeline.live_codec_threads() == expected
+    assert pipeline.Pipeline("demo", CodecParams())._codec_threads == expected
+    assert pipeline.Pipeline("demo", CodecParams(), threads=2)._codec_threads == 2
