@@ -42,6 +42,9 @@ SCENE_CUT_RATIO = 0.75
 #: a fade or a burst of fast motion stays hard to predict for many frames, and refreshing each
 #: of them would cost several times more than palette blocks inside predicted frames.
 SCENE_CUT_JUMP = 1.75
+#: Tries at coding one frame: the first, and one at a lower quality when rate control finds
+#: that it overshot badly.
+_ATTEMPTS = 2
 #: Rough bit costs used to compare palette and motion modes before coding.
 _PALETTE_MODE_EXTRA_BITS = 1.0
 _INTER_MODE_BITS = 4.0
@@ -218,11 +221,11 @@ class Encoder:
         modes = np.full((rows, cols), MODE_PALETTE, np.int8)
         mvs = np.zeros((rows, cols, 2), np.int32)
         prediction = predict(None, modes, mvs, labels, palette, bs)
-        for _ in range(2):
+        for attempt in range(_ATTEMPTS):
             levels, _, recon = self._code_residual(prediction, planes, quality, ROUNDING_INTRA)
             header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette, slices))
             symbols, costs = self._entropy_code(True, quality, modes, mvs, labels, palette, levels, bs)
-            retry = self._retry_quality("refresh", quality, len(header) + len(symbols))
+            retry = self._retry_quality("refresh", quality, len(header) + len(symbols), attempt)
             if retry is None:
                 break
             quality = retry
@@ -264,7 +267,7 @@ class Encoder:
         mvd = mvs - vector_predictors(mvs, self._bands)
         mvd[use_palette] = 0
         coded_modes = modes
-        for _ in range(2):
+        for attempt in range(_ATTEMPTS):
             levels, tiles_coded, recon = self._code_residual(prediction, planes, quality,
                                                              ROUNDING_INTER, work.zero_residual)
             coded = self._blocks_with_residual(tiles_coded, rows, cols)
@@ -272,7 +275,7 @@ class Encoder:
             coded_modes[(modes == MODE_INTER) & ~coded & ~mvd.any(axis=2)] = MODE_SKIP
             symbols, costs = self._entropy_code(False, quality, coded_modes, mvd, labels, palette,
                                                 levels, bs)
-            retry = self._retry_quality("predicted", quality, 1 + len(symbols))
+            retry = self._retry_quality("predicted", quality, 1 + len(symbols), attempt)
             if retry is None:
                 break
             quality = retry
@@ -305,8 +308,11 @@ class Encoder:
         per_plane_in_bands(quantise, [len(lev) for lev in levels])
         return levels, coded, reconstruct(prediction, levels, steps, coded)
 
-    def _retry_quality(self, frame_type: str, quality: int, n_bytes: int) -> int | None:
-        if self._rate_control is None:
+    def _retry_quality(self, frame_type: str, quality: int, n_bytes: int,
+                       attempt: int) -> int | None:
+        """The quality to code the frame again with, or None to keep this try (always after
+        the last of _ATTEMPTS: its levels are the ones the packet states the quality of)."""
+        if self._rate_control is None or attempt + 1 >= _ATTEMPTS:
             return None
         return self._rate_control.retry_quality(frame_type, quality, n_bytes)
 

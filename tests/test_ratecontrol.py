@@ -95,3 +95,19 @@ def test_a_live_encoder_that_drops_half_the_frames_still_sends_the_target_per_se
     late = bits[len(bits) // 3:]                          # after the controller has settled
     assert sum(bits) / seconds / 1000 == pytest.approx(target, rel=0.15)
     assert sum(late) / (len(late) * 2 / fps) / 1000 == pytest.approx(target, rel=0.15)
+
+
+def test_a_frame_retried_twice_still_states_the_quality_it_was_coded_with(monkeypatch):
+    """Rate control may ask for a lower quality after every try; the encoder codes a frame at
+    most twice, and the packet always names the quality of the levels it carries (else the
+    decoder dequantises with the wrong step and drifts from the encoder)."""
+    from livecodec.app.sources import DemoScene
+    from livecodec.codec import Decoder
+
+    monkeypatch.setattr(RateController, "retry_quality",
+                        lambda self, frame_type, quality, n_bytes: max(MIN_QUALITY, quality - 7))
+    encoder, decoder = Encoder(CodecParams(target_kbps=200)), Decoder()
+    scene = DemoScene(160, 96)
+    for i in range(4):
+        coded = encoder.encode(scene.frame(i))
+        assert np.array_equal(decoder.decode(coded.data), coded.reconstruction), f"frame {i}"
