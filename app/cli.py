@@ -91,10 +91,11 @@ def _add_capture_options(parser: argparse.ArgumentParser) -> None:
                        help="frame rate asked of a camera or the demo scene")
 
 
-def _add_threads_option(parser: argparse.ArgumentParser, *, live: bool = False) -> None:
+def _add_threads_option(parser: argparse.ArgumentParser, *, live: bool = False,
+                        note: str = "") -> None:
     default = (f"one core fewer than this process may use, {live_codec_threads()} here: capture, "
-               f"decoding and the window run beside the encoder" if live else
-               f"the cores this process may use, {default_threads()} here")
+               f"the codec and the window run side by side" if live else
+               f"the cores this process may use, {default_threads()} here{note}")
     parser.add_argument("--threads", type=int, metavar="N",
                         help=f"threads per frame (default: {default}); the stream is the same "
                              f"for any N")

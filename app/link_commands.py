@@ -66,7 +66,7 @@ def add_link_commands(sub: argparse._SubParsersAction) -> None:
     receive.add_argument("--key", metavar="FILE", help="shared secret: drop untagged datagrams")
     receive.add_argument("--from", dest="sender_host", metavar="HOST",
                          help="take media only from this host")
-    _add_threads_option(receive)
+    _add_threads_option(receive, note="; one fewer when it opens the window")
 
 
 def _save_path(path: str | None, inputs: list[str]) -> Path | None:

@@ -98,8 +98,9 @@ def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
     OpenCV's area averaging has a fast path for halving only: 640×480 → 441×331 took 4.6 ms
     a picture in one step and 1920×1080 → 640×360 4.9 ms (three pictures a frame in the
-    decoder thread), against 0.3 ms and 1.1 ms by halving; the last step, less than
-    halving, keeps the picture free of visible aliasing.
+    decoder thread), against 0.3 ms and 1.1 ms by halving. The last step, less than halving,
+    can let a one-pixel detail flicker where exact area averaging would not; at display size
+    that is what a screen's own scaler would show.
     """
     while image.shape[1] >= 2 * size[0] and image.shape[0] >= 2 * size[1]:
         height, width = image.shape[:2]

@@ -16,8 +16,8 @@ from numba import njit
 
 from .parallel import per_plane_in_bands, run_parallel
 from .params import MAX_DIMENSION
-from .simd import (BGR_PIXELS, CENTRE_SCALE, NO_LIMIT, SPLIT_PIXELS, YCRCB_TO_BGR, bgr_pixels16,
-                   block_abs_dev, block_sad, split_pixels32)
+from .simd import (BGR_PIXELS, CENTRE_SCALE, NO_LIMIT, SPLIT_PIXELS, YCRCB_TO_BGR,
+                   bgr_pixels16, block_abs_dev, block_sad, split_pixels32)
 
 __all__ = ["Planes", "padded_size", "frame_to_planes", "planes_to_frame", "block_means",
            "block_sums_abs_dev", "MAX_DIMENSION"]
@@ -86,9 +86,10 @@ def planes_to_frame(planes: Planes, width: int, height: int) -> np.ndarray:
     resize does for 2x), then JPEG's YCrCb -> BGR with 14-bit coefficients
     (``simd.YCRCB_TO_BGR``); sixteen pixels at a time, rows split over two cores."""
     out = np.empty((height, width, 3), np.uint8)
+    y, cr, cb = (np.ascontiguousarray(plane) for plane in planes)    # rows load as vectors
     half = height // 2
-    run_parallel([lambda: _ycrcb_to_bgr_rows(planes.y, planes.cr, planes.cb, out, 0, half),
-                  lambda: _ycrcb_to_bgr_rows(planes.y, planes.cr, planes.cb, out, half, height)])
+    run_parallel([lambda: _ycrcb_to_bgr_rows(y, cr, cb, out, 0, half),
+                  lambda: _ycrcb_to_bgr_rows(y, cr, cb, out, half, height)])
     return out
 
 
@@ -149,8 +150,9 @@ def block_means(planes: Planes, block_size: int) -> np.ndarray:
     out = np.empty((rows, cols, 3), np.float32)
     sides = (block_size, block_size // 2, block_size // 2)
     zeros = np.zeros((block_size, block_size), np.uint8)
+    contiguous = [np.ascontiguousarray(plane) for plane in planes]   # rows load as vectors
     per_plane_in_bands(lambda k, r0, r1: _plane_block_means(
-        planes[k][r0 * sides[k]:r1 * sides[k]], sides[k], out[r0:r1], k, zeros), [rows] * 3)
+        contiguous[k][r0 * sides[k]:r1 * sides[k]], sides[k], out[r0:r1], k, zeros), [rows] * 3)
     return out
 
 
@@ -176,6 +178,7 @@ def block_sums_abs_dev(plane: np.ndarray, block: int, centres: np.ndarray) -> np
         float32 (k, rows, cols).
     """
     rows = plane.shape[0] // block
+    plane = np.ascontiguousarray(plane)     # rows load as vectors
     centres = np.round(np.asarray(centres, np.float32) * CENTRE_SCALE).astype(np.int32)
     out = np.empty((len(centres), rows, plane.shape[1] // block), np.float32)
     half = rows // 2        # top and bottom halves on two cores

@@ -287,20 +287,22 @@ class Encoder:
 
     # -- shared steps --------------------------------------------------------------------
     def _code_residual(self, prediction: Planes, planes: Planes, quality: int, rounding: float,
-                       zero_residual: float = 0.0):
+                       zero_residual: float = 0.0
+                       ) -> tuple[tuple[np.ndarray, ...] | None, tuple[np.ndarray, ...] | None,
+                                  Planes]:
         """(levels, tiles with a non-zero level per plane, reconstruction); levels and tiles
         None at quality 0."""
         if quality == 0:
             return None, None, prediction
-        sides = (self._block_size, self._block_size // 2, self._block_size // 2)
-        tiles = [transform_size(side) for side in sides]
+        block_sides = (self._block_size, self._block_size // 2, self._block_size // 2)
+        tile_sides = [transform_size(side) for side in block_sides]
         steps = plane_steps(quality)
         levels = tuple(np.zeros((plane.shape[0] // n, plane.shape[1] // n, n * n), LEVEL_DTYPE)
-                       for plane, n in zip(planes, tiles))
+                       for plane, n in zip(planes, tile_sides))
         coded = tuple(np.empty(lev.shape[:2], bool) for lev in levels)
 
         def quantise(k: int, t0: int, t1: int) -> None:
-            n = tiles[k]
+            n = tile_sides[k]
             forward_quantise(planes[k][t0 * n:t1 * n], prediction[k][t0 * n:t1 * n], n,
                              steps[k] / STEP_ONE, rounding, zero_residual, out=levels[k][t0:t1],
                              coded=coded[k][t0:t1])
@@ -317,7 +319,8 @@ class Encoder:
         return self._rate_control.retry_quality(frame_type, quality, n_bytes)
 
     @staticmethod
-    def _blocks_with_residual(tiles_coded, rows: int, cols: int) -> np.ndarray:
+    def _blocks_with_residual(tiles_coded: tuple[np.ndarray, ...] | None, rows: int,
+                              cols: int) -> np.ndarray:
         """bool (rows, cols): whether any tile of the block has a non-zero level (``tiles_coded``:
         per plane, which tiles do; None without residual)."""
         coded = np.zeros((rows, cols), bool)

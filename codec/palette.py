@@ -43,7 +43,8 @@ def fit_palette(means: np.ndarray, n_clusters: int, previous: np.ndarray | None 
     if len(samples) > MAX_SAMPLES:
         pick = np.random.default_rng(0).choice(len(samples), MAX_SAMPLES, replace=False)
         samples = samples[pick]
-    if previous is not None and len(previous) == n_clusters and len(_unique_colours(previous)) == n_clusters:
+    if (previous is not None and len(previous) == n_clusters
+            and len(_unique_colours(previous)) == n_clusters):
         init, n_init = previous.astype(np.float32), 1
     else:
         init, n_init = "k-means++", 1

@@ -3,8 +3,9 @@
 The codec's kernels are numba functions compiled with ``nogil=True``, so plain threads run them
 truly in parallel. An encoder or decoder sets its thread count for the duration of a call
 (``using_threads``); pools of that size are shared by every encoder and decoder in the process,
-and the calling thread works through the pieces too, so nothing waits for an idle worker. The thread count never changes a byte of the stream: how a frame is cut into pieces
-(its slices, ``codec.slices``) is written in the stream.
+and the calling thread works through the pieces too, so nothing waits for an idle worker. The
+thread count never changes a byte of the stream: how a frame is cut into pieces (its slices,
+``codec.slices``) is written in the stream.
 """
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Callable, Iterator, Sequence, TypeVar
 
-__all__ = ["default_threads", "check_threads", "using_threads", "run_parallel", "per_plane_in_bands",
-           "MAX_THREADS"]
+__all__ = ["default_threads", "check_threads", "using_threads", "run_parallel",
+           "per_plane_in_bands", "MAX_THREADS"]
 
 T = TypeVar("T")
 

@@ -47,10 +47,10 @@ def reconstruct(prediction: Planes, levels: tuple[np.ndarray, np.ndarray, np.nda
     if levels is None:
         return prediction
     recon = Planes(*(np.empty_like(plane) for plane in prediction))
-    tiles = [plane.shape[0] // len(lev) for plane, lev in zip(prediction, levels)]   # tile sides
+    tile_sides = [plane.shape[0] // len(lev) for plane, lev in zip(prediction, levels)]
 
     def add(k: int, t0: int, t1: int) -> None:
-        n = tiles[k]
+        n = tile_sides[k]
         add_residual(prediction[k][t0 * n:t1 * n], levels[k][t0:t1], steps[k],
                      out=recon[k][t0 * n:t1 * n], coded=None if coded is None else coded[k][t0:t1])
 

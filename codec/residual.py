@@ -17,8 +17,9 @@ from .simd import (NO_LIMIT, block_sad, difference_row2, difference_row4, differ
                    matmul2, matmul4, matmul8)
 
 __all__ = [
-    "quality_to_step", "step_fixed_point", "plane_steps", "STEP_ONE", "transform_size", "forward_quantise",
-    "dequantise_inverse", "add_residual", "zigzag_order", "coded_tiles", "MAX_LEVEL",
+    "quality_to_step", "step_fixed_point", "plane_steps", "STEP_ONE", "transform_size",
+    "forward_quantise", "dequantise_inverse", "add_residual", "zigzag_order", "coded_tiles",
+    "log2_size", "MAX_LEVEL",
     "ROUNDING_INTRA", "ROUNDING_INTER", "LEVEL_DTYPE",
 ]
 
@@ -98,9 +99,13 @@ def zigzag_order(n: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _log2(n):
-    """log2 of a tile side (2, 4 or 8)."""
-    return 3 if n == 8 else (2 if n == 4 else 1)
+def log2_size(n):
+    """log2 of a power of two (a tile side, a tile's coefficient count): index arithmetic
+    by shifts, without a division per coefficient."""
+    shift = 0
+    while (1 << shift) < n:
+        shift += 1
+    return shift
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -127,7 +132,7 @@ def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv
         for j in range(n):
             bound = max(bound, abs(basis[i, j]))
     bound = bound * bound * inv_step
-    log_n = _log2(n)        # row and column of a raster index by shifts, not divisions
+    log_n = log2_size(n)        # row and column of a raster index by shifts, not divisions
     for tr in range(tile_rows):
         for tc in range(tile_cols):
             y0 = tr * n
@@ -166,7 +171,7 @@ def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, stage1, out, used_c
     """
     used_cols[:] = False
     half1 = np.int64(1) << (BASIS_SHIFT - 1)
-    log_n = _log2(n)
+    log_n = log2_size(n)
     for z in range(n * n):
         level = levels[tr, tc, z]
         if level == 0:
@@ -244,17 +249,19 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
     current, prediction = np.ascontiguousarray(current), np.ascontiguousarray(prediction)
     _forward_quantise_kernel(current, prediction, n, basis, np.ascontiguousarray(basis.T),
                              zigzag_order(n), 1.0 / step, rounding, zero_residual * step * n * n,
-                             levels, np.empty(levels.shape[:2], np.bool_) if coded is None else coded,
+                             levels,
+                             np.empty(levels.shape[:2], np.bool_) if coded is None else coded,
                              *(np.empty((n, n)) for _ in range(3)))
     return levels
 
 
 def _inverse(levels: np.ndarray, step_fp: int, out: np.ndarray, add: bool,
              coded: np.ndarray | None = None) -> None:
+    """The inverse transform of the coded tiles into ``out`` (see _inverse_kernel)."""
     n = int(round(np.sqrt(levels.shape[2])))
     _inverse_kernel(levels, coded_tiles(levels) if coded is None else coded, n,
-                    _int_dct_basis(n), zigzag_order(n), step_fp, out, add, np.empty((n, n), np.int64), np.empty((n, n), np.int64),
-                    np.empty(n, np.bool_))
+                    _int_dct_basis(n), zigzag_order(n), step_fp, out, add,
+                    np.empty((n, n), np.int64), np.empty((n, n), np.int64), np.empty(n, np.bool_))
 
 
 def coded_tiles(levels: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from numba import njit
 from .entropy import (PROB_INIT, decode_bit, decode_bypass, decode_uint, encode_bit,
                       encode_bypass, encode_uint, finish_encoder, new_decoder, new_encoder)
 from .motion import MAX_VECTOR, MODE_INTER, MODE_PALETTE, MODE_SKIP, vector_predictor
-from .residual import MAX_LEVEL
+from .residual import MAX_LEVEL, log2_size
 
 __all__ = ["encode_symbols", "decode_symbols", "label_bits", "PART_LABELS", "PART_MOTION",
            "PART_RESIDUAL", "DECODE_ERRORS"]
@@ -130,16 +130,6 @@ def _activity_class(mvd, r, c, k):
     return 0 if a == 0 else (1 if a < 4 else 2)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _log2(n):
-    """log2 of a tile's coefficient count (4, 16 or 64): band = i * BANDS >> _log2(n) equals
-    i * BANDS // n without a division per coefficient."""
-    shift = 0
-    while (1 << shift) < n:
-        shift += 1
-    return shift
-
-
 @njit(cache=True, nogil=True, _nrt=False)
 def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind):
     n = lev.shape[2]
@@ -156,7 +146,7 @@ def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind):
     if last < 0:
         return est
     cbf[tr, tc] = 1
-    shift = _log2(n)
+    shift = log2_size(n)     # band = i * BANDS >> shift == i * BANDS // n
     previous = 1
     for i in range(last + 1):
         v = lev[tr, tc, i]
@@ -190,7 +180,7 @@ def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind):
     if coded == 0:
         return dst, 0
     cbf[tr, tc] = 1
-    shift = _log2(n)
+    shift = log2_size(n)     # band = i * BANDS >> shift == i * BANDS // n
     previous = 1
     for i in range(n):
         band = kind * BANDS + (i * BANDS >> shift)

@@ -11,8 +11,9 @@ from numba import njit
 from numba.core.errors import TypingError
 
 from livecodec.codec.motion import MODE_INTER, _compensate_plane, _sample, half_pel_planes
-from livecodec.codec.simd import (CENTRE_SCALE, NO_LIMIT, block_abs_dev, block_sad, difference_row2,
-                                   difference_row4, difference_row8, matmul2, matmul4, matmul8)
+from livecodec.codec.simd import (CENTRE_SCALE, NO_LIMIT, YCRCB_TO_BGR, block_abs_dev, block_sad,
+                                   difference_row2, difference_row4, difference_row8, matmul2,
+                                   matmul4, matmul8)
 
 SIZES = (2, 4, 8, 16, 32)
 
@@ -159,13 +160,16 @@ def _bgr_reference(y, cr, cb, width, height):
         return ((3 * blended[:, i] + blended[:, other] + 8) >> 4) - 128
     crd, cbd = upsample(cr), upsample(cb)
     lum = y[:height, :width].astype(np.int64)
-    half = 1 << 13
-    channels = [lum + ((29049 * cbd + half) >> 14), lum + ((-11698 * crd - 5636 * cbd + half) >> 14),
-                lum + ((22987 * crd + half) >> 14)]
+    cr_r, cr_g, cb_g, cb_b, shift = YCRCB_TO_BGR
+    half = 1 << (shift - 1)
+    channels = [lum + ((cb_b * cbd + half) >> shift),
+                lum + ((-cr_g * crd - cb_g * cbd + half) >> shift),
+                lum + ((cr_r * crd + half) >> shift)]
     return np.clip(np.stack(channels, axis=2), 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("width,height", [(84, 52), (101, 77), (640, 48), (2, 2), (36, 4), (50, 31)])
+@pytest.mark.parametrize("width,height",
+                         [(84, 52), (101, 77), (640, 48), (2, 2), (36, 4), (50, 31)])
 def test_planes_to_bgr_vector_rows_follow_the_formula(width, height):
     from livecodec.codec.blocks import Planes, planes_to_frame
 
