@@ -11,9 +11,9 @@ from numba import njit
 from numba.core.errors import TypingError
 
 from livecodec.codec.motion import MODE_INTER, _compensate_plane, _sample, half_pel_planes
+from livecodec.codec.residual import _matmul as tile_matmul
 from livecodec.codec.simd import (CENTRE_SCALE, NO_LIMIT, YCRCB_TO_BGR, block_abs_dev, block_sad,
-                                   difference_row2, difference_row4, difference_row8, matmul2,
-                                   matmul4, matmul8)
+                                   difference_row2, difference_row4, difference_row8)
 
 SIZES = (2, 4, 8, 16, 32)
 
@@ -43,13 +43,7 @@ def _differences(a, b, n):
 
 @njit(cache=False)
 def _matmul(left, right, out):
-    n = left.shape[0]
-    if n == 8:
-        matmul8(left, right, out)
-    elif n == 4:
-        matmul4(left, right, out)
-    else:
-        matmul2(left, right, out)
+    tile_matmul(left, right, out, left.shape[0])
 
 
 @pytest.mark.parametrize("size", SIZES)
