@@ -30,12 +30,12 @@ from livecodec.codec import psnr
 
 __all__ = ["SWS_FLAGS", "AnchorPoint", "ffmpeg_path", "ffmpeg_version", "ffmpeg_encoders",
            "jpeg_point", "mpeg4_point", "x264_point", "yuv420_ceiling", "FfmpegError",
-           "command_lines", "MPEG4_ARGS", "X264_ARGS"]
+           "command_lines", "MPEG4_ARGS", "X264_PRESETS", "x264_args"]
 
 SWS_FLAGS = "bicubic+accurate_rnd+full_chroma_int+full_chroma_inp"
 MPEG4_ARGS = ["-c:v", "mpeg4", "-bf", "0", "-g", "30"]          # + -q:v Q
-X264_ARGS = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-bf", "0",
-             "-g", "30"]                                          # + -crf C
+#: x264 presets measured: its fastest, the live-streaming default (OBS), and x264's own default.
+X264_PRESETS = ("ultrafast", "veryfast", "medium")
 #: x264 writes its whole settings string into a user-data SEI (~700 bytes) in the first frame;
 #: a decoder ignores it, so it is removed from the counted stream (all SEI NAL units, type 6;
 #: with these settings x264 writes no other SEI).
@@ -142,7 +142,8 @@ def command_lines() -> dict[str, str]:
     return {
         "MPEG-4 Part 2 encode": enc([*MPEG4_ARGS, "-q:v", "Q"], "m4v", "out.m4v"),
         "MPEG-4 Part 2 decode": dec(["-f", "m4v"], "out.m4v"),
-        "x264 encode": enc([*X264_ARGS, "-crf", "C", *X264_STRIP_SEI], "h264", "out.h264"),
+        **{f"x264 {preset} encode": enc([*x264_args(preset), "-crf", "C", *X264_STRIP_SEI],
+                                        "h264", "out.h264") for preset in X264_PRESETS},
         "x264 decode": dec(["-f", "h264"], "out.h264"),
         "yuv420p ceiling encode": enc(["-c:v", "rawvideo"], "rawvideo", "out.yuv"),
         "yuv420p ceiling decode": dec(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "WxH",
@@ -223,9 +224,17 @@ def mpeg4_point(frames: Sequence[np.ndarray], fps: float, q: int) -> AnchorPoint
     return _ffmpeg_point(frames, fps, [*MPEG4_ARGS, "-q:v", str(q)], "m4v", q)
 
 
-def x264_point(frames: Sequence[np.ndarray], fps: float, crf: int) -> AnchorPoint:
-    """x264 ultrafast / zerolatency at ``-crf crf``."""
-    return _ffmpeg_point(frames, fps, [*X264_ARGS, "-crf", str(crf), *X264_STRIP_SEI], "h264", crf)
+def x264_args(preset: str) -> list[str]:
+    """x264 at ``preset`` as a live encoder runs it: zerolatency, no B-frames, a 30-frame GOP
+    (+ -crf C)."""
+    return ["-c:v", "libx264", "-preset", preset, "-tune", "zerolatency", "-bf", "0", "-g", "30"]
+
+
+def x264_point(frames: Sequence[np.ndarray], fps: float, crf: int,
+               preset: str = "ultrafast") -> AnchorPoint:
+    """x264 at ``preset`` (zerolatency) and ``-crf crf``."""
+    return _ffmpeg_point(frames, fps, [*x264_args(preset), "-crf", str(crf), *X264_STRIP_SEI],
+                         "h264", crf)
 
 
 def yuv420_ceiling(frames: Sequence[np.ndarray], fps: float) -> AnchorPoint:

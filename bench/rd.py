@@ -38,9 +38,13 @@ QUICK_X264 = (20, 30, 40)
 
 #: Method key -> label, in the order of tables and legends.
 METHODS = {"livecodec": "livecodec", "mjpeg": "MJPEG (OpenCV JPEG)",
-           "mpeg4": "MPEG-4 Part 2 (ffmpeg mpeg4)", "x264": "x264 ultrafast zerolatency"}
-ANCHORS = ("mjpeg", "mpeg4", "x264")
-SETTING_NAME = {"livecodec": "quality", "mjpeg": "quality", "mpeg4": "q:v", "x264": "crf"}
+           "mpeg4": "MPEG-4 Part 2 (ffmpeg mpeg4)", "x264": "x264 ultrafast zerolatency",
+           "x264_veryfast": "x264 veryfast zerolatency", "x264_medium": "x264 medium zerolatency"}
+ANCHORS = ("mjpeg", "mpeg4", "x264", "x264_veryfast", "x264_medium")
+SETTING_NAME = {"livecodec": "quality", "mjpeg": "quality", "mpeg4": "q:v", "x264": "crf",
+                "x264_veryfast": "crf", "x264_medium": "crf"}
+#: The key of each x264 preset's sweep ("x264" alone: ultrafast, as before the others).
+X264_KEYS = {"ultrafast": "x264", "veryfast": "x264_veryfast", "medium": "x264_medium"}
 
 Sweeps = dict  # method -> list of point dicts (setting, bytes, bpp, psnr, ...)
 
@@ -171,7 +175,9 @@ def run_anchors(clip: Clip, frames, fps: float, *, jpeg_q: Sequence[int], mpeg4_
     else:
         notes.append("this ffmpeg has no mpeg4 encoder: MPEG-4 Part 2 skipped.")
     if "libx264" in encoders:
-        sweep("x264", x264_crf, lambda c: anchors.x264_point(frames, fps, c))
+        for preset in anchors.X264_PRESETS:
+            sweep(X264_KEYS[preset], x264_crf,
+                  lambda c, preset=preset: anchors.x264_point(frames, fps, c, preset))
     else:
         notes.append("this ffmpeg has no libx264 encoder: x264 skipped.")
     return sweeps, ceiling, notes
@@ -217,7 +223,8 @@ def run_rd(clips: Sequence[Clip], frame_caps: dict[str, int | None], *, quick: b
 
 # -- plots ------------------------------------------------------------------------------------
 _STYLE = {"livecodec": ("tab:red", "o", "-"), "mjpeg": ("tab:gray", "s", "--"),
-          "mpeg4": ("tab:blue", "^", "-."), "x264": ("tab:green", "D", ":")}
+          "mpeg4": ("tab:blue", "^", "-."), "x264": ("tab:green", "D", ":"),
+          "x264_veryfast": ("tab:olive", "v", ":"), "x264_medium": ("tab:purple", "P", ":")}
 
 
 def plot_rd(result: dict, path) -> None:

@@ -32,9 +32,10 @@ INTRO = """\
 
 livecodec against the codecs people actually use, measured in the same run on the same frames.
 **Rate-distortion**: every clip is coded by livecodec over a sweep of its `quality` setting (all
-other settings at their defaults) and by three anchors: OpenCV's JPEG on every frame (MJPEG),
-ffmpeg's MPEG-4 Part 2 encoder and x264 at its fastest, low-latency setting, both with a
-30-frame GOP and no B-frames, as a live encoder would run them. PSNR and bitrate follow
+other settings at their defaults) and by the anchors: OpenCV's JPEG on every frame (MJPEG),
+ffmpeg's MPEG-4 Part 2 encoder and x264 at three presets (ultrafast, its fastest; veryfast, the
+live-streaming default; medium, its own default) tuned for low latency, all with a 30-frame GOP
+and no B-frames, as a live encoder would run them. PSNR and bitrate follow
 DESIGN.md exactly: PSNR per frame over the three 8-bit BGR channels against the source, mean
 over frames; bits per pixel from the bytes of the coded stream (livecodec's packets without the
 file header; the anchors' elementary streams). Colour conversion for ffmpeg uses accurate
@@ -90,15 +91,16 @@ def _summary_section(rd: list[dict]) -> list[str]:
                 cells.append(f"**{bd['bd_rate']:+.1f} %** ({bd['bd_psnr']:+.2f} dB; "
                              f"{bd['psnr_lo']:.1f}-{bd['psnr_hi']:.1f} dB)")
         lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
-    lines += ["", "Issue 4's goals: BD-rate against MPEG-4 Part 2 <= 0 % on bikes and carphone; "
-              "against MJPEG <= -50 % on every clip; against x264 ultrafast reported "
-              "(aim <= 0 %). Judged to the 0.1 % shown.", "", "| goal | measured | met |", "| --- | --- | --- |"]
+    lines += ["", "Goals: BD-rate against MPEG-4 Part 2 <= 0 % on bikes and carphone and against "
+              "MJPEG <= -50 % on every clip (issue 4); against x264 ultrafast <= -25 % and x264 "
+              "veryfast <= 0 % on every clip (the compression issue's aims; x264 medium is "
+              "reported). Judged to the 0.1 % shown.", "",
+              "| goal | measured | met |", "| --- | --- | --- |"]
     for r in rd:
         checks = []
         if r["name"] in ("bikes", "carphone"):
             checks.append(("mpeg4", 0.0))
-        checks.append(("mjpeg", -50.0))
-        checks.append(("x264", 0.0))
+        checks += [("mjpeg", -50.0), ("x264", -25.0), ("x264_veryfast", 0.0)]
         for key, limit in checks:
             bd = r["bd"].get(key)
             value = None if bd is None else bd["bd_rate"]
@@ -106,7 +108,8 @@ def _summary_section(rd: list[dict]) -> list[str]:
                         "n/a (no overlap)" if value is None else f"{value:+.1f} %")
             # Judged at the precision shown: +0.04 % is "equal" (0.0 %) to the goal's <= 0 %.
             met = "-" if value is None else ("yes" if round(value, 1) <= limit else "no")
-            goal = f"{r['name']} vs {key}: <= {limit:+.0f} %" + (" (aim)" if key == "x264" else "")
+            goal = (f"{r['name']} vs {key}: <= {limit:+.0f} %"
+                    + (" (aim)" if key.startswith("x264") else ""))
             lines.append(f"| {goal} | {measured} | {met} |")
     return lines + [""]
 

@@ -144,6 +144,22 @@ def test_ffmpeg_anchors_round_trip_every_frame_under_the_yuv420_ceiling():
 
 
 @needs_ffmpeg
+def test_every_x264_preset_is_swept_as_its_own_anchor():
+    from bench import rd
+    from bench.common import CLIPS
+
+    if "libx264" not in anchors.ffmpeg_encoders():
+        pytest.skip("this ffmpeg has no libx264")
+    sweeps, _, _ = rd.run_anchors(CLIPS["demo"], _tiny_clip(3), 30.0, jpeg_q=(50,),
+                                  mpeg4_q=(5,), x264_crf=(30,))
+    assert {"x264", "x264_veryfast", "x264_medium"} <= set(sweeps) <= {"mjpeg", "mpeg4", *rd.ANCHORS}
+    assert all(sweeps[key][0]["bytes"] > 0 for key in rd.X264_KEYS.values())
+    lines = anchors.command_lines()
+    for preset in anchors.X264_PRESETS:
+        assert f"-preset {preset} -tune zerolatency" in lines[f"x264 {preset} encode"]
+
+
+@needs_ffmpeg
 def test_ffmpeg_anchor_rejects_odd_sizes():
     with pytest.raises(ValueError, match="even"):
         anchors.mpeg4_point([f[:47] for f in _tiny_clip()], 30.0, 5)
