@@ -38,8 +38,6 @@ def recording_outcome(path: str, recorder: Recorder | None) -> list[str]:
     return [recorder.size_note] if recorder.size_note else []
 
 
-
-
 def run_headless(source: SourceSpec, params: CodecParams, *, record: str | None = None,
                  fourcc: str = DEFAULT_FOURCC, quit_after: float | None = None,
                  out: TextIO | None = None, err: TextIO | None = None,

@@ -20,6 +20,7 @@ from .cli import (EXIT_FAILURE, EXIT_OK, STOP, VIDEO_SUFFIXES, UsageError, _add_
                   _check_output, _frames, _link_key, _open, _params, _threads)
 from .link import (FrameTooLargeError, LinkError, LinkReceiver, LinkSender, ReceivedFrame,
                    parse_endpoint)
+from .headless import recording_outcome
 from .link.endpoints import resolve
 from .outputs import OutputError
 from .recorder import DEFAULT_FOURCC, Recorder, RecorderError, check_fourcc, letterbox
@@ -229,10 +230,8 @@ class _Outputs:
             self.recorder.close()
             if self.recorder.fell_back:
                 notes.append(f"{self.fourcc} is not available here; wrote MJPG instead")
-            if self.recorder.size_note:
-                notes.append(f"note: {self.recorder.size_note} (video files take even sizes)")
-        elif self.video_path is not None:
-            notes.append(f"no frame was received, so {self.video_path} was not written")
+        if self.video_path is not None:
+            notes += recording_outcome(str(self.video_path), self.recorder)
         if self.saver is not None:
             self.saver.close()
         return notes
