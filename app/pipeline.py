@@ -1277,9 +1277,9 @@ def live_codec_threads() -> int:
 
     The pipeline's own stages (capture, encoder, decoder, the window) already run side by
     side; an encoder that also splits every frame over all cores waits for pieces that share
-    a core with the decoder. Measured in the window on two cores at 1280x720 (bench.pipeline_fps):
-    one thread each 28.6 and 28.0 fps, 81 ms median latency; two threads 26.7 and 27.9 fps,
-    95-125 ms.
+    a core with the decoder. Measured in the window on two cores at 1280x720
+    (``python -m bench.pipeline_fps --window --threads N``, two runs each): one thread 20.4 and
+    24.4 fps, 138 and 85 ms median latency; two threads 19.8 and 18.7 fps, 170 and 171 ms.
     """
     return max(1, default_threads() - 1)
 

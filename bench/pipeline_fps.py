@@ -1,7 +1,7 @@
 """Live pipeline speed: delivered fps, drops and latency of capture → encode → decode.
 
     python -m bench.pipeline_fps [--seconds 20] [--warmup 3] [--source demo] [--window] [--json]
-                                 [--preset auto|fast|balanced|best]
+                                 [--preset auto|fast|balanced|best] [--threads N]
     python -m bench.pipeline_fps --hd [--seconds 20]     # the 720p and 1080p window targets
 
 The target is >= 25 fps sustained on the demo scene (640×480 at 30 fps) on two cores; at HD,
@@ -39,7 +39,7 @@ HD_TARGETS = {(1280, 720): (28.0, 0.05, 80.0), (1920, 1080): (20.0, None, 150.0)
 
 
 def measure_headless(source: str, seconds: float, warmup: float, params: CodecParams,
-                     auto_preset: bool = False) -> dict:
+                     auto_preset: bool = False, threads: int | None = None) -> dict:
     """Run the pipeline alone for warmup + seconds and summarise the measured part."""
     latencies: list[float] = []
     encode_ms: list[float] = []
@@ -50,7 +50,8 @@ def measure_headless(source: str, seconds: float, warmup: float, params: CodecPa
             latencies.append(frame.stats.latency_ms)
             encode_ms.append(frame.stats.encode_ms)
 
-    pipeline = Pipeline(source, params, on_frame=on_frame, auto_preset=auto_preset)
+    pipeline = Pipeline(source, params, on_frame=on_frame, auto_preset=auto_preset,
+                        threads=threads)
     pipeline.start()
     try:
         deadline = time.monotonic() + 60
@@ -69,7 +70,7 @@ def measure_headless(source: str, seconds: float, warmup: float, params: CodecPa
 
 
 def measure_in_window(source: str, seconds: float, warmup: float, params: CodecParams,
-                      auto_preset: bool = False) -> dict:
+                      auto_preset: bool = False, threads: int | None = None) -> dict:
     """The same with the live window drawing every frame (offscreen without a display);
     latency and encode time are then the pipeline's own medians over its last 120 frames."""
     from livecodec.app.gui import display_problem
@@ -81,7 +82,7 @@ def measure_in_window(source: str, seconds: float, warmup: float, params: CodecP
     from livecodec.app.window import MainWindow
 
     app = QApplication.instance() or QApplication([])
-    window = MainWindow(source, params, auto_preset=auto_preset)
+    window = MainWindow(source, params, auto_preset=auto_preset, threads=threads)
     marks = {}
 
     def begin() -> None:
@@ -178,6 +179,9 @@ def main() -> None:
     parser.add_argument("--preset", default="balanced", choices=("auto", *PRESETS))
     parser.add_argument("--hd", action="store_true",
                         help="the 720p and 1080p window targets (preset auto)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="codec threads per frame (default: the live default, "
+                             "livecodec.app.pipeline.live_codec_threads)")
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     args = parser.parse_args()
     if args.hd:
@@ -187,7 +191,8 @@ def main() -> None:
     measure = measure_in_window if args.window else measure_headless
     auto = args.preset == "auto"
     params = CodecParams(preset="balanced" if auto else args.preset)
-    result = measure(args.source, args.seconds, args.warmup, params, auto_preset=auto)
+    result = measure(args.source, args.seconds, args.warmup, params, auto_preset=auto,
+                     threads=args.threads)
     if args.json:
         print(json.dumps(result))
         return
