@@ -15,8 +15,8 @@ import numpy as np
 from livecodec.app.pipeline import FrameStats, PipelineFrame
 from livecodec.codec import FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP
 
-__all__ = ["ViewImages", "prepare_views", "draw_vectors", "shrink", "ERROR_GAIN", "LENGTH_BINS",
-           "LENGTH_COLOURS", "MODE_COLOURS"]
+__all__ = ["ViewImages", "prepare_views", "draw_vectors", "vector_arrows", "shrink", "ERROR_GAIN",
+           "LENGTH_BINS", "LENGTH_COLOURS", "MODE_COLOURS"]
 
 #: |orig − recon| is multiplied by this before the colour map: errors of 2–8 grey levels, typical
 #: of a good reconstruction, become visible, and anything from 64 up saturates.
@@ -75,8 +75,8 @@ def prepare_views(frame: PipelineFrame, scale: float = 1.0) -> ViewImages:
     grey = cv2.cvtColor(original, cv2.COLOR_BGR2GRAY)
     backdrop = cv2.convertScaleAbs(grey, alpha=_BACKDROP_GAIN, beta=_BACKDROP_OFFSET)
     motion = cv2.cvtColor(backdrop, cv2.COLOR_GRAY2RGB)
-    draw_vectors(motion, vector_segments(frame.motion_vectors, frame.block_modes,
-                                         frame.block_size), motion.shape[1] / width)
+    draw_vectors(motion, vector_arrows(frame.motion_vectors, frame.block_modes,
+                                       frame.block_size, motion.shape[1] / width))
     if frame.original is None:
         original = _captioned(original, NO_REFERENCE_CAPTION)
     return ViewImages(
@@ -120,16 +120,19 @@ def _captioned(image: np.ndarray, text: str) -> np.ndarray:
 
 #: Sub-pixel precision of the drawn vectors (OpenCV's fixed-point shift: 1/16 pixel).
 _DRAW_SHIFT = 4
+#: Smallest on-screen spacing of arrows (image pixels): where blocks are shown smaller, the
+#: vectors of neighbouring blocks are averaged into one arrow, as the eye would see them anyway.
+_ARROW_SPACING_PX = 12.0
 
 
-def draw_vectors(image: np.ndarray, segments: tuple[np.ndarray, ...], zoom: float) -> None:
-    """Draw the arrows of ``vector_segments`` (picture pixels) into ``image`` (shown at
-    ``zoom`` image pixels per picture pixel), antialiased, in their length colours. Drawn here,
-    in the worker thread, the GUI thread shows one picture however many blocks move."""
-    for pairs, colour in zip(segments, LENGTH_COLOURS):
-        if len(pairs):
-            lines = np.round(pairs * zoom * (1 << _DRAW_SHIFT)).astype(np.int32).reshape(-1, 2, 2)
-            cv2.polylines(image, list(lines), False, colour, 1, cv2.LINE_AA, _DRAW_SHIFT)
+def draw_vectors(image: np.ndarray, arrows: tuple[np.ndarray, ...]) -> None:
+    """Draw ``vector_arrows`` (image pixels) into ``image``, antialiased, in their length
+    colours. OpenCV's drawing holds the GIL for as long as it draws, so it gets one polyline per
+    arrow and no more arrows than the view can show apart."""
+    for polylines, colour in zip(arrows, LENGTH_COLOURS):
+        if len(polylines):
+            points = np.round(polylines * (1 << _DRAW_SHIFT)).astype(np.int32)
+            cv2.polylines(image, list(points), False, colour, 1, cv2.LINE_AA, _DRAW_SHIFT)
 
 
 def largest_channel(difference: np.ndarray) -> np.ndarray:
@@ -164,25 +167,35 @@ def mode_tint(block_modes: np.ndarray, is_refresh: bool) -> np.ndarray:
     return tint
 
 
-def vector_segments(motion_vectors: np.ndarray | None, block_modes: np.ndarray,
-                    block_size: int) -> tuple[np.ndarray, ...]:
-    """Arrows for the motion-compensated blocks, grouped by length bin.
+def vector_arrows(motion_vectors: np.ndarray | None, block_modes: np.ndarray,
+                  block_size: int, zoom: float = 1.0) -> tuple[np.ndarray, ...]:
+    """Arrows for the motion-compensated blocks in an image shown at ``zoom`` image pixels
+    per picture pixel, grouped by length bin.
 
     The block at (x, y) is predicted from the reference at (x+dx, y+dy), so the arrow runs from
-    there to the block centre: it points the way the content moved. Each bin is one array of
-    line pairs (start, end, start, end, ...).
+    there to the block centre: it points the way the content moved. Where blocks would be
+    drawn closer than _ARROW_SPACING_PX, square groups of them get one arrow, the mean vector
+    of their moving blocks, from the group's centre. Each bin is an (N, 5, 2) array of
+    polylines in image pixels: tail, tip, left barb, tip, right barb.
     """
-    empty = np.zeros((0, 2), np.float64)
+    empty = np.zeros((0, 5, 2), np.float64)
     if motion_vectors is None:
         return tuple(empty for _ in LENGTH_COLOURS)
     rows, cols = block_modes.shape
     vectors = motion_vectors[:rows, :cols].astype(np.float64)
     moving = (block_modes == MODE_INTER) & np.any(vectors != 0, axis=2)
-    r, c = np.nonzero(moving)
-    d = vectors[r, c]                                          # (N, 2) dx, dy
-    tip = np.stack([(c + 0.5) * block_size, (r + 0.5) * block_size], axis=1)
-    tail = tip + d
-    length = np.hypot(d[:, 0], d[:, 1])
+    group = max(1, int(np.ceil(_ARROW_SPACING_PX / (block_size * zoom))))
+    counts = _group_sums(moving.astype(np.float64), group)
+    sums = np.stack([_group_sums(vectors[:, :, k] * moving, group) for k in range(2)], axis=2)
+    r, c = np.nonzero(counts)
+    d = sums[r, c] / counts[r, c][:, None]                     # (N, 2) mean dx, dy
+    span = group * block_size                                  # picture pixels per group
+    centre = np.stack([c * span + np.minimum((c + 1) * span, cols * block_size),
+                       r * span + np.minimum((r + 1) * span, rows * block_size)], axis=1) / 2
+    tip = centre * zoom
+    length = np.hypot(d[:, 0], d[:, 1]) * zoom                 # on screen
+    keep = length > 0
+    tip, d, length = tip[keep], d[keep] * zoom, length[keep]
     back = -d / length[:, None]                                # unit vector from tip to tail
     head = np.clip(length * _HEAD_SHARE, _HEAD_MIN_PX, _HEAD_MAX_PX)[:, None]
     cos, sin = np.cos(_HEAD_ANGLE), np.sin(_HEAD_ANGLE)
@@ -190,7 +203,16 @@ def vector_segments(motion_vectors: np.ndarray | None, block_modes: np.ndarray,
                                   back[:, 0] * sin + back[:, 1] * cos], axis=1)
     right = tip + head * np.stack([back[:, 0] * cos + back[:, 1] * sin,
                                    -back[:, 0] * sin + back[:, 1] * cos], axis=1)
-    # Per vector three segments: shaft, left barb, right barb -> (N, 6, 2) -> pairs.
-    arrows = np.stack([tail, tip, tip, left, tip, right], axis=1)
-    bins = np.digitize(length, LENGTH_BINS)
-    return tuple(arrows[bins == b].reshape(-1, 2) for b in range(len(LENGTH_COLOURS)))
+    arrows = np.stack([tip + d, tip, left, tip, right], axis=1)
+    bins = np.digitize(length / zoom, LENGTH_BINS)             # colours by picture pixels
+    return tuple(arrows[bins == b] for b in range(len(LENGTH_COLOURS)))
+
+
+def _group_sums(values: np.ndarray, group: int) -> np.ndarray:
+    """Sums over group x group tiles of a (rows, cols) array; edge tiles may be partial."""
+    if group == 1:
+        return values
+    rows, cols = values.shape
+    padded = np.zeros((-(-rows // group) * group, -(-cols // group) * group), values.dtype)
+    padded[:rows, :cols] = values
+    return padded.reshape(padded.shape[0] // group, group, -1, group).sum(axis=(1, 3))
