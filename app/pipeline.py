@@ -161,7 +161,7 @@ class PipelineFrame:
                                          #: stream without its reference video)
     reconstruction: np.ndarray           #: H×W×3 uint8 BGR as decoded
     motion_vectors: np.ndarray | None    #: (rows, cols, 2) (dx, dy); None on refresh frames
-    block_modes: np.ndarray              #: (rows, cols): 0 skip, 1 motion, 2 palette
+    block_modes: np.ndarray              #: (rows, cols): codec MODE_* (skip, motion, palette, intra)
     block_size: int
     params: CodecParams                  #: the settings the encoder used for this frame
     source_fps: float

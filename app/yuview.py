@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, TextIO
 
-from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP,
-                             BitstreamError, ConcealingDecoder, FileHeader, PacketReader,
+from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_INTRA_DC,
+                             MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE, MODE_SKIP, BitstreamError, ConcealingDecoder, FileHeader, PacketReader,
                              RecoveredFrame, read_stream_info)
 
 __all__ = ["write_yuview_stats", "YuviewSummary", "SYNTAX_VERSION", "VECTOR_SCALE",
@@ -46,9 +46,11 @@ FRAME_CONCEALED = "concealed"
 #: Value of the frame-type statistic.
 FRAME_TYPE_VALUES = {FRAME_REFRESH: 0, FRAME_PREDICTED: 1, FRAME_CONCEALED: 2}
 
-#: RGBA per block mode: the window's tints (skip blue-grey, palette magenta), motion green.
+#: RGBA per block mode: the window's tints (skip blue-grey, palette magenta), motion green,
+#: the spatial intra modes of refresh frames in oranges.
 _MODE_COLOURS = {MODE_SKIP: (70, 110, 200, 255), MODE_INTER: (60, 190, 90, 255),
-                 MODE_PALETTE: (230, 60, 200, 255)}
+                 MODE_PALETTE: (230, 60, 200, 255), MODE_INTRA_DC: (250, 170, 60, 255),
+                 MODE_INTRA_V: (250, 120, 40, 255), MODE_INTRA_H: (220, 90, 20, 255)}
 _FRAME_COLOURS = {FRAME_REFRESH: (255, 170, 0, 255), FRAME_PREDICTED: (128, 128, 128, 255),
                   FRAME_CONCEALED: (230, 30, 30, 255)}
 _VECTOR_COLOUR = (255, 255, 0, 255)
@@ -83,7 +85,8 @@ def _header(name: str, size: tuple[int, int], fps: float, max_bits: int) -> list
         line("type", TYPE_VECTOR, "Motion_vector_(pixels)", "vector"),
         line("vectorColor", rgba(_VECTOR_COLOUR)),
         line("scaleFactor", VECTOR_SCALE),
-        line("type", TYPE_MODE, "Block_mode_(0_skip,1_motion,2_palette)", "map"),
+        line("type", TYPE_MODE, "Block_mode_(0_skip,1_motion,2_palette,3_intra_DC,4_intra_V,"
+                                "5_intra_H)", "map"),
         *(line("mapColor", mode, rgba(c)) for mode, c in _MODE_COLOURS.items()),
         line("type", TYPE_FRAME, "Frame_type_(0_refresh,1_predicted,2_concealed)", "map"),
         *(line("mapColor", FRAME_TYPE_VALUES[kind], rgba(c)) for kind, c in _FRAME_COLOURS.items()),

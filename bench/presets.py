@@ -1,5 +1,6 @@
 """Speed presets: each preset's compression (BD-rate against balanced) and encode speed at
-640x480, 1280x720 and 1920x1080, with x264 ultrafast encoding the same frames in the same run.
+640x480, 1280x720 and 1920x1080, with x264 ultrafast encoding the same frames in the same run;
+and each coding tool's BD-rate (balanced with it against balanced without it).
 
     python -m bench.presets [--frames 60] [--speed-frames 60] [--quick] [--json]
 
@@ -39,15 +40,38 @@ RUNS = 3
 DEFAULT_FRAMES, SPEED_FRAMES, SLICE_FRAMES = 60, 60, 30
 
 
-def _point(task: tuple[str, str, int, int]) -> tuple[str, str, int, float, float]:
+#: The coding tools that can be switched off, as CodecParams changes: the tools table gives
+#: each one's BD-rate, balanced with every tool against balanced without that one.
+TOOLS_OFF = {"deblocking filter": {"deblock": False}}
+
+
+def _point(task: tuple[str, str, dict, int, int]) -> tuple[str, str, int, float, float]:
     from livecodec.codec import CodecParams
 
     from .rd import livecodec_point
 
-    clip, preset, quality, frames = task
-    point = livecodec_point(load_frames(CLIPS[clip], frames)[0], quality,
-                            CodecParams(preset=preset))
-    return clip, preset, quality, point["bpp"], point["psnr"]
+    clip, variant, changes, quality, frames = task
+    point = livecodec_point(load_frames(CLIPS[clip], frames)[0], quality, CodecParams(**changes))
+    return clip, variant, quality, point["bpp"], point["psnr"]
+
+
+def run_variants(clips: Sequence[str], frames: int, variants: dict[str, dict],
+                 qualities: Sequence[int] = QUALITIES, jobs: int = 2,
+                 desc: str = "variants RD") -> dict[str, dict[str, tuple[list, list]]]:
+    """clip -> variant -> (bits per pixel, PSNR) over the quality sweep; a variant is a name
+    and the CodecParams fields it sets."""
+    tasks = [(c, name, changes, q, frames) for c in clips for name, changes in variants.items()
+             for q in qualities]
+    with mp.get_context("spawn").Pool(jobs) as pool:
+        points = list(tqdm(pool.imap_unordered(_point, tasks), total=len(tasks), desc=desc,
+                           unit="pt", disable=None))
+    curves: dict[str, dict[str, tuple[list, list]]] = {}
+    for clip in clips:
+        for name in variants:
+            ordered = sorted((p for p in points if p[0] == clip and p[1] == name),
+                             key=lambda p: p[2])
+            curves.setdefault(clip, {})[name] = ([p[3] for p in ordered], [p[4] for p in ordered])
+    return curves
 
 
 def run_compression(clips: Sequence[str], frames: int, qualities: Sequence[int] = QUALITIES,
@@ -55,18 +79,19 @@ def run_compression(clips: Sequence[str], frames: int, qualities: Sequence[int] 
     """clip -> preset -> BD-rate (%) against balanced."""
     from livecodec.codec import PRESETS
 
-    tasks = [(c, p, q, frames) for c in clips for p in PRESETS for q in qualities]
-    with mp.get_context("spawn").Pool(jobs) as pool:
-        points = list(tqdm(pool.imap_unordered(_point, tasks), total=len(tasks),
-                           desc="presets RD", unit="pt", disable=None))
-    table: dict[str, dict[str, float]] = {}
-    for clip in clips:
-        def curve(preset):
-            ordered = sorted((p for p in points if p[0] == clip and p[1] == preset),
-                             key=lambda p: p[2])
-            return [p[3] for p in ordered], [p[4] for p in ordered]
-        table[clip] = {p: round(compare(curve("balanced"), curve(p)).bd_rate, 2) for p in PRESETS}
-    return table
+    curves = run_variants(clips, frames, {p: {"preset": p} for p in PRESETS}, qualities, jobs,
+                          "presets RD")
+    return {clip: {p: round(compare(c["balanced"], c[p]).bd_rate, 2) for p in PRESETS}
+            for clip, c in curves.items()}
+
+
+def run_tools(clips: Sequence[str], frames: int, qualities: Sequence[int] = QUALITIES,
+              jobs: int = 2) -> dict[str, dict[str, float]]:
+    """clip -> tool -> BD-rate (%) of balanced against balanced without the tool (negative:
+    the tool saves that share of the bits at equal PSNR)."""
+    curves = run_variants(clips, frames, {"all": {}, **TOOLS_OFF}, qualities, jobs, "tools RD")
+    return {clip: {tool: round(compare(c[tool], c["all"]).bd_rate, 2) for tool in TOOLS_OFF}
+            for clip, c in curves.items()}
 
 
 def scaled_frames(width: int, height: int, n: int) -> list[np.ndarray]:
@@ -181,11 +206,14 @@ def main() -> None:
     clips = [c for c in args.clips.split(",") if CLIPS[c].available()]
     if args.quick:
         compression = run_compression(clips[:1], 6, (30, 70))
+        tools = run_tools(clips[:1], 6, (30, 70))
         speed = run_speed(4, SPEED_SIZES[:1], runs=1)
     else:
         compression = run_compression(clips, args.frames)
+        tools = run_tools(clips, args.frames)
         speed = run_speed(args.speed_frames)
-    result = {"compression": compression, "speed": speed, "verdicts": verdicts(speed),
+    result = {"compression": compression, "tools": tools, "speed": speed,
+              "verdicts": verdicts(speed),
               "slices": slice_cost(4 if args.quick else SLICE_FRAMES)}
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))
 

@@ -281,6 +281,16 @@ def _presets_section(presets: dict) -> list[str]:
                      + f" | {fmt(x264, '{:.1f}')} | "
                      + (f"{row['fast'] / x264:.2f}" if x264 else "-") + " |")
     lines += [""] + [f"- {v}" for v in presets["verdicts"]] + [""]
+    if presets.get("tools"):
+        tools = list(next(iter(presets["tools"].values())))
+        lines += ["### Coding tools", "",
+                  "Each tool's BD-rate: balanced with every tool against balanced without this "
+                  "one (negative: the tool saves that share of the bits at equal PSNR; same "
+                  "frames and qualities as above):", "",
+                  "| clip | " + " | ".join(tools) + " |", "|" + " --- |" * (len(tools) + 1)]
+        for clip, row in presets["tools"].items():
+            lines.append(f"| {clip} | " + " | ".join(f"{row[t]:+.1f} %" for t in tools) + " |")
+        lines.append("")
     if presets.get("slices"):
         lines += ["What the slices cost: bikes scaled, balanced at quality 50, coded with the "
                   "encoder's slices and as one slice:", "",
@@ -484,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
         frames = args.frames or presets_mod.DEFAULT_FRAMES
         speed_rows = presets_mod.run_speed(presets_mod.SPEED_FRAMES)
         presets_results = {"frames": frames, "speed": speed_rows,
+                           "tools": presets_mod.run_tools([c.name for c in clips], frames,
+                                                          jobs=args.jobs),
                            "compression": presets_mod.run_compression([c.name for c in clips],
                                                                       frames, jobs=args.jobs),
                            "verdicts": presets_mod.verdicts(speed_rows),

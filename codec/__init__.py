@@ -17,7 +17,8 @@ from .bitstream import FORMAT_VERSION, FileHeader, PacketReader, read_file_heade
 from .decoder import DecodedFrame, Decoder
 from .errors import BitstreamError, ChecksumError, FrameGapError, MissingReferenceError
 from .metrics import PSNR_CAP, bits_per_pixel, kbps, psnr
-from .modes import FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP
+from .modes import (FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H,
+                    MODE_INTRA_V, MODE_PALETTE, MODE_SKIP)
 from .parallel import check_threads, default_threads
 from .params import BLOCK_SIZES, MAX_DIMENSION, CodecParams, check_frame_size
 from .presets import PRESETS
@@ -35,7 +36,7 @@ __all__ = [
     "BitstreamError", "ChecksumError", "FrameGapError", "MissingReferenceError",
     "PacketReader", "FileHeader", "read_file_header", "write_file_header", "FORMAT_VERSION",
     "StreamInfo", "read_stream_info",
-    "MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "FRAME_REFRESH", "FRAME_PREDICTED",
+    "MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MODE_INTRA_DC", "MODE_INTRA_V", "MODE_INTRA_H", "FRAME_REFRESH", "FRAME_PREDICTED",
     "default_threads", "check_threads", "fit_palette", "nearest_labels",
     "psnr", "PSNR_CAP", "bits_per_pixel", "kbps",
 ]

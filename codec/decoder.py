@@ -8,12 +8,14 @@ import numpy as np
 from .bitstream import PACKET_REFRESH, Packet, parse_packet
 from .blocks import Planes, padded_size, planes_to_frame
 from .errors import BitstreamError, FrameGapError, MissingReferenceError
+from .deblock import deblock
 from .framing import unpack_predicted_header, unpack_refresh_header
+from .intra import reconstruct_intra
 from .modes import FRAME_PREDICTED, FRAME_REFRESH
 from .motion import vectors_in_pixels
 from .parallel import check_threads, using_threads
 from .reconstruct import predict, reconstruct
-from .residual import LEVEL_DTYPE, plane_steps, transform_size
+from .residual import LEVEL_DTYPE, coded_tiles, plane_steps, transform_size
 from .slices import decode_slices, slice_rows
 from .syntax import label_bits
 
@@ -42,6 +44,8 @@ class _StreamState:
     block_size: int
     palette: np.ndarray
     slices: int
+    deblock: bool
+    intra: bool
 
 
 class Decoder:
@@ -85,7 +89,7 @@ class Decoder:
         if packet.type == PACKET_REFRESH:
             header, offset = unpack_refresh_header(payload)
             state = _StreamState(header.width, header.height, header.block_size, header.palette,
-                                 header.slices)
+                                 header.slices, header.deblock, header.intra)
             quality = header.quality
             reference = None
         else:
@@ -110,18 +114,26 @@ class Decoder:
                       np.zeros((hp // 2 // tc, wp // 2 // tc, tc * tc), LEVEL_DTYPE))
         symbols = np.frombuffer(payload, np.uint8, offset=offset)
         n_labels = len(state.palette)
+        is_refresh = packet.type == PACKET_REFRESH
+        bands = slice_rows(rows, state.slices)
+        intra = is_refresh and state.intra
         try:
-            modes, mvs, labels = decode_slices(
-                symbols, packet.type == PACKET_REFRESH, cols, n_labels, label_bits(n_labels),
-                levels, bs, slice_rows(rows, state.slices))
+            modes, mvs, labels = decode_slices(symbols, is_refresh, cols, n_labels,
+                                               label_bits(n_labels), levels, bs, bands, intra)
         except BitstreamError as exc:
             raise BitstreamError(f"frame {packet.frame_index}: {exc}") from None
-        prediction = predict(reference, modes, mvs, labels, state.palette, bs)
-        recon = reconstruct(prediction, levels, plane_steps(quality) if levels is not None else (0, 0, 0))
+        steps = plane_steps(quality) if levels is not None else None
+        coded = None if levels is None else tuple(coded_tiles(lev) for lev in levels)
+        if intra:
+            recon = reconstruct_intra(modes, labels, state.palette, levels, coded, steps, bs, bands)
+        else:
+            recon = reconstruct(predict(reference, modes, mvs, labels, state.palette, bs), levels,
+                                steps, coded)
+        if state.deblock and levels is not None:
+            deblock(recon, steps, coded, modes, mvs, bs)
         self._state = state
         self._reference = recon
         self._last_index = packet.frame_index
-        is_refresh = packet.type == PACKET_REFRESH
         return DecodedFrame(
             image=planes_to_frame(recon, state.width, state.height),
             frame_type=FRAME_REFRESH if is_refresh else FRAME_PREDICTED,

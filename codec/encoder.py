@@ -12,7 +12,9 @@ import numpy as np
 
 from .bitstream import PACKET_PREDICTED, PACKET_REFRESH, build_packet
 from .blocks import Planes, block_means, block_sums_abs_dev, frame_to_planes, planes_to_frame
+from .deblock import deblock
 from .framing import RefreshHeader, pack_predicted_header, pack_refresh_header
+from .intra import code_intra
 from .modes import FRAME_PREDICTED, FRAME_REFRESH
 from .motion import (MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, vector_predictors,
                      vectors_in_pixels)
@@ -58,7 +60,7 @@ class EncodedFrame:
     frame_type: str                       # "refresh" or "predicted"
     frame_index: int
     motion_vectors: np.ndarray | None     # int32 (rows, cols, 2) (dx, dy) in pixels; None on refresh
-    block_modes: np.ndarray               # int8 (rows, cols): 0 skip, 1 motion, 2 palette
+    block_modes: np.ndarray               # int8 (rows, cols): MODE_* (skip, motion, palette, intra)
     block_size: int
     quality: int
     bytes_by_part: dict[str, int]         # header, palette, labels, motion, residual
@@ -124,18 +126,22 @@ class Encoder:
         self._since_refresh = 0
         self._prev_mvs: np.ndarray | None = None
         self._prediction_ratio: float | None = None
+        self._deblock = self._params.deblock
+        self._intra = self._params.intra
 
     @property
     def params(self) -> CodecParams:
         return self._params
 
     def set_params(self, params: CodecParams) -> None:
-        """New settings: quality, search range and preset apply to the next frame; block size
-        and palette size take effect with a refresh, which is then sent as the next frame."""
+        """New settings: quality, search range and preset apply to the next frame; block size,
+        palette size and the coding tools (deblocking, intra prediction) take effect with a
+        refresh, which is then sent as the next frame."""
         if not isinstance(params, CodecParams):
             raise ValueError(f"params must be a CodecParams, got {type(params).__name__}")
         old = self._params
-        if (params.block_size, params.n_clusters) != (old.block_size, old.n_clusters):
+        if ((params.block_size, params.n_clusters, params.deblock, params.intra)
+                != (old.block_size, old.n_clusters, old.deblock, old.intra)):
             self._force_refresh = True
         if params.target_kbps != old.target_kbps:
             self._rate_control = self._new_rate_control(params)
@@ -220,15 +226,28 @@ class Encoder:
         labels = nearest_labels(flat_means, palette).reshape(rows, cols)
         modes = np.full((rows, cols), MODE_PALETTE, np.int8)
         mvs = np.zeros((rows, cols, 2), np.int32)
-        prediction = predict(None, modes, mvs, labels, palette, bs)
+        self._deblock, self._intra = p.deblock, p.intra
+        prediction = None if self._intra else predict(None, modes, mvs, labels, palette, bs)
+        coded_labels = labels
         for attempt in range(_ATTEMPTS):
-            levels, _, recon = self._code_residual(prediction, planes, quality, ROUNDING_INTRA)
-            header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette, slices))
-            symbols, costs = self._entropy_code(True, quality, modes, mvs, labels, palette, levels, bs)
+            if self._intra:
+                step = quality_to_step(quality) if quality > 0 else None
+                modes, coded_labels, levels, tiles_coded, recon = code_intra(
+                    planes, labels, palette, plane_steps(quality) if step else None,
+                    ROUNDING_INTRA, LAMBDA_PER_STEP * step if step else LAMBDA_NO_RESIDUAL,
+                    label_bits(len(palette)) + _PALETTE_MODE_EXTRA_BITS, bs, self._bands)
+            else:
+                levels, tiles_coded, recon = self._code_residual(prediction, planes, quality,
+                                                                 ROUNDING_INTRA)
+            header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette, slices,
+                                                       self._deblock, self._intra))
+            symbols, costs = self._entropy_code(True, quality, modes, mvs, coded_labels, palette,
+                                                levels, bs)
             retry = self._retry_quality("refresh", quality, len(header) + len(symbols), attempt)
             if retry is None:
                 break
             quality = retry
+        self._filter(recon, quality, tiles_coded, modes, mvs)
         self._palette = palette
         self._since_refresh = 0
         self._force_refresh = False
@@ -280,6 +299,7 @@ class Encoder:
                 break
             quality = retry
         modes = coded_modes
+        self._filter(recon, quality, tiles_coded, modes, mvs)
         self._since_refresh += 1
         self._prev_mvs = mvs
         return self._finish(PACKET_PREDICTED, pack_predicted_header(quality), symbols, costs, recon,
@@ -310,6 +330,12 @@ class Encoder:
         per_plane_in_bands(quantise, [len(lev) for lev in levels])
         return levels, coded, reconstruct(prediction, levels, steps, coded)
 
+    def _filter(self, recon: Planes, quality: int, tiles_coded: tuple[np.ndarray, ...] | None,
+                modes: np.ndarray, mvs: np.ndarray) -> None:
+        """The in-loop deblocking filter on the reconstruction, as the decoder applies it."""
+        if self._deblock and tiles_coded is not None:
+            deblock(recon, plane_steps(quality), tiles_coded, modes, mvs, self._block_size)
+
     def _retry_quality(self, frame_type: str, quality: int, n_bytes: int,
                        attempt: int) -> int | None:
         """The quality to code the frame again with, or None to keep this try (always after
@@ -331,7 +357,8 @@ class Encoder:
 
     def _entropy_code(self, is_refresh, quality, modes, mvd, labels, palette, levels, bs):
         return encode_slices(is_refresh, modes, mvd.astype(np.int32), labels,
-                             label_bits(len(palette)), levels, bs, self._bands)
+                             label_bits(len(palette)), levels, bs, self._bands,
+                             intra=is_refresh and self._intra)
 
     def _finish(self, packet_type, header, symbols, costs, recon, modes, mvs, quality, w, h,
                 palette_bytes) -> EncodedFrame:

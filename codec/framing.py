@@ -1,10 +1,11 @@
 """Payload headers: the few fixed fields in front of a packet's range-coded symbols.
 
     refresh payload   = width u16 | height u16 | slices << 2 | log2(block size) - 2 u8
-                        | palette size - 1 u8 | quality u8 | palette: (Y, Cr, Cb) u8 per entry
-                        | symbols
+                        | palette size - 1 u8 | TOOLS_FOLLOW | quality u8 | [tools u8]
+                        | palette: (Y, Cr, Cb) u8 per entry | symbols
 
-(slices 0: format version 1, which did not state them; see ``slices.legacy_slice_count``.)
+(slices 0: format version 1, which did not state them; see ``slices.legacy_slice_count``. No
+tools byte: versions 1 and 2, which had no optional coding tools.)
     predicted payload = quality u8 | symbols
 
 A refresh payload is self-contained: everything a decoder needs to start there.
@@ -22,9 +23,15 @@ from .params import BLOCK_SIZES
 from .slices import MAX_SLICES, legacy_slice_count
 
 __all__ = ["RefreshHeader", "pack_refresh_header", "unpack_refresh_header",
-           "pack_predicted_header", "unpack_predicted_header"]
+           "pack_predicted_header", "unpack_predicted_header", "TOOL_DEBLOCK", "TOOL_INTRA"]
 
 _REFRESH_FIXED = struct.Struct("<HHBBB")
+#: Bit 7 of a refresh header's quality byte: a tools byte follows it (format version 3).
+TOOLS_FOLLOW = 0x80
+#: Bits of the tools byte; any other bit set is a tool this decoder does not know.
+TOOL_DEBLOCK = 0x01
+TOOL_INTRA = 0x02
+_KNOWN_TOOLS = TOOL_DEBLOCK | TOOL_INTRA
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class RefreshHeader:
     quality: int
     palette: np.ndarray     # uint8 (K, 3) in (Y, Cr, Cb)
     slices: int             # slices of this and the following predicted pictures
+    deblock: bool = False   # the deblocking filter on this and the following pictures
+    intra: bool = False     # blocks of this picture may be intra-predicted (codec.intra)
 
 
 def pack_refresh_header(header: RefreshHeader) -> bytes:
@@ -42,8 +51,10 @@ def pack_refresh_header(header: RefreshHeader) -> bytes:
     if not 1 <= header.slices <= MAX_SLICES:
         raise ValueError(f"slices must be in 1..{MAX_SLICES}, got {header.slices}")
     layout = header.slices << 2 | BLOCK_SIZES.index(header.block_size)
-    return (_REFRESH_FIXED.pack(header.width, header.height, layout, k - 1, header.quality)
-            + np.ascontiguousarray(header.palette, dtype=np.uint8).tobytes())
+    tools = (TOOL_DEBLOCK if header.deblock else 0) | (TOOL_INTRA if header.intra else 0)
+    return (_REFRESH_FIXED.pack(header.width, header.height, layout, k - 1,
+                                header.quality | TOOLS_FOLLOW)
+            + bytes([tools]) + np.ascontiguousarray(header.palette, dtype=np.uint8).tobytes())
 
 
 def unpack_refresh_header(payload: bytes) -> tuple[RefreshHeader, int]:
@@ -59,13 +70,23 @@ def unpack_refresh_header(payload: bytes) -> tuple[RefreshHeader, int]:
     slices = layout >> 2 or legacy_slice_count(rows, cols, block_size)
     if slices > rows:
         raise BitstreamError(f"{slices} slices in a picture {rows} block rows high")
+    tools, start = 0, _REFRESH_FIXED.size
+    if quality & TOOLS_FOLLOW:
+        quality &= ~TOOLS_FOLLOW
+        if len(payload) <= start:
+            raise BitstreamError("refresh payload too short for its tools byte")
+        tools, start = payload[start], start + 1
+        if tools & ~_KNOWN_TOOLS:
+            raise BitstreamError(f"refresh header asks for coding tools this decoder does not "
+                                 f"know (tools byte 0x{tools:02x}): a newer livecodec wrote it")
     _check_quality(quality)
     k = k1 + 1
-    end = _REFRESH_FIXED.size + 3 * k
+    end = start + 3 * k
     if len(payload) < end:
         raise BitstreamError(f"refresh payload too short for a {k}-colour palette")
-    palette = np.frombuffer(payload, np.uint8, 3 * k, _REFRESH_FIXED.size).reshape(k, 3)
-    return RefreshHeader(width, height, block_size, quality, palette.copy(), slices), end
+    palette = np.frombuffer(payload, np.uint8, 3 * k, start).reshape(k, 3)
+    return RefreshHeader(width, height, block_size, quality, palette.copy(), slices,
+                         bool(tools & TOOL_DEBLOCK), bool(tools & TOOL_INTRA)), end
 
 
 def pack_predicted_header(quality: int) -> bytes:

@@ -43,6 +43,10 @@ class CodecParams:
             and ``quality`` is only the starting point.
         preset: encoder effort, one of ``PRESETS`` ("fast", "balanced", "best"): speed
             against compression; the decoder does not need to know it.
+        deblock: the in-loop deblocking filter (``codec.deblock``); stated in every refresh
+            header, so a change takes effect with a refresh.
+        intra: spatial intra prediction of refresh-frame blocks (``codec.intra``) beside the
+            palette colour; stated in the refresh header too.
     """
 
     block_size: int = 16
@@ -52,6 +56,8 @@ class CodecParams:
     search_range: int = 16
     target_kbps: float | None = None
     preset: str = "balanced"
+    deblock: bool = True
+    intra: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -59,6 +65,10 @@ class CodecParams:
             if f.name == "preset":
                 if value not in PRESETS:
                     raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {value!r}")
+                continue
+            if f.name in ("deblock", "intra"):
+                if not isinstance(value, bool):
+                    raise ValueError(f"{f.name} must be True or False, got {value!r}")
                 continue
             if f.name == "target_kbps":
                 if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))

@@ -41,7 +41,8 @@ def predict(reference: Planes | None, modes: np.ndarray, mvs: np.ndarray, labels
 
 
 def reconstruct(prediction: Planes, levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-                steps: tuple[int, int, int], coded: tuple[np.ndarray, ...] | None = None) -> Planes:
+                steps: tuple[int, int, int] | None,
+                coded: tuple[np.ndarray, ...] | None = None) -> Planes:
     """Prediction plus decoded residual; ``levels`` None when the frame carries no residual.
     ``coded``: per plane, the tiles with a non-zero level, when the caller knows them."""
     if levels is None:

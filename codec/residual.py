@@ -125,39 +125,54 @@ def _matmul(left, right, out, n):
 def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv_step, rounding,
                              zero_sad, levels, coded, res, rows_t, coeffs):
     tile_rows, tile_cols = levels.shape[:2]
-    # Any coefficient is at most max|basis|^2 * sum|residual|: tiles whose bound stays below
-    # one step quantise to zero without being transformed (most of a predicted frame).
+    bound = tile_bound(basis, n, inv_step)
+    for tr in range(tile_rows):
+        for tc in range(tile_cols):
+            quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step,
+                          rounding, zero_sad, bound, levels, coded, res, rows_t, coeffs)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def tile_bound(basis, n, inv_step):
+    """Any coefficient is at most max|basis|^2 * sum|residual|: a tile whose SAD times this
+    stays below one step (less the rounding) quantises to zero without being transformed."""
     bound = 0.0
     for i in range(n):
         for j in range(n):
             bound = max(bound, abs(basis[i, j]))
-    bound = bound * bound * inv_step
+    return bound * bound * inv_step
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
+def quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step, rounding,
+                  zero_sad, bound, levels, coded, res, rows_t, coeffs):
+    """Transform and quantise tile (tr, tc) of ``current - prediction`` into zeroed
+    ``levels[tr, tc]``; ``coded[tr, tc]`` says whether any level is non-zero. res, rows_t,
+    coeffs: n x n float scratch."""
+    y0 = tr * n
+    x0 = tc * n
+    coded[tr, tc] = False
+    sad = block_sad(current, y0, x0, prediction, y0, x0, n, NO_LIMIT)
+    if sad * bound + rounding < 1.0 or sad < zero_sad:
+        return
+    for i in range(n):
+        if n == 8:
+            difference_row8(current, y0 + i, x0, prediction, res, i)
+        elif n == 4:
+            difference_row4(current, y0 + i, x0, prediction, res, i)
+        else:
+            difference_row2(current, y0 + i, x0, prediction, res, i)
+    _matmul(res, basis_t, rows_t, n)        # rows: residual x basis^T
+    _matmul(basis, rows_t, coeffs, n)       # columns: basis x that
     log_n = log2_size(n)        # row and column of a raster index by shifts, not divisions
-    for tr in range(tile_rows):
-        for tc in range(tile_cols):
-            y0 = tr * n
-            x0 = tc * n
-            coded[tr, tc] = False
-            sad = block_sad(current, y0, x0, prediction, y0, x0, n, NO_LIMIT)
-            if sad * bound + rounding < 1.0 or sad < zero_sad:
-                continue
-            for i in range(n):
-                if n == 8:
-                    difference_row8(current, y0 + i, x0, prediction, res, i)
-                elif n == 4:
-                    difference_row4(current, y0 + i, x0, prediction, res, i)
-                else:
-                    difference_row2(current, y0 + i, x0, prediction, res, i)
-            _matmul(res, basis_t, rows_t, n)        # rows: residual x basis^T
-            _matmul(basis, rows_t, coeffs, n)       # columns: basis x that
-            for z in range(n * n):
-                idx = zigzag[z]
-                c = coeffs[idx >> log_n, idx & (n - 1)]
-                magnitude = abs(c) * inv_step + rounding
-                if magnitude >= 1.0:      # levels start at zero: only non-zero ones are written
-                    level = min(np.int64(magnitude), MAX_LEVEL)
-                    levels[tr, tc, z] = -level if c < 0 else level
-                    coded[tr, tc] = True
+    for z in range(n * n):
+        idx = zigzag[z]
+        c = coeffs[idx >> log_n, idx & (n - 1)]
+        magnitude = abs(c) * inv_step + rounding
+        if magnitude >= 1.0:      # levels start at zero: only non-zero ones are written
+            level = min(np.int64(magnitude), MAX_LEVEL)
+            levels[tr, tc, z] = -level if c < 0 else level
+            coded[tr, tc] = True
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -210,18 +225,27 @@ def _inverse_kernel(levels, coded, n, basis, zigzag, step_fp, out, add, stage1, 
     tile_rows, tile_cols = coded.shape
     for tr in range(tile_rows):
         for tc in range(tile_cols):
-            if not coded[tr, tc]:
-                continue
-            _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, stage1, res, used_cols)
-            y0 = tr * n
-            x0 = tc * n
-            for i in range(n):
-                for j in range(n):
-                    if add:
-                        v = np.int64(out[y0 + i, x0 + j]) + res[i, j]
-                        out[y0 + i, x0 + j] = 0 if v < 0 else (255 if v > 255 else v)
-                    else:
-                        out[y0 + i, x0 + j] = res[i, j]
+            if coded[tr, tc]:
+                inverse_tile_into(levels, tr, tc, n, basis, zigzag, step_fp, out, add, stage1,
+                                  res, used_cols)
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
+def inverse_tile_into(levels, tr, tc, n, basis, zigzag, step_fp, out, add, stage1, res,
+                      used_cols):
+    """Tile (tr, tc)'s residual into ``out`` at its place: added to the prediction there and
+    clipped (add=True), or stored (add=False). stage1, res: n x n int64 scratch; used_cols:
+    n bool scratch."""
+    _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, stage1, res, used_cols)
+    y0 = tr * n
+    x0 = tc * n
+    for i in range(n):
+        for j in range(n):
+            if add:
+                v = np.int64(out[y0 + i, x0 + j]) + res[i, j]
+                out[y0 + i, x0 + j] = 0 if v < 0 else (255 if v > 255 else v)
+            else:
+                out[y0 + i, x0 + j] = res[i, j]
 
 
 def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: float,

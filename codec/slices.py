@@ -72,15 +72,15 @@ def _band_levels(levels, r0: int, r1: int, ky: int, kc: int):
 
 
 def encode_slices(is_refresh: bool, modes: np.ndarray, mvd: np.ndarray, labels: np.ndarray,
-                  label_bits: int, levels, block_size: int, bands: list[tuple[int, int]]
-                  ) -> tuple[bytes, np.ndarray]:
+                  label_bits: int, levels, block_size: int, bands: list[tuple[int, int]],
+                  intra: bool = False) -> tuple[bytes, np.ndarray]:
     """Range-code a frame's symbols slice by slice (see ``syntax.encode_symbols`` for the
     arguments; ``levels`` None for a frame without residual; ``bands`` from ``slice_rows``).
     Returns the symbol bytes and the estimated bits per part."""
     ky, kc = _tiles_per_block(block_size)
 
     def code_band(r0: int, r1: int):
-        return encode_symbols(is_refresh, levels is not None, modes[r0:r1], mvd[r0:r1],
+        return encode_symbols(is_refresh, intra, levels is not None, modes[r0:r1], mvd[r0:r1],
                               labels[r0:r1], label_bits, *_band_levels(levels, r0, r1, ky, kc),
                               ky, kc)
 
@@ -92,9 +92,10 @@ def encode_slices(is_refresh: bool, modes: np.ndarray, mvd: np.ndarray, labels: 
 
 
 def decode_slices(data: np.ndarray, is_refresh: bool, cols: int, n_labels: int,
-                  label_bits: int, levels, block_size: int, bands: list[tuple[int, int]]
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Decode every slice (filling the zeroed ``levels`` in place; None: no residual).
+                  label_bits: int, levels, block_size: int, bands: list[tuple[int, int]],
+                  intra: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode every slice (filling the zeroed ``levels`` in place; None: no residual;
+    ``intra``: refresh blocks carry intra modes).
 
     Returns:
         (modes, mvs, labels) of the whole frame. Raises BitstreamError for a slice that is
@@ -115,7 +116,7 @@ def decode_slices(data: np.ndarray, is_refresh: bool, cols: int, n_labels: int,
         r0, r1 = bands[i]
         chunk = chunks[i]
         modes, mvs, labels, error, consumed = decode_symbols(
-            chunk, is_refresh, levels is not None, r1 - r0, cols, n_labels, label_bits,
+            chunk, is_refresh, intra, levels is not None, r1 - r0, cols, n_labels, label_bits,
             *_band_levels(levels, r0, r1, ky, kc), ky, kc)
         if error:
             raise BitstreamError(f"slice {i}: {DECODE_ERRORS[error]}")

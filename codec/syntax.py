@@ -22,6 +22,7 @@ from numba import njit
 
 from .entropy import (PROB_INIT, decode_bit, decode_bypass, decode_uint, encode_bit,
                       encode_bypass, encode_uint, finish_encoder, new_decoder, new_encoder)
+from .modes import MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V
 from .motion import MAX_VECTOR, MODE_INTER, MODE_PALETTE, MODE_SKIP, vector_predictor
 from .residual import MAX_LEVEL, log2_size
 
@@ -53,7 +54,9 @@ GT1_BANDS = 4
 CTX_GT1 = 389           # 2 plane kinds x GT1_BANDS
 REM_BINS = 8
 CTX_REM = 397           # 2 plane kinds x REM_BINS
-N_CONTEXTS = 413        # a significance context per previous-significance: 0.7 % fewer bits
+CTX_INTRA_PALETTE = 413  # 3: number of palette neighbours (refresh frames with intra prediction)
+CTX_INTRA_MODE = 416    # 2: DC or not, then V or H
+N_CONTEXTS = 418        # a significance context per previous-significance: 0.7 % fewer bits
 
 #: Error codes of ``decode_symbols`` (0 = fine) and what they mean.
 DECODE_ERRORS = {
@@ -207,12 +210,13 @@ def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind):
 
 
 @njit(cache=True, nogil=True)
-def encode_symbols(is_refresh, coded_residual, modes, mvd, labels, label_bits,
+def encode_symbols(is_refresh, intra, coded_residual, modes, mvd, labels, label_bits,
                    lev_y, lev_cr, lev_cb, ky, kc):
     """Range-code one frame's symbols.
 
     Args:
         is_refresh: refresh frame (every block a palette label) or predicted frame.
+        intra: refresh blocks may be intra-predicted (a mode before each label).
         coded_residual: whether tiles are coded at all (quality > 0).
         modes: int8 (rows, cols) block modes; mvd: int32 (rows, cols, 2) vector minus its
             median prediction (0 where not MODE_INTER); labels: int32 (rows, cols), -1 where
@@ -230,8 +234,8 @@ def encode_symbols(is_refresh, coded_residual, modes, mvd, labels, label_bits,
     costs = np.zeros(3)
     n = _encode_blocks(out, np.full(N_CONTEXTS, PROB_INIT, np.int64), costs,
                        np.zeros(lev_y.shape[:2], np.int64), np.zeros(lev_cr.shape[:2], np.int64),
-                       np.zeros(lev_cb.shape[:2], np.int64), is_refresh, coded_residual, modes,
-                       mvd, labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc)
+                       np.zeros(lev_cb.shape[:2], np.int64), is_refresh, intra, coded_residual,
+                       modes, mvd, labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc)
     return out[:n].copy(), costs
 
 
@@ -239,8 +243,8 @@ def encode_symbols(is_refresh, coded_residual, modes, mvd, labels, label_bits,
 # (_nrt=False): its atomic increments on every array passed to a helper took 70 % of the
 # coding time (and are shared between threads' cores).
 @njit(cache=True, nogil=True, _nrt=False)
-def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, coded_residual, modes,
-                   mvd, labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc):
+def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, intra, coded_residual,
+                   modes, mvd, labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc):
     """The loop of ``encode_symbols`` into its buffers; returns the bytes written."""
     rows, cols = modes.shape
     est = new_encoder()
@@ -254,9 +258,18 @@ def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, coded_r
                     continue
                 ctx = CTX_MODE + _neighbours_in_mode(modes, r, c, MODE_PALETTE)
                 est = encode_bit(est, out, probs, ctx, 1 if mode == MODE_PALETTE else 0, costs, PART_LABELS)
+            elif intra:
+                ctx = CTX_INTRA_PALETTE + _neighbours_in_mode(modes, r, c, MODE_PALETTE)
+                est = encode_bit(est, out, probs, ctx, 1 if mode == MODE_PALETTE else 0, costs, PART_LABELS)
+                if mode != MODE_PALETTE:
+                    est = encode_bit(est, out, probs, CTX_INTRA_MODE, 0 if mode == MODE_INTRA_DC else 1,
+                                     costs, PART_LABELS)
+                    if mode != MODE_INTRA_DC:
+                        est = encode_bit(est, out, probs, CTX_INTRA_MODE + 1,
+                                         1 if mode == MODE_INTRA_H else 0, costs, PART_LABELS)
             if mode == MODE_PALETTE:
                 est = _encode_label(est, out, probs, costs, labels, r, c, labels[r, c], label_bits)
-            else:
+            elif mode == MODE_INTER:
                 for k in range(2):
                     v = mvd[r, c, k]
                     zctx = CTX_MVD_ZERO + 3 * k + _activity_class(mvd, r, c, k)
@@ -277,7 +290,7 @@ def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, coded_r
 
 
 @njit(cache=True, nogil=True)
-def decode_symbols(data, is_refresh, coded_residual, rows, cols, n_labels, label_bits,
+def decode_symbols(data, is_refresh, intra, coded_residual, rows, cols, n_labels, label_bits,
                    lev_y, lev_cr, lev_cb, ky, kc):
     """Inverse of ``encode_symbols``; fills the zeroed level arrays in place.
 
@@ -292,13 +305,13 @@ def decode_symbols(data, is_refresh, coded_residual, rows, cols, n_labels, label
         data, modes, mvs, np.zeros((rows, cols, 2), np.int32), labels,
         np.full(N_CONTEXTS, PROB_INIT, np.int64), np.zeros(lev_y.shape[:2], np.int64),
         np.zeros(lev_cr.shape[:2], np.int64), np.zeros(lev_cb.shape[:2], np.int64),
-        is_refresh, coded_residual, n_labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc)
+        is_refresh, intra, coded_residual, n_labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc)
     return modes, mvs, labels, error, consumed
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _decode_blocks(data, modes, mvs, mvd, labels, probs, cbf_y, cbf_cr, cbf_cb, is_refresh,
-                   coded_residual, n_labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc):
+                   intra, coded_residual, n_labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc):
     """The loop of ``decode_symbols`` (no allocation, hence no reference counting, as in
     ``_encode_blocks``); returns (error code, bytes consumed)."""
     rows, cols = modes.shape
@@ -318,13 +331,22 @@ def _decode_blocks(data, modes, mvs, mvd, labels, probs, cbf_y, cbf_cr, cbf_cb, 
                 ctx = CTX_MODE + _neighbours_in_mode(modes, r, c, MODE_PALETTE)
                 dst, palette = decode_bit(dst, data, probs, ctx)
                 mode = MODE_PALETTE if palette else MODE_INTER
+            elif intra:
+                ctx = CTX_INTRA_PALETTE + _neighbours_in_mode(modes, r, c, MODE_PALETTE)
+                dst, palette = decode_bit(dst, data, probs, ctx)
+                if not palette:
+                    dst, directional = decode_bit(dst, data, probs, CTX_INTRA_MODE)
+                    mode = MODE_INTRA_DC
+                    if directional:
+                        dst, horizontal = decode_bit(dst, data, probs, CTX_INTRA_MODE + 1)
+                        mode = MODE_INTRA_H if horizontal else MODE_INTRA_V
             modes[r, c] = mode
             if mode == MODE_PALETTE:
                 dst, label = _decode_label(dst, data, probs, labels, r, c, label_bits)
                 if label >= n_labels:
                     return 1, dst[2]
                 labels[r, c] = label
-            else:
+            elif mode == MODE_INTER:
                 p = vector_predictor(mvs, r, c)
                 for k in range(2):
                     zctx = CTX_MVD_ZERO + 3 * k + _activity_class(mvd, r, c, k)

@@ -231,3 +231,17 @@ def test_stage_timer_times_only_the_calling_thread_and_outermost_calls():
     assert set(got) == {"motion search"} and got["motion search"] >= 0.009
     assert timer.functions == {"forward_quantise": "residual transform + quantisation",
                                "diamond_search": "motion search"}
+
+
+def test_tools_table_has_each_switchable_tool_for_each_clip():
+    from bench.common import CLIPS
+    from bench.presets import TOOLS_OFF, run_variants
+
+    if not CLIPS["carphone"].available():
+        pytest.skip("../shared/media/carphone.mp4 not present")
+    curves = run_variants(["carphone"], 3, {"all": {}, **TOOLS_OFF}, (20, 80), jobs=1)
+    assert list(curves["carphone"]) == ["all", *TOOLS_OFF]
+    (rates_on, psnr_on), (rates_off, psnr_off) = (curves["carphone"]["all"],
+                                                  curves["carphone"]["deblocking filter"])
+    assert len(rates_on) == len(psnr_off) == 2 and rates_on[0] < rates_on[1]
+    assert psnr_on[0] != psnr_off[0]       # at quality 20 the filter changes the pictures

@@ -20,7 +20,8 @@ from livecodec.app.sources import DemoScene
 from livecodec.codec import (BitstreamError, ChecksumError, CodecParams, Decoder, Encoder, FrameGapError,
                    MissingReferenceError, bits_per_pixel, psnr)
 from livecodec.codec.bitstream import PACKET_PREDICTED, PACKET_REFRESH, build_packet, parse_packet
-from livecodec.codec.motion import MODE_INTER, MODE_PALETTE, MODE_SKIP
+from livecodec.codec.modes import (MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V,
+                                   MODE_PALETTE, MODE_SKIP)
 from tests.media import iter_frames, read_frames
 
 GOLDEN = Path(__file__).with_name("data") / "golden_stream.sha256"
@@ -75,7 +76,9 @@ class TestRoundTrip:
             rows, cols = -(-64 // params.block_size), -(-96 // params.block_size)
             assert ef.block_modes.shape == (rows, cols)
             if ef.frame_type == "refresh":
-                assert ef.motion_vectors is None and (ef.block_modes == MODE_PALETTE).all()
+                assert ef.motion_vectors is None    # intra blocks only: palette or spatial
+                assert set(np.unique(ef.block_modes)) <= {MODE_PALETTE, MODE_INTRA_DC,
+                                                          MODE_INTRA_V, MODE_INTRA_H}
             else:
                 assert ef.motion_vectors.shape == (rows, cols, 2)
                 assert set(np.unique(ef.block_modes)) <= {MODE_SKIP, MODE_INTER, MODE_PALETTE}
@@ -171,12 +174,24 @@ class TestEncoderBehaviour:
 
     def test_static_picture_costs_next_to_nothing(self):
         frame = demo_frames(160, 120, 1)[0]
-        efs = round_trip([frame] * 5, Encoder())
+        efs = round_trip([frame] * 5, Encoder(CodecParams(deblock=False)))
         assert [e.frame_type for e in efs] == ["refresh"] + ["predicted"] * 4
         assert (efs[1].block_modes == MODE_SKIP).mean() > 0.9
         assert all((e.block_modes == MODE_SKIP).all() for e in efs[2:])
         assert all(len(e.data) < 30 for e in efs[1:])
         assert len(efs[0].data) > 10 * len(efs[1].data)
+
+    def test_static_picture_with_the_deblocking_filter_settles_in_a_few_frames(self):
+        """The filter smooths the refresh's tile edges, and the edges of every block a
+        predicted frame corrects, which touches that block's neighbours: a static picture
+        takes a few frames of a few dozen bytes to settle, then every block is skipped."""
+        frame = demo_frames(160, 120, 1)[0]
+        efs = round_trip([frame] * 8, Encoder())
+        assert [e.frame_type for e in efs] == ["refresh"] + ["predicted"] * 7
+        assert (efs[1].block_modes == MODE_SKIP).mean() > 0.9
+        assert all(len(e.data) < 40 for e in efs[1:])
+        assert all((e.block_modes == MODE_SKIP).all() and len(e.data) < 30 for e in efs[6:])
+        assert len(efs[0].data) > 10 * sum(len(e.data) for e in efs[1:6])
 
     def test_bytes_by_part(self, small_clip):
         for params in (CodecParams(), CodecParams(quality=0, n_clusters=5)):

@@ -7,7 +7,8 @@ the SHA-256 of its decoded frames. ``tests/test_codec.py``'s golden checksum gua
 the encoder writes; this file guards what the decoder makes of fixed bytes, so a change made to
 both the encoder and the decoder (which the closed-loop round trips cannot see) fails here.
 ``golden_demo_v1.lvc`` is the same clip as format version 1 wrote it (before refresh headers
-stated their slice count): old files must keep decoding, so it is never regenerated.
+stated their slice count), ``golden_demo_v2.lvc`` as version 2 wrote it (before the deblocking
+filter and the tools byte): old files must keep decoding, so they are never regenerated.
 
 A deliberate change of the format or of the decoder's output regenerates the current files with
 ``LIVECODEC_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_decode.py`` (the variable that
@@ -29,9 +30,9 @@ from livecodec.codec.bitstream import FILE_HEADER_SIZE, parse_packet
 DATA = Path(__file__).with_name("data")
 STREAM = DATA / "golden_demo.lvc"
 DIGEST = DATA / "golden_demo.decoded.sha256"
-#: Written by format version 1; kept as it is.
-STREAM_V1 = DATA / "golden_demo_v1.lvc"
-DIGEST_V1 = DATA / "golden_demo_v1.decoded.sha256"
+#: Written by format versions 1 and 2; kept as they are.
+OLD_VERSIONS = {version: (DATA / f"golden_demo_v{version}.lvc",
+                          DATA / f"golden_demo_v{version}.decoded.sha256") for version in (1, 2)}
 #: What the committed stream holds (checked, so a regeneration cannot silently lose coverage).
 WIDTH, HEIGHT, FRAMES, FPS = 84, 52, 5, 30.0
 FRAME_TYPES = ["refresh", "predicted", "predicted", "refresh", "predicted"]
@@ -71,11 +72,13 @@ def frames_digest(images: list[np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module", params=["current", "v1"])
+@pytest.fixture(scope="module", params=["current", "v1", "v2"])
 def golden(request) -> tuple[bytes, list]:
-    if request.param == "v1":
-        data = STREAM_V1.read_bytes()
-        return data, decode_stream(data, version=1), DIGEST_V1
+    if request.param != "current":
+        version = int(request.param[1:])
+        stream, digest = OLD_VERSIONS[version]
+        data = stream.read_bytes()
+        return data, decode_stream(data, version=version), digest
     if UPDATE:
         data, reconstructions = encode_golden_stream()
         decoded = decode_stream(data)
@@ -115,6 +118,25 @@ def test_golden_stream_covers_refresh_predicted_and_residual(golden) -> None:
     qualities = []
     while pos < len(data):
         packet = parse_packet(data, pos)
-        qualities.append(packet.payload[6] if packet.type == 0 else packet.payload[0])
+        qualities.append(packet.payload[6] & 0x7F if packet.type == 0 else packet.payload[0])
         pos += packet.size
     assert min(qualities) > 0      # every frame carries residual
+
+
+def test_the_current_golden_stream_is_deblocked_and_older_ones_are_not() -> None:
+    """Version 3 states its tools in every refresh header; versions 1 and 2 had none, and
+    their pictures (above) show the decoder does not filter them."""
+    from livecodec.codec.framing import unpack_refresh_header
+
+    def deblocked(data: bytes) -> list[bool]:
+        found, pos = [], FILE_HEADER_SIZE
+        while pos < len(data):
+            packet = parse_packet(data, pos)
+            if packet.type == 0:
+                found.append(unpack_refresh_header(packet.payload)[0].deblock)
+            pos += packet.size
+        return found
+
+    assert deblocked(STREAM.read_bytes()) == [True, True]
+    assert all(deblocked(stream.read_bytes()) == [False, False]
+               for stream, _ in OLD_VERSIONS.values())

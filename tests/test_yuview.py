@@ -103,7 +103,7 @@ def test_the_header_declares_every_type_used(written):
                            TYPE_BITS: "range"}
     assert stats.lines[TYPE_VECTOR] == ["vectorColor", "scaleFactor"]
     assert f"% ;scaleFactor;{VECTOR_SCALE}" in lines
-    assert stats.lines[TYPE_MODE] == ["mapColor"] * 3
+    assert stats.lines[TYPE_MODE] == ["mapColor"] * 6     # skip, motion, palette, 3 intra
     assert stats.lines[TYPE_FRAME] == ["mapColor"] * 3
     assert stats.lines[TYPE_BITS] == ["range"]
     used = {t for per_poc in stats.rows.values() for t in per_poc}
