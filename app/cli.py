@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, PRESETS, CodecParams,
+from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, PRESETS, SSIM_MIN_SIDE, CodecParams,
                              Decoder, Encoder, PacketReader, bits_per_pixel, check_threads,
-                             default_threads, kbps, psnr, read_stream_info, recover_frames,
+                             default_threads, kbps, psnr, read_stream_info, recover_frames, ssim,
                              write_file_header)
 
 from .outputs import OutputError, PendingOutput, check_not_input, check_writable
@@ -454,6 +454,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     enc_times: list[float] = []
     dec_times: list[float] = []
     psnrs: list[float] = []
+    similarities: list[float] = []
     interrupted = False
     try:
         for frame in _frames(source, _frame_limit(args, source), "evaluating"):
@@ -464,6 +465,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             dec_times.append(time.perf_counter() - t1)
             enc_times.append(t1 - t0)
             psnrs.append(psnr(frame, image))
+            if min(frame.shape[:2]) >= SSIM_MIN_SIDE:
+                similarities.append(ssim(frame, image))
             n += 1
             total += len(packet)
     except KeyboardInterrupt:
@@ -479,17 +482,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "source": args.source, "frames": n, "width": w, "height": h, "fps": source.fps,
         "bytes": total, "bpp": bits_per_pixel(total, n, w, h), "kbps": kbps(total, n, source.fps),
         "psnr_mean": float(np.mean(psnrs)), "psnr_min": float(np.min(psnrs)),
+        # None for pictures smaller than SSIM's window
+        "ssim_mean": float(np.mean(similarities)) if similarities else None,
+        "ssim_min": float(np.min(similarities)) if similarities else None,
         "encode_fps": 1.0 / float(np.median(enc_times)), "decode_fps": 1.0 / float(np.median(dec_times)),
         "params": {"block_size": params.block_size, "n_clusters": params.n_clusters,
                    "refresh_interval": params.refresh_interval, "quality": params.quality,
                    "search_range": params.search_range, "target_kbps": params.target_kbps,
-                   "preset": params.preset},
+                   "preset": params.preset, "deblock": params.deblock, "intra": params.intra},
     }
     if args.json:
         print(json.dumps(result))
     else:
         print(f"{n} frames {w}x{h}: {result['bpp']:.3f} bpp, {result['kbps']:.1f} kbps, "
-              f"PSNR {result['psnr_mean']:.2f} dB (min {result['psnr_min']:.2f}); "
+              f"PSNR {result['psnr_mean']:.2f} dB (min {result['psnr_min']:.2f}), "
+              + (f"SSIM {result['ssim_mean']:.4f}; " if similarities else "no SSIM (too small); ") +
               f"encode {result['encode_fps']:.0f} fps, decode {result['decode_fps']:.0f} fps (medians)")
     return _interrupted(n, "the figures cover those") if interrupted else EXIT_OK
 

@@ -26,7 +26,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from livecodec.codec import psnr
+from livecodec.codec import psnr, ssim
 
 __all__ = ["SWS_FLAGS", "AnchorPoint", "ffmpeg_path", "ffmpeg_version", "ffmpeg_encoders",
            "jpeg_point", "mpeg4_point", "x264_point", "yuv420_ceiling", "FfmpegError",
@@ -48,7 +48,8 @@ class FfmpegError(RuntimeError):
 
 @dataclass
 class AnchorPoint:
-    """One point of a sweep: the setting, the bytes of the stream and the mean PSNR."""
+    """One point of a sweep: the setting, the bytes of the stream and the mean PSNR and
+    SSIM."""
 
     setting: int
     bytes: int
@@ -57,6 +58,7 @@ class AnchorPoint:
     width: int
     height: int
     encode_seconds: float = 0.0
+    ssim: float = float("nan")
     extra: dict = field(default_factory=dict)
 
     @property
@@ -65,7 +67,8 @@ class AnchorPoint:
 
     def as_dict(self) -> dict:
         return {"setting": self.setting, "bytes": self.bytes, "bpp": self.bpp, "psnr": self.psnr,
-                "frames": self.frames, "encode_seconds": self.encode_seconds, **self.extra}
+                "ssim": self.ssim, "frames": self.frames, "encode_seconds": self.encode_seconds,
+                **self.extra}
 
 
 # -- ffmpeg discovery -------------------------------------------------------------------------
@@ -197,8 +200,11 @@ def _run_decode(cmd: list[str], w: int, h: int, n: int) -> np.ndarray:
     return np.frombuffer(out.stdout, np.uint8).reshape(n, h, w, 3)
 
 
-def _mean_psnr(frames: Sequence[np.ndarray], decoded: np.ndarray) -> float:
-    return float(np.mean([psnr(a, b) for a, b in zip(frames, decoded, strict=True)]))
+def _mean_quality(frames: Sequence[np.ndarray], decoded) -> tuple[float, float]:
+    """(mean PSNR, mean SSIM) of decoded pictures against their frames."""
+    pairs = list(zip(frames, decoded, strict=True))
+    return (float(np.mean([psnr(a, b) for a, b in pairs])),
+            float(np.mean([ssim(a, b) for a, b in pairs])))
 
 
 def _ffmpeg_point(frames, fps, codec_args, fmt, setting, workdir=None) -> AnchorPoint:
@@ -216,7 +222,8 @@ def _ffmpeg_point(frames, fps, codec_args, fmt, setting, workdir=None) -> Anchor
         decoded = _run_decode(_decode_cmd(fmt_in, path), w, h, len(frames))
     finally:
         os.unlink(path)
-    return AnchorPoint(setting, n_bytes, _mean_psnr(frames, decoded), len(frames), w, h, seconds)
+    mean_psnr, mean_ssim = _mean_quality(frames, decoded)
+    return AnchorPoint(setting, n_bytes, mean_psnr, len(frames), w, h, seconds, mean_ssim)
 
 
 def mpeg4_point(frames: Sequence[np.ndarray], fps: float, q: int) -> AnchorPoint:
@@ -245,7 +252,7 @@ def yuv420_ceiling(frames: Sequence[np.ndarray], fps: float) -> AnchorPoint:
 def jpeg_point(frames: Sequence[np.ndarray], quality: int) -> AnchorPoint:
     """OpenCV JPEG at ``quality`` (0..100) on every frame independently (MJPEG)."""
     h, w = frames[0].shape[:2]
-    total, values = 0, []
+    total = 0
     t0 = time.perf_counter()
     encoded = []
     for f in frames:
@@ -255,6 +262,6 @@ def jpeg_point(frames: Sequence[np.ndarray], quality: int) -> AnchorPoint:
         encoded.append(buf)
         total += len(buf)
     seconds = time.perf_counter() - t0
-    for f, buf in zip(frames, encoded):
-        values.append(psnr(f, cv2.imdecode(buf, cv2.IMREAD_COLOR)))
-    return AnchorPoint(int(quality), total, float(np.mean(values)), len(frames), w, h, seconds)
+    mean_psnr, mean_ssim = _mean_quality(frames, [cv2.imdecode(buf, cv2.IMREAD_COLOR)
+                                                  for buf in encoded])
+    return AnchorPoint(int(quality), total, mean_psnr, len(frames), w, h, seconds, mean_ssim)

@@ -1,8 +1,8 @@
 """Rate-distortion: livecodec's quality sweep and the anchors' sweeps on the same frames.
 
 PSNR and bitrate exactly as DESIGN.md defines them: PSNR per frame over the three BGR channels
-(``codec.metrics.psnr``), mean over frames; bytes = the packets (no file header);
-``bpp = 8 * bytes / (frames * W * H)``.
+(``codec.metrics.psnr``), mean over frames, with SSIM (``codec.metrics.ssim``, scikit-image's
+definition) beside it; bytes = the packets (no file header); ``bpp = 8 * bytes / (frames * W * H)``.
 
 livecodec points run in a pool of worker processes (two by default: the RD numbers do not
 depend on timing; the encode/decode fps recorded with each point are therefore only indicative,
@@ -52,13 +52,13 @@ Sweeps = dict  # method -> list of point dicts (setting, bytes, bpp, psnr, ...)
 # -- livecodec --------------------------------------------------------------------------------
 def livecodec_point(frames: Sequence[np.ndarray], quality: int, params=None) -> dict:
     """Encode and decode ``frames`` in-process at ``quality`` (other settings: ``params`` or
-    the CodecParams defaults); bytes, bpp, mean PSNR and median per-frame speeds."""
-    from livecodec.codec import CodecParams, Decoder, Encoder, psnr
+    the CodecParams defaults); bytes, bpp, mean PSNR and SSIM, and median per-frame speeds."""
+    from livecodec.codec import CodecParams, Decoder, Encoder, psnr, ssim
 
     params = replace(params if params is not None else CodecParams(), quality=int(quality))
     enc, dec = Encoder(params), Decoder()
     h, w = frames[0].shape[:2]
-    total, enc_t, dec_t, values, refresh = 0, [], [], [], 0
+    total, enc_t, dec_t, values, similarities, refresh = 0, [], [], [], [], 0
     parts: dict[str, int] = {}
     for frame in frames:
         t0 = time.perf_counter()
@@ -73,12 +73,14 @@ def livecodec_point(frames: Sequence[np.ndarray], quality: int, params=None) -> 
         for key, value in (getattr(ef, "bytes_by_part", None) or {}).items():
             parts[key] = parts.get(key, 0) + int(value)
         values.append(psnr(frame, image))
+        similarities.append(ssim(frame, image))
         if not np.array_equal(image, ef.reconstruction):
             raise AssertionError(f"decoder output differs from the encoder's reconstruction "
                                  f"(quality {quality}, frame {len(values) - 1})")
     n = len(frames)
     return {"setting": int(quality), "bytes": total, "bpp": 8.0 * total / (n * w * h),
-            "psnr": float(np.mean(values)), "psnr_min": float(np.min(values)), "frames": n,
+            "psnr": float(np.mean(values)), "psnr_min": float(np.min(values)),
+            "ssim": float(np.mean(similarities)), "frames": n,
             "refresh_frames": refresh, "bytes_by_part": parts,
             "encode_fps": 1.0 / float(np.median(enc_t)), "decode_fps": 1.0 / float(np.median(dec_t))}
 

@@ -204,26 +204,28 @@ def _clip_section(r: dict) -> list[str]:
     parts = sorted({k for p in lc for k in p.get("bytes_by_part", {})})
     lines += ["livecodec (encode/decode fps here come from the RD run, two processes sharing "
               "two cores: indicative only; see Speed):", "",
-              "| quality | bytes | bpp | kbps | PSNR dB | min PSNR dB | refresh frames | "
+              "| quality | bytes | bpp | kbps | PSNR dB | min PSNR dB | SSIM | refresh frames | "
               + "".join(f"{p} % | " for p in parts) + "enc fps | dec fps |",
-              "|" + " --- |" * (9 + len(parts))]
+              "|" + " --- |" * (10 + len(parts))]
     for p in lc:
         share = "".join(f"{100.0 * p['bytes_by_part'].get(k, 0) / max(p['bytes'], 1):.0f} | "
                         for k in parts)
         kbps = 8.0 * p["bytes"] / (p["frames"] / r["fps"]) / 1000.0
         lines.append(f"| {p['setting']} | {p['bytes']} | {p['bpp']:.4f} | {kbps:.1f} | "
-                     f"{p['psnr']:.2f} | {p['psnr_min']:.2f} | {p['refresh_frames']} | {share}"
+                     f"{p['psnr']:.2f} | {p['psnr_min']:.2f} | {fmt(p.get('ssim'), '{:.4f}')} | "
+                     f"{p['refresh_frames']} | {share}"
                      f"{p['encode_fps']:.1f} | {p['decode_fps']:.1f} |")
     anchors_present = [k for k in METHODS if k != "livecodec" and r["sweeps"].get(k)]
     if anchors_present:
         lines += ["", "<details><summary>Anchor points</summary>", "",
-                  "| anchor | setting | bytes | bpp | kbps | PSNR dB |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+                  "| anchor | setting | bytes | bpp | kbps | PSNR dB | SSIM |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for key in anchors_present:
             for p in r["sweeps"][key]:
                 kbps = 8.0 * p["bytes"] / (p["frames"] / r["fps"]) / 1000.0
                 lines.append(f"| {METHODS[key]} | {SETTING_NAME[key]} {p['setting']} | "
-                             f"{p['bytes']} | {p['bpp']:.4f} | {kbps:.1f} | {p['psnr']:.2f} |")
+                             f"{p['bytes']} | {p['bpp']:.4f} | {kbps:.1f} | {p['psnr']:.2f} | "
+                             f"{fmt(p.get('ssim'), '{:.4f}')} |")
         lines += ["", "</details>"]
     return lines + [""]
 

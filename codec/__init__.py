@@ -16,7 +16,7 @@ from typing import Any
 from .bitstream import FORMAT_VERSION, FileHeader, PacketReader, read_file_header, write_file_header
 from .decoder import DecodedFrame, Decoder
 from .errors import BitstreamError, ChecksumError, FrameGapError, MissingReferenceError
-from .metrics import PSNR_CAP, bits_per_pixel, kbps, psnr
+from .metrics import PSNR_CAP, SSIM_MIN_SIDE, bits_per_pixel, kbps, psnr, ssim
 from .modes import (FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H,
                     MODE_INTRA_V, MODE_PALETTE, MODE_SKIP)
 from .parallel import check_threads, default_threads
@@ -38,7 +38,7 @@ __all__ = [
     "StreamInfo", "read_stream_info",
     "MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MODE_INTRA_DC", "MODE_INTRA_V", "MODE_INTRA_H", "FRAME_REFRESH", "FRAME_PREDICTED",
     "default_threads", "check_threads", "fit_palette", "nearest_labels",
-    "psnr", "PSNR_CAP", "bits_per_pixel", "kbps",
+    "psnr", "PSNR_CAP", "ssim", "SSIM_MIN_SIDE", "bits_per_pixel", "kbps",
 ]
 
 

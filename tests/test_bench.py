@@ -123,6 +123,7 @@ def test_jpeg_anchor_counts_bytes_and_psnr():
     low, high = anchors.jpeg_point(frames, 20), anchors.jpeg_point(frames, 95)
     assert 0 < low.bytes < high.bytes
     assert 20 < low.psnr < high.psnr <= 100
+    assert 0 < low.ssim < high.ssim <= 1 and low.as_dict()["ssim"] == low.ssim
     assert low.bpp == pytest.approx(8 * low.bytes / (6 * 64 * 48))
     assert low.as_dict()["setting"] == 20
 
@@ -138,6 +139,7 @@ def test_ffmpeg_anchors_round_trip_every_frame_under_the_yuv420_ceiling():
     assert ceiling.psnr > 30
     m_hi, m_lo = anchors.mpeg4_point(frames, 30.0, 2), anchors.mpeg4_point(frames, 30.0, 31)
     assert 0 < m_lo.bytes < m_hi.bytes and m_lo.psnr < m_hi.psnr <= ceiling.psnr + 0.5
+    assert 0 < m_lo.ssim < m_hi.ssim <= ceiling.ssim + 0.01
     if "libx264" in anchors.ffmpeg_encoders():
         x_hi, x_lo = anchors.x264_point(frames, 29.97, 18), anchors.x264_point(frames, 29.97, 45)
         assert 0 < x_lo.bytes < x_hi.bytes and x_lo.psnr < x_hi.psnr <= ceiling.psnr + 0.5
@@ -182,6 +184,7 @@ def test_livecodec_point_on_a_tiny_clip():
     frames = _tiny_clip(4)
     lo, hi = livecodec_point(frames, 10), livecodec_point(frames, 90)
     assert 0 < lo["bytes"] < hi["bytes"] and lo["psnr"] < hi["psnr"]
+    assert 0 < lo["ssim"] < hi["ssim"] <= 1
     assert lo["frames"] == 4 and lo["refresh_frames"] >= 1
     assert lo["bpp"] == pytest.approx(8 * lo["bytes"] / (4 * 64 * 48))
 

@@ -20,7 +20,7 @@ from tests.media import media_path, read_video
 REPO = Path(__file__).resolve().parents[1]
 CARPHONE_FRAMES, CARPHONE_SIZE = 120, (176, 144)
 EVAL_KEYS = {"frames", "width", "height", "fps", "bytes", "bpp", "kbps", "psnr_mean",
-             "encode_fps", "decode_fps"}
+             "ssim_mean", "ssim_min", "encode_fps", "decode_fps"}
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +99,7 @@ class TestEval:
         assert result["bpp"] == pytest.approx(8 * result["bytes"] / (20 * 176 * 144))
         assert result["kbps"] == pytest.approx(8 * result["bytes"] / (20 / result["fps"]) / 1000)
         assert 30 < result["psnr_mean"] < 60
+        assert 0.8 < result["ssim_min"] <= result["ssim_mean"] < 1.0
         assert result["encode_fps"] > 0 and result["decode_fps"] > 0
         assert result["bpp"] < 1.5
 
@@ -109,6 +110,7 @@ class TestEval:
             results.append(json.loads(capsys.readouterr().out))
         assert results[0]["bytes"] < results[1]["bytes"]
         assert results[0]["psnr_mean"] < results[1]["psnr_mean"]
+        assert results[0]["ssim_mean"] < results[1]["ssim_mean"]
 
     def test_preset_option_is_used(self, carphone, capsys):
         results = {}
@@ -121,7 +123,7 @@ class TestEval:
     def test_human_readable(self, carphone, capsys):
         assert main(["eval", str(carphone), "--frames", "3"]) == 0
         out = capsys.readouterr().out
-        assert "3 frames 176x144" in out and "bpp" in out and "PSNR" in out
+        assert "3 frames 176x144" in out and "bpp" in out and "PSNR" in out and "SSIM" in out
 
 
 class TestQuantize:
