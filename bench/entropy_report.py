@@ -37,11 +37,11 @@ def measure(frames: list[np.ndarray], params: CodecParams) -> dict[str, dict[str
     captured: dict = {}
     original = encoder_module.encode_slices
 
-    def spy(is_refresh, modes, mvd, labels, label_bits, levels, *layout):
-        captured.update(is_refresh=is_refresh, coded=levels is not None, modes=modes.copy(),
-                        mvd=mvd.copy(), labels=labels.copy(),
+    def spy(is_refresh, modes, mvd, labels, label_bits, levels, *layout, intra=False):
+        captured.update(is_refresh=is_refresh, intra=intra, coded=levels is not None,
+                        modes=modes.copy(), mvd=mvd.copy(), labels=labels.copy(),
                         levels=None if levels is None else [lev.copy() for lev in levels])
-        return original(is_refresh, modes, mvd, labels, label_bits, levels, *layout)
+        return original(is_refresh, modes, mvd, labels, label_bits, levels, *layout, intra=intra)
 
     totals: dict[str, dict[str, float]] = defaultdict(lambda: {"coded_bytes": 0.0, "h0_bytes": 0.0})
     encoder_module.encode_slices = spy
@@ -53,6 +53,8 @@ def measure(frames: list[np.ndarray], params: CodecParams) -> dict[str, dict[str
             modes = c["modes"]
             palette_blocks = modes == MODE_PALETTE
             label_h0 = zeroth_order_bits(c["labels"][palette_blocks])
+            if c["intra"]:      # a refresh frame's intra modes are coded with its labels
+                label_h0 += zeroth_order_bits(modes.ravel())
             motion_h0 = 0.0
             if not c["is_refresh"]:
                 motion_h0 += zeroth_order_bits(modes.ravel())       # skip / motion / palette

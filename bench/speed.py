@@ -39,6 +39,8 @@ ENCODER_STAGES: list[tuple[str, str]] = [
     (r"packet|header|pack_|crc", "entropy coding + packet"),
     (r"frame_to_planes|planes_to_frame|colou?r|to_planes|to_frame|ycc|yuv", "colour conversion / planes"),
     (r"fit_palette|kmeans|palette", "palette: KMeans fit"),
+    (r"intra", "intra refresh coding (prediction, transform, reconstruction)"),
+    (r"deblock", "deblocking filter"),
     (r"search|motion|vector|half_pel|subpel|refine", "motion search"),
     (r"nearest_label|label|block_means|abs_dev|sad|mean|variance|decide|mode|scene", "block analysis / mode decision"),
     (r"add_residual|reconstruct|dequant|inverse|compensat|predict", "prediction + reconstruction"),
@@ -48,6 +50,7 @@ ENCODER_STAGES: list[tuple[str, str]] = [
 DECODER_STAGES: list[tuple[str, str]] = [
     (r"parse_packet|unpack|header|crc", "packet parsing"),
     (r"symbol|entropy|decode|slice", "entropy decoding"),
+    (r"deblock", "deblocking filter"),
     (r"reconstruct|compensat|predict|quant|transform|step", "reconstruction (incl. inverse transform)"),
     (r"frame_to_planes|planes_to_frame|colou?r|to_frame|ycc|yuv", "colour conversion / planes"),
 ]
@@ -56,8 +59,10 @@ OTHER = "other codec functions"
 #: Every stage in a fixed order: the plot's colours and the tables' rows follow it.
 STAGE_ORDER = ["colour conversion / planes", "palette: KMeans fit", "motion search",
                "block analysis / mode decision", "prediction + reconstruction",
-               "residual transform + quantisation", "entropy coding + packet", "packet parsing",
-               "entropy decoding", "reconstruction (incl. inverse transform)", OTHER, GLUE]
+               "residual transform + quantisation",
+               "intra refresh coding (prediction, transform, reconstruction)",
+               "entropy coding + packet", "packet parsing", "entropy decoding",
+               "reconstruction (incl. inverse transform)", "deblocking filter", OTHER, GLUE]
 assert set(STAGE_ORDER) >= {s for _, s in ENCODER_STAGES + DECODER_STAGES}
 #: Modules whose functions only hand work to threads (livecodec.codec.parallel): not wrapped, so that
 #: the stages of the work they run stay visible (see StageTimer).

@@ -2,7 +2,8 @@
 block edges, in the encoder's reference and the decoder's output alike.
 
 It follows H.264's normal-edge filter: an edge gets a strength from what lies on its two sides
-(a palette block, coded residual, vectors that differ by a pixel or more), and each line across
+(an intra block: palette or spatially predicted; coded residual; vectors that differ by a
+pixel or more), and each line across
 it is filtered only where the step at the edge is small enough to be an artefact of the
 quantiser (``alpha``) and both sides are smooth (``beta``); the change is clipped to ``tc``.
 Thresholds grow with the quantiser step, so fine qualities are left almost untouched. All
@@ -45,7 +46,7 @@ def deblock(planes: Planes, steps: tuple[int, int, int], coded: tuple[np.ndarray
     then every horizontal edge (top to bottom).
 
     coded: per plane, the tiles with a non-zero level; modes, mvs: the blocks' coded modes and
-    half-pel vectors (palette blocks: any vector).
+    half-pel vectors (intra blocks: any vector).
     """
     sides = [(block_size, planes.y.shape[0] // coded[0].shape[0], True)]
     sides += [(block_size // 2, planes[k].shape[0] // coded[k].shape[0], False) for k in (1, 2)]

@@ -1,7 +1,7 @@
 """Payload headers: the few fixed fields in front of a packet's range-coded symbols.
 
     refresh payload   = width u16 | height u16 | slices << 2 | log2(block size) - 2 u8
-                        | palette size - 1 u8 | TOOLS_FOLLOW | quality u8 | [tools u8]
+                        | palette size - 1 u8 | quality u8 (| TOOLS_FOLLOW) | [tools u8]
                         | palette: (Y, Cr, Cb) u8 per entry | symbols
 
 (slices 0: format version 1, which did not state them; see ``slices.legacy_slice_count``. No
@@ -23,7 +23,8 @@ from .params import BLOCK_SIZES
 from .slices import MAX_SLICES, legacy_slice_count
 
 __all__ = ["RefreshHeader", "pack_refresh_header", "unpack_refresh_header",
-           "pack_predicted_header", "unpack_predicted_header", "TOOL_DEBLOCK", "TOOL_INTRA"]
+           "pack_predicted_header", "unpack_predicted_header", "TOOLS_FOLLOW", "TOOL_DEBLOCK",
+           "TOOL_INTRA"]
 
 _REFRESH_FIXED = struct.Struct("<HHBBB")
 #: Bit 7 of a refresh header's quality byte: a tools byte follows it (format version 3).

@@ -70,12 +70,17 @@ def _fill(plane, y0, x0, b, value):
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _rebuild_block(plane, levels, coded, has_residual, r, c, b, n, top_row, mode, flat, basis,
-                   zigzag, step_fp, stage, res, used):
-    """One plane of one block: a palette block flat with its residual added; a spatially
-    predicted one tile by tile in raster order, each tile predicted from the reconstruction
-    next to it (also the tiles of this block before it) and its residual added before the
-    next. ``top_row``: the slice's first sample row."""
+def _block_tiles(plane, levels, coded, has_residual, r, c, b, n, top_row, mode, flat, basis,
+                 zigzag, step_fp, stage, res, used, quantise, forward):
+    """One plane of one block, rebuilt in ``plane``: a palette block flat with its residual
+    added; a spatially predicted one tile by tile in raster order, each tile predicted from
+    the reconstruction next to it (also the tiles of this block before it) and its residual
+    added before the next. ``top_row``: the slice's first sample row.
+
+    With ``quantise`` (the encoder), each tile is first quantised against its prediction with
+    ``forward`` = (source plane, float basis, its transpose, 1/step, rounding, bound, three
+    n x n float scratch tiles); the decoder passes placeholders. Both sides run these lines,
+    so they rebuild the same samples."""
     k = b // n
     y0 = r * b
     x0 = c * b
@@ -87,29 +92,41 @@ def _rebuild_block(plane, levels, coded, has_residual, r, c, b, n, top_row, mode
             tx = x0 + j * n
             if mode != MODE_PALETTE:
                 _predict_tile(plane, plane, ty, tx, n, mode, ty > top_row, tx > 0)
-            if has_residual and coded[r * k + i, c * k + j]:
-                inverse_tile_into(levels, r * k + i, c * k + j, n, basis, zigzag, step_fp, plane,
-                                  True, stage, res, used)
+            if not has_residual:
+                continue
+            tr = r * k + i
+            tc = c * k + j
+            if quantise:
+                src, fbasis, fbasis_t, inv_step, rounding, bound, fres, frows, fcoeffs = forward
+                quantise_tile(src, plane, tr, tc, n, fbasis, fbasis_t, zigzag, inv_step, rounding,
+                              0.0, bound, levels, coded, fres, frows, fcoeffs)
+            if coded[tr, tc]:
+                inverse_tile_into(levels, tr, tc, n, basis, zigzag, step_fp, plane, True, stage,
+                                  res, used)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _rebuild_slice(y, cr, cb, modes, labels, palette, b, r0, r1, has_residual,
                    lev_y, lev_cr, lev_cb, coded_y, coded_cr, coded_cb, n_y, n_c,
                    basis_y, basis_c, zigzag_y, zigzag_c, step_y, step_c,
-                   stage_y, res_y, used_y, stage_c, res_c, used_c):
-    """Decoder: block rows r0..r1 (one slice) predicted and reconstructed in raster order."""
+                   stage_y, res_y, used_y, stage_c, res_c, used_c, unused_y, unused_c):
+    """Decoder: block rows r0..r1 (one slice) predicted and reconstructed in raster order
+    (``unused_*``: _block_tiles's placeholders for the encoder's quantiser)."""
     cols = modes.shape[1]
     h = b // 2
     for r in range(r0, r1):
         for c in range(cols):
             mode = modes[r, c]
             label = max(labels[r, c], 0)
-            _rebuild_block(y, lev_y, coded_y, has_residual, r, c, b, n_y, r0 * b, mode,
-                           palette[label, 0], basis_y, zigzag_y, step_y, stage_y, res_y, used_y)
-            _rebuild_block(cr, lev_cr, coded_cr, has_residual, r, c, h, n_c, r0 * h, mode,
-                           palette[label, 1], basis_c, zigzag_c, step_c, stage_c, res_c, used_c)
-            _rebuild_block(cb, lev_cb, coded_cb, has_residual, r, c, h, n_c, r0 * h, mode,
-                           palette[label, 2], basis_c, zigzag_c, step_c, stage_c, res_c, used_c)
+            _block_tiles(y, lev_y, coded_y, has_residual, r, c, b, n_y, r0 * b, mode,
+                         palette[label, 0], basis_y, zigzag_y, step_y, stage_y, res_y, used_y,
+                         False, unused_y)
+            _block_tiles(cr, lev_cr, coded_cr, has_residual, r, c, h, n_c, r0 * h, mode,
+                         palette[label, 1], basis_c, zigzag_c, step_c, stage_c, res_c, used_c,
+                         False, unused_c)
+            _block_tiles(cb, lev_cb, coded_cb, has_residual, r, c, h, n_c, r0 * h, mode,
+                         palette[label, 2], basis_c, zigzag_c, step_c, stage_c, res_c, used_c,
+                         False, unused_c)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
@@ -126,33 +143,6 @@ def _mode_sad(src, plane, r, c, b, n, top_row, mode, flat):
             for tx in range(x0, x0 + b, n):
                 _predict_tile(plane, src, ty, tx, n, mode, ty > top_row, tx > 0)
     return block_sad(src, y0, x0, plane, y0, x0, b, NO_LIMIT)
-
-
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _code_block(src, plane, levels, coded, has_residual, r, c, b, n, top_row, mode, flat,
-                basis, basis_t, zigzag, inv_step, rounding, bound, int_basis, step_fp,
-                fres, frows, fcoeffs, stage, res, used):
-    """Encoder: one plane of one block predicted, quantised and reconstructed exactly as
-    _rebuild_block will rebuild it."""
-    k = b // n
-    y0 = r * b
-    x0 = c * b
-    if mode == MODE_PALETTE:
-        _fill(plane, y0, x0, b, flat)
-    for i in range(k):
-        for j in range(k):
-            ty = y0 + i * n
-            tx = x0 + j * n
-            if mode != MODE_PALETTE:
-                _predict_tile(plane, plane, ty, tx, n, mode, ty > top_row, tx > 0)
-            if has_residual:
-                tr = r * k + i
-                tc = c * k + j
-                quantise_tile(src, plane, tr, tc, n, basis, basis_t, zigzag, inv_step, rounding,
-                              0.0, bound, levels, coded, fres, frows, fcoeffs)
-                if coded[tr, tc]:
-                    inverse_tile_into(levels, tr, tc, n, int_basis, zigzag, step_fp, plane, True,
-                                      stage, res, used)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -184,23 +174,29 @@ def _code_slice(src_y, src_cr, src_cb, y, cr, cb, modes, labels, palette, b, r0,
             modes[r, c] = best_mode
             if best_mode != MODE_PALETTE:
                 labels[r, c] = -1
-            _code_block(src_y, y, lev_y, coded_y, has_residual, r, c, b, n_y, r0 * b, best_mode,
-                        palette[label, 0], basis_y, basis_t_y, zigzag_y, inv_step_y, rounding,
-                        bound_y, int_basis_y, step_y, fres_y, frows_y, fcoeffs_y, stage_y, res_y,
-                        used_y)
-            _code_block(src_cr, cr, lev_cr, coded_cr, has_residual, r, c, h, n_c, r0 * h,
-                        best_mode, palette[label, 1], basis_c, basis_t_c, zigzag_c, inv_step_c,
-                        rounding, bound_c, int_basis_c, step_c, fres_c, frows_c, fcoeffs_c,
-                        stage_c, res_c, used_c)
-            _code_block(src_cb, cb, lev_cb, coded_cb, has_residual, r, c, h, n_c, r0 * h,
-                        best_mode, palette[label, 2], basis_c, basis_t_c, zigzag_c, inv_step_c,
-                        rounding, bound_c, int_basis_c, step_c, fres_c, frows_c, fcoeffs_c,
-                        stage_c, res_c, used_c)
+            forward = (src_y, basis_y, basis_t_y, inv_step_y, rounding, bound_y, fres_y,
+                       frows_y, fcoeffs_y)
+            _block_tiles(y, lev_y, coded_y, has_residual, r, c, b, n_y, r0 * b, best_mode,
+                         palette[label, 0], int_basis_y, zigzag_y, step_y, stage_y, res_y, used_y,
+                         True, forward)
+            for src, plane, lev, cod, flat in ((src_cr, cr, lev_cr, coded_cr, palette[label, 1]),
+                                               (src_cb, cb, lev_cb, coded_cb, palette[label, 2])):
+                forward = (src, basis_c, basis_t_c, inv_step_c, rounding, bound_c, fres_c,
+                           frows_c, fcoeffs_c)
+                _block_tiles(plane, lev, cod, has_residual, r, c, h, n_c, r0 * h, best_mode,
+                             flat, int_basis_c, zigzag_c, step_c, stage_c, res_c, used_c, True,
+                             forward)
 
 
 def _transform_args(n: int) -> tuple[np.ndarray, np.ndarray]:
     """(integer inverse basis, zigzag order) of n x n tiles."""
     return _int_dct_basis(n), zigzag_order(n)
+
+
+def _no_quantiser(plane: np.ndarray, n: int) -> tuple:
+    """Placeholders of _block_tiles's ``forward`` for the decoder, which does not quantise."""
+    tile = np.zeros((n, n))
+    return (plane, tile, tile, 0.0, 0.0, 0.0, tile, tile, tile)
 
 
 def _inverse_scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -239,7 +235,8 @@ def reconstruct_intra(modes: np.ndarray, labels: np.ndarray, palette: np.ndarray
     def rebuild(r0: int, r1: int) -> None:
         _rebuild_slice(*planes, modes, labels, palette, b, r0, r1, has_residual, *levels, *coded,
                        n_y, n_c, basis_y, basis_c, zigzag_y, zigzag_c, steps[0], steps[1],
-                       *_inverse_scratch(n_y), *_inverse_scratch(n_c))
+                       *_inverse_scratch(n_y), *_inverse_scratch(n_c),
+                       _no_quantiser(planes.y, n_y), _no_quantiser(planes.cr, n_c))
 
     run_parallel([lambda r0=r0, r1=r1: rebuild(r0, r1) for r0, r1 in bands])
     return planes

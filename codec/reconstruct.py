@@ -1,4 +1,6 @@
-"""Rebuild a picture from decoded symbols: the one path the encoder and decoder share.
+"""Rebuild a picture from decoded symbols: the path the encoder and decoder share for
+predicted frames and for refresh frames without intra prediction (``codec.intra`` rebuilds
+those with it, also shared by both sides).
 
 Keeping this in one place is what makes the loop closed: the encoder's reference is produced
 by exactly the code that produces the decoder's output.
@@ -29,7 +31,8 @@ def predict(reference: Planes | None, modes: np.ndarray, mvs: np.ndarray, labels
     """Prediction planes: palette mosaic or motion compensation, block by block.
 
     Args:
-        reference: previous reconstruction; None for a refresh frame (all blocks palette).
+        reference: previous reconstruction; None for a refresh frame without intra
+            prediction (all blocks palette).
         modes, mvs, labels: per-block decisions as coded; labels -1 where not a palette block.
         palette: uint8 (K, 3).
         block_size: luma block side.

@@ -5,7 +5,9 @@ Blocks are coded in raster order; each block is self-contained in the stream:
 - predicted frames: skip flag (context: skipped neighbours); unless skipped, a mode flag
   (motion-compensated or palette; context: palette neighbours); then either the vector
   difference from the median predictor or a palette label;
-- refresh frames: a palette label for every block;
+- refresh frames: a palette label for every block; with intra prediction (a tool of the
+  refresh header) first a palette flag (context: palette neighbours), and for a spatially
+  predicted block its mode (DC, V, H) instead of a label;
 - then, when the frame carries residual, every transform tile of the block (luma, then Cr,
   then Cb): a coded flag (context: coded neighbours), and for coded tiles the zigzag scan of
   significance / last flags and levels (contexts by frequency band).
@@ -215,8 +217,9 @@ def encode_symbols(is_refresh, intra, coded_residual, modes, mvd, labels, label_
     """Range-code one frame's symbols.
 
     Args:
-        is_refresh: refresh frame (every block a palette label) or predicted frame.
-        intra: refresh blocks may be intra-predicted (a mode before each label).
+        is_refresh: refresh frame (intra blocks only) or predicted frame.
+        intra: refresh blocks may be spatially predicted: a palette flag per block, then
+            either its label or its spatial mode (``codec.intra``).
         coded_residual: whether tiles are coded at all (quality > 0).
         modes: int8 (rows, cols) block modes; mvd: int32 (rows, cols, 2) vector minus its
             median prediction (0 where not MODE_INTER); labels: int32 (rows, cols), -1 where

@@ -248,3 +248,31 @@ def test_tools_table_has_each_switchable_tool_for_each_clip():
                                                   curves["carphone"]["deblocking filter"])
     assert len(rates_on) == len(psnr_off) == 2 and rates_on[0] < rates_on[1]
     assert psnr_on[0] != psnr_off[0]       # at quality 20 the filter changes the pictures
+
+
+def test_entropy_report_counts_every_stream_of_a_short_clip():
+    from bench.common import CLIPS, load_frames
+    from bench.entropy_report import measure
+    from livecodec.codec import CodecParams
+
+    if not CLIPS["carphone"].available():
+        pytest.skip("../shared/media/carphone.mp4 not present")
+    streams = measure(load_frames(CLIPS["carphone"], 3)[0], CodecParams())
+    assert set(streams) == {"labels", "motion", "residual"}
+    assert all(s["coded_bytes"] > 0 and s["h0_bytes"] > 0 for s in streams.values())
+
+
+def test_every_codec_function_the_encoder_and_decoder_call_has_its_own_stage():
+    """A function the stage rules do not know lands in "other codec functions"; the coding
+    tools' own kernels are named stages (the intra coder once landed in entropy coding)."""
+    import livecodec.codec.decoder as dmod
+    import livecodec.codec.encoder as emod
+
+    from bench.speed import DECODER_STAGES, ENCODER_STAGES, _codec_callables, classify
+
+    assert classify("code_intra", ENCODER_STAGES).startswith("intra refresh coding")
+    assert classify("deblock", ENCODER_STAGES) == classify("deblock", DECODER_STAGES) == \
+        "deblocking filter"
+    assert classify("reconstruct_intra", DECODER_STAGES).startswith("reconstruction")
+    for module, rules in ((emod, ENCODER_STAGES), (dmod, DECODER_STAGES)):
+        assert "deblock" in _codec_callables(module)
