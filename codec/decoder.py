@@ -15,7 +15,7 @@ from .modes import FRAME_PREDICTED, FRAME_REFRESH
 from .motion import vectors_in_pixels
 from .parallel import check_threads, using_threads
 from .reconstruct import predict, reconstruct
-from .residual import LEVEL_DTYPE, coded_tiles, plane_steps, transform_size
+from .residual import coded_tiles, plane_steps, zero_levels
 from .slices import decode_slices, slice_rows
 from .syntax import label_bits
 
@@ -106,12 +106,7 @@ class Decoder:
         bs = state.block_size
         wp, hp = padded_size(state.width, state.height, bs)
         rows, cols = hp // bs, wp // bs
-        levels = None
-        if quality > 0:
-            ty, tc = transform_size(bs), transform_size(bs // 2)
-            levels = (np.zeros((hp // ty, wp // ty, ty * ty), LEVEL_DTYPE),
-                      np.zeros((hp // 2 // tc, wp // 2 // tc, tc * tc), LEVEL_DTYPE),
-                      np.zeros((hp // 2 // tc, wp // 2 // tc, tc * tc), LEVEL_DTYPE))
+        levels = zero_levels(hp, wp, bs) if quality > 0 else None
         symbols = np.frombuffer(payload, np.uint8, offset=offset)
         n_labels = len(state.palette)
         is_refresh = packet.type == PACKET_REFRESH

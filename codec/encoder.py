@@ -24,8 +24,8 @@ from .presets import effort
 from .ratecontrol import RateController
 from .parallel import check_threads, per_plane_in_bands, using_threads
 from .reconstruct import predict, reconstruct
-from .residual import (LEVEL_DTYPE, ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, forward_quantise,
-                       plane_steps, quality_to_step, transform_size)
+from .residual import (ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, forward_quantise, plane_steps,
+                       quality_to_step, transform_size, zero_levels)
 from .slices import choose_slice_count, encode_slices, slice_rows
 from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, label_bits
 
@@ -317,8 +317,7 @@ class Encoder:
         block_sides = (self._block_size, self._block_size // 2, self._block_size // 2)
         tile_sides = [transform_size(side) for side in block_sides]
         steps = plane_steps(quality)
-        levels = tuple(np.zeros((plane.shape[0] // n, plane.shape[1] // n, n * n), LEVEL_DTYPE)
-                       for plane, n in zip(planes, tile_sides))
+        levels = zero_levels(*planes.y.shape, self._block_size)
         coded = tuple(np.empty(lev.shape[:2], bool) for lev in levels)
 
         def quantise(k: int, t0: int, t1: int) -> None:

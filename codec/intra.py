@@ -18,8 +18,8 @@ from numba import njit
 from .blocks import Planes
 from .modes import MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE
 from .parallel import run_parallel
-from .residual import (LEVEL_DTYPE, STEP_ONE, _dct_basis, _int_dct_basis, inverse_tile_into,
-                       quantise_tile, tile_bound, transform_size, zigzag_order)
+from .residual import (STEP_ONE, _dct_basis, _int_dct_basis, inverse_tile_into, quantise_tile,
+                       tile_bound, transform_size, zero_levels, zigzag_order)
 from .simd import NO_LIMIT, block_sad
 
 __all__ = ["code_intra", "reconstruct_intra", "INTRA_MODE_BITS"]
@@ -203,13 +203,10 @@ def _inverse_scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.empty((n, n), np.int64), np.empty((n, n), np.int64), np.empty(n, np.bool_)
 
 
-def _empty_levels(shape: tuple[int, int], block_size: int) -> tuple:
-    """Zeroed levels and coded maps per plane for a padded (height, width) luma plane."""
-    hp, wp = shape
-    n_y, n_c = transform_size(block_size), transform_size(block_size // 2)
-    levels = (np.zeros((hp // n_y, wp // n_y, n_y * n_y), LEVEL_DTYPE),
-              np.zeros((hp // 2 // n_c, wp // 2 // n_c, n_c * n_c), LEVEL_DTYPE),
-              np.zeros((hp // 2 // n_c, wp // 2 // n_c, n_c * n_c), LEVEL_DTYPE))
+def _empty_levels(shape: tuple[int, int], block_size: int
+                  ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Zeroed levels and coded-tile maps per plane for a padded (height, width) luma plane."""
+    levels = zero_levels(*shape, block_size)
     return levels, tuple(np.zeros(lev.shape[:2], np.bool_) for lev in levels)
 
 
@@ -242,9 +239,11 @@ def reconstruct_intra(modes: np.ndarray, labels: np.ndarray, palette: np.ndarray
     return planes
 
 
-def code_intra(source: Planes, labels: np.ndarray, palette: np.ndarray, steps: tuple[int, int, int] | None,
-               rounding: float, lam: float, palette_bits: float, block_size: int,
-               bands: list[tuple[int, int]]):
+def code_intra(source: Planes, labels: np.ndarray, palette: np.ndarray,
+               steps: tuple[int, int, int] | None, rounding: float, lam: float,
+               palette_bits: float, block_size: int, bands: list[tuple[int, int]]
+               ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None,
+                          tuple[np.ndarray, ...] | None, Planes]:
     """Encoder: choose every block's mode, quantise its residual and reconstruct it.
 
     Args:

@@ -19,7 +19,7 @@ from .simd import (NO_LIMIT, block_sad, difference_row2, difference_row4, differ
 __all__ = [
     "quality_to_step", "step_fixed_point", "plane_steps", "STEP_ONE", "transform_size",
     "forward_quantise", "dequantise_inverse", "add_residual", "zigzag_order", "coded_tiles",
-    "log2_size", "MAX_LEVEL",
+    "log2_size", "MAX_LEVEL", "zero_levels",
     "ROUNDING_INTRA", "ROUNDING_INTER", "LEVEL_DTYPE",
 ]
 
@@ -74,6 +74,16 @@ def plane_steps(quality: int) -> tuple[int, int, int]:
 def transform_size(block: int) -> int:
     """Transform tile side for a plane block of side ``block``: 8x8 where it fits."""
     return min(8, block)
+
+
+def zero_levels(height: int, width: int, block_size: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Zeroed (tile rows, tile cols, n*n) levels of the Y, Cr and Cb planes of a padded
+    ``width`` x ``height`` picture coded with ``block_size`` blocks."""
+    n_y, n_c = transform_size(block_size), transform_size(block_size // 2)
+    return (np.zeros((height // n_y, width // n_y, n_y * n_y), LEVEL_DTYPE),
+            np.zeros((height // 2 // n_c, width // 2 // n_c, n_c * n_c), LEVEL_DTYPE),
+            np.zeros((height // 2 // n_c, width // 2 // n_c, n_c * n_c), LEVEL_DTYPE))
 
 
 @lru_cache(maxsize=None)
