@@ -13,6 +13,7 @@ arithmetic is on integers, so the encoder and decoder filter to the same bits
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 from numba import njit
@@ -20,6 +21,7 @@ from numba import njit
 from .blocks import Planes
 from .modes import MODE_PALETTE
 from .parallel import per_plane_in_bands
+from .residual import transform_size
 
 __all__ = ["deblock", "edge_thresholds"]
 
@@ -48,25 +50,19 @@ def deblock(planes: Planes, steps: tuple[int, int, int], coded: tuple[np.ndarray
     coded: per plane, the tiles with a non-zero level; modes, mvs: the blocks' coded modes and
     half-pel vectors (intra blocks: any vector).
     """
-    sides = [(block_size, planes.y.shape[0] // coded[0].shape[0], True)]
-    sides += [(block_size // 2, planes[k].shape[0] // coded[k].shape[0], False) for k in (1, 2)]
+    blocks = (block_size, block_size // 2, block_size // 2)
     limits = [edge_thresholds(step) for step in steps]
 
-    def across_columns(k: int, t0: int, t1: int) -> None:
-        alpha, beta, tc0 = limits[k]
-        block, tile, luma = sides[k]
-        _vertical_edges(planes[k], coded[k], modes, mvs, block, tile, luma, alpha, beta, tc0, t0, t1)
-
-    def across_rows(k: int, t0: int, t1: int) -> None:
-        alpha, beta, tc0 = limits[k]
-        block, tile, luma = sides[k]
-        _horizontal_edges(planes[k], coded[k], modes, mvs, block, tile, luma, alpha, beta, tc0,
-                          t0, t1)
+    def filtering(edges: Callable) -> Callable[[int, int, int], None]:
+        def band(k: int, t0: int, t1: int) -> None:
+            edges(planes[k], coded[k], modes, mvs, blocks[k], transform_size(blocks[k]), k == 0,
+                  *limits[k], t0, t1)
+        return band
 
     # Lines across vertical edges are independent from row to row, and lines across horizontal
     # edges from column to column: each pass is cut the other way, so the bands never meet.
-    per_plane_in_bands(across_columns, [c.shape[0] for c in coded])
-    per_plane_in_bands(across_rows, [c.shape[1] for c in coded])
+    per_plane_in_bands(filtering(_vertical_edges), [c.shape[0] for c in coded])
+    per_plane_in_bands(filtering(_horizontal_edges), [c.shape[1] for c in coded])
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")

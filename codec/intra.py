@@ -18,7 +18,7 @@ from numba import njit
 from .blocks import Planes
 from .modes import MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE
 from .parallel import run_parallel
-from .residual import (STEP_ONE, _dct_basis, _int_dct_basis, inverse_tile_into, quantise_tile,
+from .residual import (STEP_ONE, dct_basis, int_dct_basis, inverse_tile_into, quantise_tile,
                        tile_bound, transform_size, zero_levels, zigzag_order)
 from .simd import NO_LIMIT, block_sad
 
@@ -190,7 +190,7 @@ def _code_slice(src_y, src_cr, src_cb, y, cr, cb, modes, labels, palette, b, r0,
 
 def _transform_args(n: int) -> tuple[np.ndarray, np.ndarray]:
     """(integer inverse basis, zigzag order) of n x n tiles."""
-    return _int_dct_basis(n), zigzag_order(n)
+    return int_dct_basis(n), zigzag_order(n)
 
 
 def _no_quantiser(plane: np.ndarray, n: int) -> tuple:
@@ -263,7 +263,7 @@ def code_intra(source: Planes, labels: np.ndarray, palette: np.ndarray,
     levels, coded = _empty_levels(source.y.shape, b)
     plane_steps = steps if has_residual else (STEP_ONE, STEP_ONE, STEP_ONE)
     n_y, n_c = transform_size(b), transform_size(b // 2)
-    float_basis = [_dct_basis(n) for n in (n_y, n_c)]
+    float_basis = [dct_basis(n) for n in (n_y, n_c)]
     inv_steps = [1.0 / (plane_steps[k] / STEP_ONE) for k in (0, 1)]   # as forward_quantise
     basis_y, zigzag_y = _transform_args(n_y)
     basis_c, zigzag_c = _transform_args(n_c)

@@ -19,7 +19,8 @@ from .simd import (NO_LIMIT, block_sad, difference_row2, difference_row4, differ
 __all__ = [
     "quality_to_step", "step_fixed_point", "plane_steps", "STEP_ONE", "transform_size",
     "forward_quantise", "dequantise_inverse", "add_residual", "zigzag_order", "coded_tiles",
-    "log2_size", "MAX_LEVEL", "zero_levels",
+    "log2_size", "MAX_LEVEL", "zero_levels", "dct_basis", "int_dct_basis", "quantise_tile",
+    "inverse_tile_into", "tile_bound",
     "ROUNDING_INTRA", "ROUNDING_INTER", "LEVEL_DTYPE",
 ]
 
@@ -87,7 +88,8 @@ def zero_levels(height: int, width: int, block_size: int
 
 
 @lru_cache(maxsize=None)
-def _dct_basis(n: int) -> np.ndarray:
+def dct_basis(n: int) -> np.ndarray:
+    """The orthonormal n x n DCT-II basis (rows: frequencies), as the forward transform uses it."""
     k = np.arange(n)[:, None]
     i = np.arange(n)[None, :]
     basis = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
@@ -96,8 +98,9 @@ def _dct_basis(n: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def _int_dct_basis(n: int) -> np.ndarray:
-    return np.round(_dct_basis(n) * (1 << BASIS_SHIFT)).astype(np.int64)
+def int_dct_basis(n: int) -> np.ndarray:
+    """The basis scaled by 2^BASIS_SHIFT and rounded: the exact inverse transform's integers."""
+    return np.round(dct_basis(n) * (1 << BASIS_SHIFT)).astype(np.int64)
 
 
 @lru_cache(maxsize=None)
@@ -279,7 +282,7 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
     """
     h, w = current.shape
     levels = np.zeros((h // n, w // n, n * n), LEVEL_DTYPE) if out is None else out
-    basis = _dct_basis(n)
+    basis = dct_basis(n)
     current, prediction = np.ascontiguousarray(current), np.ascontiguousarray(prediction)
     _forward_quantise_kernel(current, prediction, n, basis, np.ascontiguousarray(basis.T),
                              zigzag_order(n), 1.0 / step, rounding, zero_residual * step * n * n,
@@ -294,7 +297,7 @@ def _inverse(levels: np.ndarray, step_fp: int, out: np.ndarray, add: bool,
     """The inverse transform of the coded tiles into ``out`` (see _inverse_kernel)."""
     n = int(round(np.sqrt(levels.shape[2])))
     _inverse_kernel(levels, coded_tiles(levels) if coded is None else coded, n,
-                    _int_dct_basis(n), zigzag_order(n), step_fp, out, add,
+                    int_dct_basis(n), zigzag_order(n), step_fp, out, add,
                     np.empty((n, n), np.int64), np.empty((n, n), np.int64), np.empty(n, np.bool_))
 
 
