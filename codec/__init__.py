@@ -26,12 +26,12 @@ from .recovery import MAX_CONCEALED_RUN, ConcealingDecoder, RecoveredFrame, inde
 from .streaminfo import StreamInfo, read_stream_info
 
 #: Encoder-side names and the module each lives in, imported on first access.
-_LAZY = {"Encoder": ".encoder", "EncodedFrame": ".encoder",
+_LAZY = {"Encoder": ".encoder", "EncodedFrame": ".encoder", "refresh_quality": ".encoder",
          "fit_palette": ".palette", "nearest_labels": ".palette"}
 
 __all__ = [
     "CodecParams", "BLOCK_SIZES", "MAX_DIMENSION", "check_frame_size", "PRESETS",
-    "Encoder", "EncodedFrame", "Decoder", "DecodedFrame",
+    "Encoder", "EncodedFrame", "refresh_quality", "Decoder", "DecodedFrame",
     "ConcealingDecoder", "RecoveredFrame", "recover_frames", "index_gap", "MAX_CONCEALED_RUN",
     "BitstreamError", "ChecksumError", "FrameGapError", "MissingReferenceError",
     "PacketReader", "FileHeader", "read_file_header", "write_file_header", "FORMAT_VERSION",
