@@ -2,7 +2,7 @@
 
 PSNR and bitrate exactly as DESIGN.md defines them: PSNR per frame over the three BGR channels
 (``codec.metrics.psnr``), mean over frames, with SSIM (``codec.metrics.ssim``, scikit-image's
-definition) beside it; bytes = the packets (no file header); ``bpp = 8 * bytes / (frames * W * H)``.
+definition; mean over every ``SSIM_STRIDE``-th frame) beside it; bytes = the packets (no file header); ``bpp = 8 * bytes / (frames * W * H)``.
 
 livecodec points run in a pool of worker processes (two by default: the RD numbers do not
 depend on timing; the encode/decode fps recorded with each point are therefore only indicative,
@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from . import anchors
 from .bdrate import compare
-from .common import CLIPS, Clip, clip_pixels, load_frames
+from .common import CLIPS, SSIM_STRIDE, Clip, clip_pixels, load_frames
 
 __all__ = ["LIVECODEC_QUALITIES", "JPEG_QUALITIES", "MPEG4_QS", "X264_CRFS", "Sweeps",
            "livecodec_point", "run_rd", "plot_rd", "METHODS", "ANCHORS"]
@@ -73,7 +73,8 @@ def livecodec_point(frames: Sequence[np.ndarray], quality: int, params=None) -> 
         for key, value in (getattr(ef, "bytes_by_part", None) or {}).items():
             parts[key] = parts.get(key, 0) + int(value)
         values.append(psnr(frame, image))
-        similarities.append(ssim(frame, image))
+        if (len(values) - 1) % SSIM_STRIDE == 0:
+            similarities.append(ssim(frame, image))
         if not np.array_equal(image, ef.reconstruction):
             raise AssertionError(f"decoder output differs from the encoder's reconstruction "
                                  f"(quality {quality}, frame {len(values) - 1})")

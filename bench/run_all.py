@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from . import anchors
-from .common import CLIPS, DOCS_DIR, REPO_ROOT, clip_frame_count, fmt, machine_info
+from .common import (CLIPS, DOCS_DIR, REPO_ROOT, SSIM_STRIDE, clip_frame_count, fmt,
+                     machine_info)
 
 #: Frames per clip in the full run when --frames is not given; None = the whole file. The whole
 #: files keep the run near 10 minutes on a quiet 2-core machine; cap them here if the codec gets
@@ -27,7 +28,7 @@ FULL_RUN_FRAMES: dict[str, int | None] = {"carphone": None, "bikes": None, "scen
                                           "demo": 150}
 QUICK_FRAMES = 12
 
-INTRO = """\
+INTRO = f"""\
 # Benchmarks
 
 livecodec against the codecs people actually use, measured in the same run on the same frames.
@@ -37,9 +38,10 @@ ffmpeg's MPEG-4 Part 2 encoder and x264 at three presets (ultrafast, its fastest
 live-streaming default; medium, its own default) tuned for low latency, all with a 30-frame GOP
 and no B-frames, as a live encoder would run them. PSNR and bitrate follow
 DESIGN.md exactly: PSNR per frame over the three 8-bit BGR channels against the source, mean
-over frames; SSIM beside it (scikit-image's definition: Gaussian window, channels averaged,
-mean over frames); bits per pixel from the bytes of the coded stream (livecodec's packets
-without the file header; the anchors' elementary streams). Colour conversion for ffmpeg uses accurate
+over frames; SSIM beside it (scikit-image's definition: Gaussian window, channels averaged;
+mean over every {SSIM_STRIDE}th frame, a stride prime to the 30-frame GOP, so key frames weigh as they do in
+the clip); bits per pixel from the bytes of the coded stream (livecodec's packets without the
+file header; the anchors' elementary streams). Colour conversion for ffmpeg uses accurate
 bicubic full-chroma scaling in both directions, and the uncompressed yuv420p round trip is
 shown as the ceiling of the 4:2:0 anchors. **BD-rate** (Bjontegaard, piecewise cubic fit of
 log-rate against PSNR, integrated over the PSNR range both curves cover) summarises each
