@@ -240,7 +240,9 @@ class Encoder:
         labels = nearest_labels(flat_means, palette).reshape(rows, cols)
         modes = np.full((rows, cols), MODE_PALETTE, np.int8)
         mvs = np.zeros((rows, cols, 2), np.int32)
-        self._deblock, self._intra = p.deblock, p.intra
+        # A preset without the filter (fast) turns it off from this refresh on: its state is
+        # stated in refresh headers only.
+        self._deblock, self._intra = p.deblock and effort(p.preset).deblock, p.intra
         prediction = None if self._intra else predict(None, modes, mvs, labels, palette, bs)
         coded_labels = labels
         for attempt in range(_ATTEMPTS):

@@ -44,7 +44,7 @@ class CodecParams:
         preset: encoder effort, one of ``PRESETS`` ("fast", "balanced", "best"): speed
             against compression; the decoder does not need to know it.
         deblock: the in-loop deblocking filter (``codec.deblock``); stated in every refresh
-            header, so a change takes effect with a refresh.
+            header, so a change takes effect with a refresh. The fast preset leaves it off.
         intra: spatial intra prediction of refresh-frame blocks (``codec.intra``) beside the
             palette colour; stated in the refresh header too.
     """

@@ -92,10 +92,26 @@ def test_changing_the_filter_starts_with_a_refresh_that_states_it() -> None:
     switched = encoder.encode(scene.frame(2))
     assert [e.frame_type for e in first] + [switched.frame_type] == ["refresh", "predicted",
                                                                      "refresh"]
+    assert _deblock_states([first[0], switched]) == [False, True]
+
+
+def _deblock_states(coded) -> list[bool]:
     from livecodec.codec.bitstream import parse_packet
-    states = [unpack_refresh_header(parse_packet(e.data).payload)[0].deblock
-              for e in (first[0], switched)]
-    assert states == [False, True]
+    return [unpack_refresh_header(parse_packet(e.data).payload)[0].deblock
+            for e in coded if e.frame_type == "refresh"]
+
+
+def test_fast_preset_leaves_the_filter_off_from_the_next_refresh() -> None:
+    """fast does not filter (as x264's ultrafast); a live switch to it or back changes the
+    filter at the next refresh, which states it, so decoders stay in step."""
+    scene = DemoScene(64, 48)
+    encoder, decoder = Encoder(CodecParams(preset="fast", refresh_interval=3)), Decoder()
+    coded = [encoder.encode(scene.frame(i)) for i in range(4)]
+    encoder.set_params(CodecParams(preset="balanced", refresh_interval=3))
+    coded += [encoder.encode(scene.frame(i)) for i in range(4, 8)]
+    assert "".join(e.frame_type[0] for e in coded) == "rpprpprp"
+    assert _deblock_states(coded) == [False, False, True]
+    assert all(np.array_equal(decoder.decode(e.data), e.reconstruction) for e in coded)
 
 
 class TestToolsByte:
