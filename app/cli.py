@@ -489,7 +489,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "params": {"block_size": params.block_size, "n_clusters": params.n_clusters,
                    "refresh_interval": params.refresh_interval, "quality": params.quality,
                    "search_range": params.search_range, "target_kbps": params.target_kbps,
-                   "preset": params.preset, "deblock": params.deblock, "intra": params.intra},
+                   "preset": params.preset, "deblock": params.deblock, "intra": params.intra,
+                   "qpel": params.qpel},
     }
     if args.json:
         print(json.dumps(result))

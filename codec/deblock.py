@@ -43,20 +43,20 @@ def edge_thresholds(step: int) -> tuple[int, int, np.ndarray]:
 
 
 def deblock(planes: Planes, steps: tuple[int, int, int], coded: tuple[np.ndarray, ...],
-            modes: np.ndarray, mvs: np.ndarray, block_size: int) -> None:
+            modes: np.ndarray, mvs: np.ndarray, block_size: int, pel_shift: int = 1) -> None:
     """Filter the reconstructed planes in place: every vertical edge first (left to right),
     then every horizontal edge (top to bottom).
 
     coded: per plane, the tiles with a non-zero level; modes, mvs: the blocks' coded modes and
-    half-pel vectors (intra blocks: any vector).
+    vectors in 1/2^pel_shift pixels (intra blocks: any vector).
     """
     blocks = (block_size, block_size // 2, block_size // 2)
     limits = [edge_thresholds(step) for step in steps]
 
     def filtering(edges: Callable) -> Callable[[int, int, int], None]:
         def band(k: int, t0: int, t1: int) -> None:
-            edges(planes[k], coded[k], modes, mvs, blocks[k], transform_size(blocks[k]), k == 0,
-                  *limits[k], t0, t1)
+            edges(planes[k], coded[k], modes, mvs, 1 << pel_shift, blocks[k],
+                  transform_size(blocks[k]), k == 0, *limits[k], t0, t1)
         return band
 
     # Lines across vertical edges are independent from row to row, and lines across horizontal
@@ -66,10 +66,10 @@ def deblock(planes: Planes, steps: tuple[int, int, int], coded: tuple[np.ndarray
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _strength(coded, modes, mvs, block, tile, ar, ac, br, bc):
+def _strength(coded, modes, mvs, pixel, block, tile, ar, ac, br, bc):
     """Edge strength between tiles (ar, ac) and (br, bc): 3 an intra (palette or spatially
     predicted) block on either side of a block edge, 2 coded residual on either side, 1 vectors
-    a pixel or more apart, else 0."""
+    a pixel (``pixel`` vector units) or more apart, else 0."""
     residual = coded[ar, ac] or coded[br, bc]
     ra, ca = ar * tile // block, ac * tile // block
     rb, cb = br * tile // block, bc * tile // block
@@ -79,7 +79,8 @@ def _strength(coded, modes, mvs, block, tile, ar, ac, br, bc):
         return 3
     if residual:
         return 2
-    if abs(mvs[ra, ca, 0] - mvs[rb, cb, 0]) >= 2 or abs(mvs[ra, ca, 1] - mvs[rb, cb, 1]) >= 2:
+    if (abs(mvs[ra, ca, 0] - mvs[rb, cb, 0]) >= pixel
+            or abs(mvs[ra, ca, 1] - mvs[rb, cb, 1]) >= pixel):
         return 1
     return 0
 
@@ -113,13 +114,14 @@ def _filter_line(plane, y, x, dy, dx, luma, alpha, beta, tc0):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _vertical_edges(plane, coded, modes, mvs, block, tile, luma, alpha, beta, tc0, t0, t1):
+def _vertical_edges(plane, coded, modes, mvs, pixel, block, tile, luma, alpha, beta, tc0,
+                    t0, t1):
     """Edges between horizontally adjacent tiles, tile rows t0..t1, left to right."""
     if alpha == 0:
         return
     for tr in range(t0, t1):
         for tc in range(1, coded.shape[1]):
-            strength = _strength(coded, modes, mvs, block, tile, tr, tc - 1, tr, tc)
+            strength = _strength(coded, modes, mvs, pixel, block, tile, tr, tc - 1, tr, tc)
             if strength == 0:
                 continue
             x = tc * tile
@@ -128,14 +130,15 @@ def _vertical_edges(plane, coded, modes, mvs, block, tile, luma, alpha, beta, tc
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _horizontal_edges(plane, coded, modes, mvs, block, tile, luma, alpha, beta, tc0, t0, t1):
+def _horizontal_edges(plane, coded, modes, mvs, pixel, block, tile, luma, alpha, beta, tc0,
+                      t0, t1):
     """Edges between vertically adjacent tiles, tile columns t0..t1, top to bottom."""
     if alpha == 0:
         return
     for tr in range(1, coded.shape[0]):
         y = tr * tile
         for tc in range(t0, t1):
-            strength = _strength(coded, modes, mvs, block, tile, tr - 1, tc, tr, tc)
+            strength = _strength(coded, modes, mvs, pixel, block, tile, tr - 1, tc, tr, tc)
             if strength == 0:
                 continue
             for x in range(tc * tile, (tc + 1) * tile):

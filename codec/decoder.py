@@ -46,6 +46,12 @@ class _StreamState:
     slices: int
     deblock: bool
     intra: bool
+    qpel: bool
+
+    @property
+    def pel_shift(self) -> int:
+        """log2 of the vector units per pixel: 2 quarter-pel, 1 half-pel."""
+        return 2 if self.qpel else 1
 
 
 class Decoder:
@@ -89,7 +95,7 @@ class Decoder:
         if packet.type == PACKET_REFRESH:
             header, offset = unpack_refresh_header(payload)
             state = _StreamState(header.width, header.height, header.block_size, header.palette,
-                                 header.slices, header.deblock, header.intra)
+                                 header.slices, header.deblock, header.intra, header.qpel)
             quality = header.quality
             reference = None
         else:
@@ -122,10 +128,10 @@ class Decoder:
         if intra:
             recon = reconstruct_intra(modes, labels, state.palette, levels, coded, steps, bs, bands)
         else:
-            recon = reconstruct(predict(reference, modes, mvs, labels, state.palette, bs), levels,
-                                steps, coded)
+            recon = reconstruct(predict(reference, modes, mvs, labels, state.palette, bs,
+                                        state.pel_shift), levels, steps, coded)
         if state.deblock and levels is not None:
-            deblock(recon, steps, coded, modes, mvs, bs)
+            deblock(recon, steps, coded, modes, mvs, bs, state.pel_shift)
         self._state = state
         self._reference = recon
         self._last_index = packet.frame_index
@@ -134,5 +140,5 @@ class Decoder:
             frame_type=FRAME_REFRESH if is_refresh else FRAME_PREDICTED,
             frame_index=packet.frame_index,
             block_modes=modes, block_size=bs,
-            motion_vectors=None if is_refresh else vectors_in_pixels(mvs),
+            motion_vectors=None if is_refresh else vectors_in_pixels(mvs, state.pel_shift),
             quality=quality)

@@ -141,6 +141,7 @@ class Encoder:
         self._prediction_ratio: float | None = None
         self._deblock = self._params.deblock
         self._intra = self._params.intra
+        self._pel_shift = 1
 
     @property
     def params(self) -> CodecParams:
@@ -153,8 +154,8 @@ class Encoder:
         if not isinstance(params, CodecParams):
             raise ValueError(f"params must be a CodecParams, got {type(params).__name__}")
         old = self._params
-        if ((params.block_size, params.n_clusters, params.deblock, params.intra)
-                != (old.block_size, old.n_clusters, old.deblock, old.intra)):
+        if ((params.block_size, params.n_clusters, params.deblock, params.intra, params.qpel)
+                != (old.block_size, old.n_clusters, old.deblock, old.intra, old.qpel)):
             self._force_refresh = True
         if params.target_kbps != old.target_kbps:
             self._rate_control = self._new_rate_control(params)
@@ -243,6 +244,7 @@ class Encoder:
         # A preset without the filter (fast) turns it off from this refresh on: its state is
         # stated in refresh headers only.
         self._deblock, self._intra = p.deblock and effort(p.preset).deblock, p.intra
+        self._pel_shift = 2 if p.qpel and effort(p.preset).quarter_pel else 1
         prediction = None if self._intra else predict(None, modes, mvs, labels, palette, bs)
         coded_labels = labels
         for attempt in range(_ATTEMPTS):
@@ -256,7 +258,8 @@ class Encoder:
                 levels, tiles_coded, recon = self._code_residual(prediction, planes, quality,
                                                                  ROUNDING_INTRA)
             header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette, slices,
-                                                       self._deblock, self._intra))
+                                                       self._deblock, self._intra,
+                                                       self._pel_shift == 2))
             symbols, costs = self._entropy_code(True, quality, modes, mvs, coded_labels, palette,
                                                 levels, bs)
             retry = self._retry_quality("refresh", quality, len(header) + len(symbols), attempt)
@@ -282,7 +285,8 @@ class Encoder:
         lam = LAMBDA_PER_STEP * step if step is not None else LAMBDA_NO_RESIDUAL
         ref = self._reference
         mvs, sads = diamond_search(planes.y, ref.y, bs, p.search_range, lam, self._prev_mvs,
-                                   self._bands, work.early_stop, work.neighbour_stop)
+                                   self._bands, work.early_stop, work.neighbour_stop,
+                                   self._pel_shift, work.quarter_pel)
         means = block_means(planes, bs)
         rows, cols = means.shape[:2]
         nearest = nearest_labels(means.reshape(-1, 3), palette).reshape(rows, cols)
@@ -298,7 +302,7 @@ class Encoder:
         modes = np.where(use_palette, MODE_PALETTE, MODE_INTER).astype(np.int8)
         mvs[use_palette] = 0
         labels = np.where(use_palette, nearest, -1).astype(np.int32)
-        prediction = predict(ref, modes, mvs, labels, palette, bs)
+        prediction = predict(ref, modes, mvs, labels, palette, bs, self._pel_shift)
         mvd = mvs - vector_predictors(mvs, self._bands)
         mvd[use_palette] = 0
         coded_modes = modes
@@ -349,7 +353,8 @@ class Encoder:
                 modes: np.ndarray, mvs: np.ndarray) -> None:
         """The in-loop deblocking filter on the reconstruction, as the decoder applies it."""
         if self._deblock and tiles_coded is not None:
-            deblock(recon, plane_steps(quality), tiles_coded, modes, mvs, self._block_size)
+            deblock(recon, plane_steps(quality), tiles_coded, modes, mvs, self._block_size,
+                    self._pel_shift)
 
     def _retry_quality(self, frame_type: str, quality: int, n_bytes: int,
                        attempt: int) -> int | None:
@@ -386,7 +391,7 @@ class Encoder:
         self._reference = recon
         self._size = (w, h)
         self._frame_index += 1
-        pixel_mvs = None if mvs is None else vectors_in_pixels(mvs)
+        pixel_mvs = None if mvs is None else vectors_in_pixels(mvs, self._pel_shift)
         return EncodedFrame(
             data=data,
             frame_type=FRAME_REFRESH if packet_type == PACKET_REFRESH else FRAME_PREDICTED,

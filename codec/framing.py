@@ -24,7 +24,7 @@ from .slices import MAX_SLICES, legacy_slice_count
 
 __all__ = ["RefreshHeader", "pack_refresh_header", "unpack_refresh_header",
            "pack_predicted_header", "unpack_predicted_header", "TOOLS_FOLLOW", "TOOL_DEBLOCK",
-           "TOOL_INTRA"]
+           "TOOL_INTRA", "TOOL_QPEL"]
 
 _REFRESH_FIXED = struct.Struct("<HHBBB")
 #: Bit 7 of a refresh header's quality byte: a tools byte follows it (format version 3).
@@ -32,7 +32,8 @@ TOOLS_FOLLOW = 0x80
 #: Bits of the tools byte; any other bit set is a tool this decoder does not know.
 TOOL_DEBLOCK = 0x01
 TOOL_INTRA = 0x02
-_KNOWN_TOOLS = TOOL_DEBLOCK | TOOL_INTRA
+TOOL_QPEL = 0x04
+_KNOWN_TOOLS = TOOL_DEBLOCK | TOOL_INTRA | TOOL_QPEL
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class RefreshHeader:
     slices: int             # slices of this and the following predicted pictures
     deblock: bool = False   # the deblocking filter on this and the following pictures
     intra: bool = False     # blocks of this picture may be intra-predicted (codec.intra)
+    qpel: bool = False      # vectors of the following pictures in quarter pels (else half)
 
 
 def pack_refresh_header(header: RefreshHeader) -> bytes:
@@ -52,7 +54,8 @@ def pack_refresh_header(header: RefreshHeader) -> bytes:
     if not 1 <= header.slices <= MAX_SLICES:
         raise ValueError(f"slices must be in 1..{MAX_SLICES}, got {header.slices}")
     layout = header.slices << 2 | BLOCK_SIZES.index(header.block_size)
-    tools = (TOOL_DEBLOCK if header.deblock else 0) | (TOOL_INTRA if header.intra else 0)
+    tools = ((TOOL_DEBLOCK if header.deblock else 0) | (TOOL_INTRA if header.intra else 0)
+             | (TOOL_QPEL if header.qpel else 0))
     return (_REFRESH_FIXED.pack(header.width, header.height, layout, k - 1,
                                 header.quality | TOOLS_FOLLOW)
             + bytes([tools]) + np.ascontiguousarray(header.palette, dtype=np.uint8).tobytes())
@@ -87,7 +90,8 @@ def unpack_refresh_header(payload: bytes) -> tuple[RefreshHeader, int]:
         raise BitstreamError(f"refresh payload too short for a {k}-colour palette")
     palette = np.frombuffer(payload, np.uint8, 3 * k, start).reshape(k, 3)
     return RefreshHeader(width, height, block_size, quality, palette.copy(), slices,
-                         bool(tools & TOOL_DEBLOCK), bool(tools & TOOL_INTRA)), end
+                         bool(tools & TOOL_DEBLOCK), bool(tools & TOOL_INTRA),
+                         bool(tools & TOOL_QPEL)), end
 
 
 def pack_predicted_header(quality: int) -> bytes:

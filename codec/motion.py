@@ -1,10 +1,12 @@
 """Diamond-search motion estimation and motion compensation (numba, GIL released).
 
-Vectors are in half-pel luma units, pointing into the reference: the block whose top-left
-corner is (x, y) is predicted from the reference at (x + dx/2, y + dy/2). Chroma planes use the
-same vector in quarter-pel chroma units. Reads outside the reference are clamped to its edge
+Vectors are in sub-pel luma units, pointing into the reference: ``pel_shift`` 1 (half-pel,
+the default) or 2 (quarter-pel, when the refresh header says so): the block whose top-left
+corner is (x, y) is predicted from the reference at (x + dx/2^s, y + dy/2^s). Chroma planes use
+the same vector in units twice as fine. Reads outside the reference are clamped to its edge
 (unrestricted vectors), so any vector is memory-safe and pans into the frame stay cheap.
-Sub-pel samples are bilinear in integer arithmetic, so the prediction is bit-exact.
+Sub-pel samples are bilinear in integer arithmetic, so the prediction is bit-exact; a half-pel
+position gives the same sample in either unit.
 
 Block modes: ``MODE_SKIP`` (vector = its prediction, no residual), ``MODE_INTER`` (coded
 vector and residual), ``MODE_PALETTE`` (flat palette colour, vector counts as zero).
@@ -21,13 +23,14 @@ from .simd import bilinear_row2, bilinear_row4, bilinear_row8, bilinear_row16, b
 __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_search",
            "vector_predictors", "predict_planes", "mv_bits", "vectors_in_pixels"]
 
-#: Largest |component| of a vector in half-pel units the stream accepts (search range 64 plus
-#: a median predictor that may add up to another 64 px): anything larger is corrupt data.
+#: Largest |component| of a vector the stream accepts, in either unit (search range 64 px plus
+#: the sub-pel refinement is 259 quarter-pels): anything larger is corrupt data.
 MAX_VECTOR = 512
 #: Large diamond (8 points at distance 2) and small diamond (4 points at distance 1).
 _LDSP = np.array([[0, -2], [1, -1], [2, 0], [1, 1], [0, 2], [-1, 1], [-2, 0], [-1, -1]], np.int64)
 _SDSP = np.array([[0, -1], [1, 0], [0, 1], [-1, 0]], np.int64)
-_HALF_PEL = np.array([[-1, -1], [0, -1], [1, -1], [-1, 0], [1, 0], [-1, 1], [0, 1], [1, 1]],
+#: The 8 neighbours of a point, scaled by the refinement's unit (a half or a quarter pel).
+_RING = np.array([[-1, -1], [0, -1], [1, -1], [-1, 0], [1, 0], [-1, 1], [0, 1], [1, 1]],
                      np.int64)
 _MAX_DIAMOND_STEPS = 64
 
@@ -44,9 +47,9 @@ def mv_bits(d):
     return 2.0 * n + 3.0
 
 
-def vectors_in_pixels(mvs: np.ndarray) -> np.ndarray:
-    """Half-pel vectors rounded to whole pixels (halves up), for displays and the public API."""
-    return np.floor_divide(mvs + 1, 2).astype(np.int32)
+def vectors_in_pixels(mvs: np.ndarray, pel_shift: int = 1) -> np.ndarray:
+    """Sub-pel vectors rounded to whole pixels (halves up), for displays and the public API."""
+    return ((mvs + (1 << (pel_shift - 1))) >> pel_shift).astype(np.int32)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -185,21 +188,30 @@ def _interpolate_rows(ref, right, below, diagonal, y_start, y_end):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _sad_half(cur, ref, halves, y0, x0, hy, hx, bs, limit):
-    """SAD against the reference at a half-pel offset (hy, hx) in half-pel units."""
-    fy = hy & 1
-    fx = hx & 1
-    plane = ref
-    if fy == 1 or fx == 1:
-        plane = halves[2] if fy == 1 and fx == 1 else (halves[1] if fy == 1 else halves[0])
-    return _sad_int(cur, plane, y0, x0, hy >> 1, hx >> 1, bs, limit)
+def _sad_sub(cur, ref, halves, y0, x0, vy, vx, pel_shift, bs, limit, scratch):
+    """SAD against the reference at the sub-pel vector (vy, vx): half-pel positions from the
+    interpolated planes, quarter-pel ones predicted into ``scratch`` (bs x bs) first."""
+    quarter = (1 << (pel_shift - 1)) - 1       # the bits finer than a half pel
+    if (vy & quarter) == 0 and (vx & quarter) == 0:
+        hy = vy >> (pel_shift - 1)
+        hx = vx >> (pel_shift - 1)
+        fy = hy & 1
+        fx = hx & 1
+        plane = ref
+        if fy == 1 or fx == 1:
+            plane = halves[2] if fy == 1 and fx == 1 else (halves[1] if fy == 1 else halves[0])
+        return _sad_int(cur, plane, y0, x0, hy >> 1, hx >> 1, bs, limit)
+    mask = (1 << pel_shift) - 1
+    predict_block(ref, y0 + (vy >> pel_shift), x0 + (vx >> pel_shift), vy & mask, vx & mask,
+                  pel_shift, bs, scratch, 0, 0)
+    return block_sad(cur, y0, x0, scratch, 0, 0, bs, limit)
 
 
 def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int, lam: float,
                    prev_mvs: np.ndarray, bands: list[tuple[int, int]],
-                   early_stop: float = 1.0, neighbour_stop: bool = True
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Motion vectors (half-pel units) and SADs for every block of ``cur`` against ``ref``.
+                   early_stop: float = 1.0, neighbour_stop: bool = True, pel_shift: int = 1,
+                   quarter_points: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Motion vectors (sub-pel units) and SADs for every block of ``cur`` against ``ref``.
 
     The frame's slices (``bands`` of block rows) are searched in parallel; a slice's first row
     starts without top neighbours, which only changes starting points and rate estimates,
@@ -213,6 +225,10 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
         early_stop: SAD per pixel below which a starting point is taken without searching
             (the noise floor; the presets trade matches for speed with it).
         neighbour_stop: also stop at a start as good as the left or top block's final match.
+        pel_shift: 1 half-pel vectors, 2 quarter-pel (prev_mvs in the same unit).
+        quarter_points: quarter-pel neighbours of the best half-pel point tried: 8 all, 4 the
+            nearest, and the nearest four of the best of those if it moved (a small diamond:
+            less work, most of the gain), 0 none (the vectors stay on half pels).
 
     Returns:
         (mvs int32 (rows, cols, 2), sads int64 (rows, cols)).
@@ -225,21 +241,24 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
     run_parallel([
         (lambda r0=r0, r1=r1: _search_band(
             cur, ref, halves, bs, search_range, lam, prev_mvs[r0:r1], early_stop,
-            neighbour_stop, r0, mvs[r0:r1], sads[r0:r1], np.zeros((6, 2), np.int64),
-            np.full((2 * search_range + 1, 2 * search_range + 1), -1, np.int64)))
+            neighbour_stop, pel_shift, quarter_points, r0, mvs[r0:r1], sads[r0:r1], np.zeros((6, 2), np.int64),
+            np.full((2 * search_range + 1, 2 * search_range + 1), -1, np.int64),
+            np.empty((bs, bs), np.uint8)))
         for r0, r1 in bands])
     return mvs, sads
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
-                 neighbour_stop, row0, mvs, sads, cands, visited):
+                 neighbour_stop, pel_shift, quarter_points, row0, mvs, sads, cands, visited,
+                 scratch):
     """Diamond search of the block rows ``row0 ..`` into the band views ``mvs``/``sads``.
 
     Per block: start from the best of several predictors (zero, median, left, top, top-right,
     the co-located vector of the previous frame), stop at once when the match is as good as
     the noise, else walk the large diamond until its centre wins, then the small diamond, then
-    try the 8 half-pel neighbours. Cost = SAD + lam * bits(vector - median).
+    try the 8 half-pel neighbours (and with quarter-pel vectors the 8 quarter-pel neighbours
+    of the best of those, or up to two steps of the 4-point diamond). Cost = SAD + lam * bits(vector - median).
     """
     rows, cols = sads.shape
     # cands: (6, 2) scratch for the starting points. visited[dy + R, dx + R] == id of the block
@@ -254,26 +273,26 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
             x0 = c * bs
             block_id = r * cols + c
             pred = vector_predictor(mvs, r, c)
-            # Candidate starting points, in whole pixels (half-pel predictors rounded down).
+            # Candidate starting points, in whole pixels (sub-pel predictors rounded down).
             cands[0, 0] = 0
             cands[0, 1] = 0
-            cands[1, 0] = pred[0] >> 1
-            cands[1, 1] = pred[1] >> 1
+            cands[1, 0] = pred[0] >> pel_shift
+            cands[1, 1] = pred[1] >> pel_shift
             n = 2
             if c > 0:
-                cands[n, 0] = mvs[r, c - 1, 0] >> 1
-                cands[n, 1] = mvs[r, c - 1, 1] >> 1
+                cands[n, 0] = mvs[r, c - 1, 0] >> pel_shift
+                cands[n, 1] = mvs[r, c - 1, 1] >> pel_shift
                 n += 1
             if r > 0:
-                cands[n, 0] = mvs[r - 1, c, 0] >> 1
-                cands[n, 1] = mvs[r - 1, c, 1] >> 1
+                cands[n, 0] = mvs[r - 1, c, 0] >> pel_shift
+                cands[n, 1] = mvs[r - 1, c, 1] >> pel_shift
                 n += 1
                 if c + 1 < cols:
-                    cands[n, 0] = mvs[r - 1, c + 1, 0] >> 1
-                    cands[n, 1] = mvs[r - 1, c + 1, 1] >> 1
+                    cands[n, 0] = mvs[r - 1, c + 1, 0] >> pel_shift
+                    cands[n, 1] = mvs[r - 1, c + 1, 1] >> pel_shift
                     n += 1
-            cands[n, 0] = prev_mvs[r, c, 0] >> 1
-            cands[n, 1] = prev_mvs[r, c, 1] >> 1
+            cands[n, 0] = prev_mvs[r, c, 0] >> pel_shift
+            cands[n, 1] = prev_mvs[r, c, 1] >> pel_shift
             n += 1
             # Stop early when the start is already as good as a neighbour's final match: in
             # noisy, well-predicted areas that is the noise floor (PMVFAST's first threshold).
@@ -290,7 +309,7 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                 if visited[dy + search_range, dx + search_range] == block_id:
                     continue
                 visited[dy + search_range, dx + search_range] = block_id
-                bits = mv_bits(2 * dx - pred[0]) + mv_bits(2 * dy - pred[1])
+                bits = mv_bits((dx << pel_shift) - pred[0]) + mv_bits((dy << pel_shift) - pred[1])
                 limit = big if best_cost >= 1e29 else np.int64(best_cost - lam * bits) + 1
                 sad = _sad_int(cur, ref, y0, x0, dy, dx, bs, limit)
                 cost = sad + lam * bits
@@ -313,7 +332,7 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                             if visited[dy + search_range, dx + search_range] == block_id:
                                 continue
                             visited[dy + search_range, dx + search_range] = block_id
-                            bits = mv_bits(2 * dx - pred[0]) + mv_bits(2 * dy - pred[1])
+                            bits = mv_bits((dx << pel_shift) - pred[0]) + mv_bits((dy << pel_shift) - pred[1])
                             sad = _sad_int(cur, ref, y0, x0, dy, dx, bs,
                                            np.int64(best_cost - lam * bits) + 1)
                             cost = sad + lam * bits
@@ -324,23 +343,33 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                                 by = dy
                         if (bx == cx and by == cy) or pattern == 1:
                             break
-            hx = 2 * bx
-            hy = 2 * by
-            if best_sad > stop:       # refine the winner to half-pel precision
-                cx = hx
-                cy = hy
-                for k in range(_HALF_PEL.shape[0]):
-                    tx = cx + _HALF_PEL[k, 0]
-                    ty = cy + _HALF_PEL[k, 1]
-                    bits = mv_bits(tx - pred[0]) + mv_bits(ty - pred[1])
-                    sad = _sad_half(cur, ref, halves, y0, x0, ty, tx, bs,
-                                    np.int64(best_cost - lam * bits) + 1)
-                    cost = sad + lam * bits
-                    if cost < best_cost:
-                        best_cost = cost
-                        best_sad = sad
-                        hx = tx
-                        hy = ty
+            hx = bx << pel_shift
+            hy = by << pel_shift
+            # Refine the winner to half-pel precision, then to quarter-pel: the 8-point ring
+            # once, or the 4-point diamond twice (so diagonal quarter pels stay reachable).
+            for level in range(pel_shift):
+                if best_sad <= stop or (level == 1 and quarter_points == 0):
+                    break
+                unit = 1 << (pel_shift - 1 - level)
+                ring = level == 0 or quarter_points == 8
+                pts = _RING if ring else _SDSP
+                for _ in range(1 if ring else 2):
+                    cx = hx
+                    cy = hy
+                    for k in range(pts.shape[0]):
+                        tx = cx + unit * pts[k, 0]
+                        ty = cy + unit * pts[k, 1]
+                        bits = mv_bits(tx - pred[0]) + mv_bits(ty - pred[1])
+                        sad = _sad_sub(cur, ref, halves, y0, x0, ty, tx, pel_shift, bs,
+                                       np.int64(best_cost - lam * bits) + 1, scratch)
+                        cost = sad + lam * bits
+                        if cost < best_cost:
+                            best_cost = cost
+                            best_sad = sad
+                            hx = tx
+                            hy = ty
+                    if hx == cx and hy == cy:
+                        break
             mvs[r, c, 0] = hx
             mvs[r, c, 1] = hy
             sads[r, c] = best_sad
@@ -351,7 +380,6 @@ def _compensate_plane(ref, out, mvs, modes, flat, bs, shift, row0):
     """Fill ``out`` block by block: motion-compensated, or the flat palette value. The
     block arguments are the band of block rows from ``row0``."""
     rows, cols = modes.shape
-    h, w = ref.shape
     mask = (1 << shift) - 1
     for r in range(rows):
         for c in range(cols):
@@ -365,47 +393,50 @@ def _compensate_plane(ref, out, mvs, modes, flat, bs, shift, row0):
                 continue
             mx = np.int64(mvs[r, c, 0])
             my = np.int64(mvs[r, c, 1])
-            ix = mx >> shift
-            iy = my >> shift
-            fx = mx & mask
-            fy = my & mask
-            ty = y0 + iy
-            tx = x0 + ix
-            if not (ty >= 0 and tx >= 0 and ty + bs + 1 <= h and tx + bs + 1 <= w):
-                for i in range(bs):
-                    for j in range(bs):
-                        out[y0 + i, x0 + j] = _sample(ref, ty + i, tx + j, fy, fx, shift)
-            elif fx == 0 and fy == 0:
-                for i in range(bs):
-                    for j in range(bs):
-                        out[y0 + i, x0 + j] = ref[ty + i, tx + j]
+            predict_block(ref, y0 + (my >> shift), x0 + (mx >> shift), my & mask, mx & mask,
+                          shift, bs, out, y0, x0)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def predict_block(ref, ty, tx, fy, fx, shift, bs, out, y0, x0):
+    """The bs x bs block of ``ref`` at integer (ty, tx) plus fraction (fy, fx) / 2^shift into
+    ``out`` at (y0, x0): bilinear, edge-clamped (the motion compensation of one block)."""
+    h, w = ref.shape
+    if not (ty >= 0 and tx >= 0 and ty + bs + 1 <= h and tx + bs + 1 <= w):
+        for i in range(bs):
+            for j in range(bs):
+                out[y0 + i, x0 + j] = _sample(ref, ty + i, tx + j, fy, fx, shift)
+    elif fx == 0 and fy == 0:
+        for i in range(bs):
+            for j in range(bs):
+                out[y0 + i, x0 + j] = ref[ty + i, tx + j]
+    else:
+        # Inside the reference: _sample's formula without the edge clamps, a row at once.
+        s = np.int64(1) << shift
+        wa = (s - fy) * (s - fx)
+        wb = (s - fy) * fx
+        wc = fy * (s - fx)
+        wd = fy * fx
+        for i in range(bs):
+            if bs == 2:
+                bilinear_row2(ref, ty + i, tx, wa, wb, wc, wd, 2 * shift, out, y0 + i, x0)
+            elif bs == 4:
+                bilinear_row4(ref, ty + i, tx, wa, wb, wc, wd, 2 * shift, out, y0 + i, x0)
+            elif bs == 8:
+                bilinear_row8(ref, ty + i, tx, wa, wb, wc, wd, 2 * shift, out, y0 + i, x0)
             else:
-                # Inside the reference: _sample's formula without the edge clamps, a row at once.
-                s = np.int64(1) << shift
-                wa = (s - fy) * (s - fx)
-                wb = (s - fy) * fx
-                wc = fy * (s - fx)
-                wd = fy * fx
-                for i in range(bs):
-                    if bs == 2:
-                        bilinear_row2(ref, ty + i, tx, wa, wb, wc, wd, 2 * shift, out, y0 + i, x0)
-                    elif bs == 4:
-                        bilinear_row4(ref, ty + i, tx, wa, wb, wc, wd, 2 * shift, out, y0 + i, x0)
-                    elif bs == 8:
-                        bilinear_row8(ref, ty + i, tx, wa, wb, wc, wd, 2 * shift, out, y0 + i, x0)
-                    else:
-                        for j in range(0, bs, 16):
-                            bilinear_row16(ref, ty + i, tx + j, wa, wb, wc, wd, 2 * shift, out,
-                                           y0 + i, x0 + j)
+                for j in range(0, bs, 16):
+                    bilinear_row16(ref, ty + i, tx + j, wa, wb, wc, wd, 2 * shift, out,
+                                   y0 + i, x0 + j)
 
 
 def predict_planes(ref, mvs: np.ndarray, modes: np.ndarray, flat_colours: np.ndarray,
-                   block_size: int):
+                   block_size: int, pel_shift: int = 1):
     """Prediction planes (y, cr, cb) for a predicted frame.
 
     Args:
         ref: reference ``Planes``.
-        mvs: int32 (rows, cols, 2) half-pel vectors; modes: int8 (rows, cols).
+        mvs: int32 (rows, cols, 2) vectors in 1/2^pel_shift pixels; modes: int8 (rows, cols).
         flat_colours: uint8 (rows, cols, 3) palette colour (Y, Cr, Cb) of palette blocks.
         block_size: luma block side.
     """
@@ -416,7 +447,7 @@ def predict_planes(ref, mvs: np.ndarray, modes: np.ndarray, flat_colours: np.nda
     def compensate(k: int, r0: int, r1: int) -> None:
         bs = block_size if k == 0 else block_size // 2
         _compensate_plane(planes[k], predictions[k], mvs[r0:r1], modes[r0:r1], flat[k][r0:r1],
-                          bs, 1 if k == 0 else 2, r0)
+                          bs, pel_shift if k == 0 else pel_shift + 1, r0)
 
     per_plane_in_bands(compensate, [len(modes)] * 3)
     return predictions

@@ -47,6 +47,8 @@ class CodecParams:
             header, so a change takes effect with a refresh. The fast preset leaves it off.
         intra: spatial intra prediction of refresh-frame blocks (``codec.intra``) beside the
             palette colour; stated in the refresh header too.
+        qpel: quarter-pel motion vectors (else half-pel); stated in the refresh header too.
+            The fast preset keeps half-pel vectors.
     """
 
     block_size: int = 16
@@ -58,6 +60,7 @@ class CodecParams:
     preset: str = "balanced"
     deblock: bool = True
     intra: bool = True
+    qpel: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -66,7 +69,7 @@ class CodecParams:
                 if value not in PRESETS:
                     raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {value!r}")
                 continue
-            if f.name in ("deblock", "intra"):
+            if f.name in ("deblock", "intra", "qpel"):
                 if not isinstance(value, bool):
                     raise ValueError(f"{f.name} must be True or False, got {value!r}")
                 continue

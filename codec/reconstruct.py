@@ -27,7 +27,7 @@ def flat_planes(colours: np.ndarray, block_size: int) -> Planes:
 
 
 def predict(reference: Planes | None, modes: np.ndarray, mvs: np.ndarray, labels: np.ndarray,
-            palette: np.ndarray, block_size: int) -> Planes:
+            palette: np.ndarray, block_size: int, pel_shift: int = 1) -> Planes:
     """Prediction planes: palette mosaic or motion compensation, block by block.
 
     Args:
@@ -36,11 +36,12 @@ def predict(reference: Planes | None, modes: np.ndarray, mvs: np.ndarray, labels
         modes, mvs, labels: per-block decisions as coded; labels -1 where not a palette block.
         palette: uint8 (K, 3).
         block_size: luma block side.
+        pel_shift: vectors in 1/2^pel_shift pixels (1 half-pel, 2 quarter-pel).
     """
     colours = palette[np.maximum(labels, 0)]
     if reference is None:
         return flat_planes(colours, block_size)
-    return Planes(*predict_planes(reference, mvs, modes, colours, block_size))
+    return Planes(*predict_planes(reference, mvs, modes, colours, block_size, pel_shift))
 
 
 def reconstruct(prediction: Planes, levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None,

@@ -279,8 +279,8 @@ difference_row8 = _difference_row_intrinsic(8)
 def _bilinear_row_intrinsic(width: int):
     """bilinear_row(ref, y, x, wa, wb, wc, wd, shift, out, oy, ox): for j < width,
     out[oy, ox + j] = (wa ref[y, x+j] + wb ref[y, x+j+1] + wc ref[y+1, x+j]
-    + wd ref[y+1, x+j+1] + 2^(shift-1)) >> shift, for weights summing to at most 16 (the
-    largest sum, 16 x 255 + 8, fits 16 bits)."""
+    + wd ref[y+1, x+j+1] + 2^(shift-1)) >> shift, for weights summing to at most 64 (eighth-pel
+    chroma; the largest sum, 64 x 255 + 32, fits 16 bits)."""
     def bilinear_row(typingctx, ref, y, x, wa, wb, wc, wd, shift, out, oy, ox):
         if not (_is_uint8_plane(ref) and _is_uint8_plane(out)):
             return None

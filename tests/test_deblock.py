@@ -26,14 +26,15 @@ def _stepped_planes(left: int, right: int) -> Planes:
     return Planes(y, chroma.copy(), chroma.copy())
 
 
-def _filtered(planes: Planes, modes, vectors=None, coded: bool = True) -> Planes:
+def _filtered(planes: Planes, modes, vectors=None, coded: bool = True,
+              pel_shift: int = 1) -> Planes:
     """The planes after deblock at QUALITY; every tile coded (or none)."""
     luma_tiles = np.full((BLOCK // 8, 2 * BLOCK // 8), coded)
     chroma_tiles = np.full((1, 2), coded)
     if vectors is None:
         vectors = np.zeros((1, 2, 2), np.int32)
     deblock(planes, plane_steps(QUALITY), (luma_tiles, chroma_tiles, chroma_tiles.copy()),
-            np.array([modes], np.int8), vectors, BLOCK)
+            np.array([modes], np.int8), vectors, BLOCK, pel_shift)
     return planes
 
 
@@ -65,6 +66,15 @@ def test_no_residual_and_equal_vectors_mean_no_edge() -> None:
     vectors = np.array([[[0, 0], [4, 0]]], np.int32)          # two pixels apart: strength 1
     moved = _filtered(_stepped_planes(100, 110), [MODE_SKIP, MODE_INTER], vectors, coded=False)
     assert (moved.y != _stepped_planes(100, 110).y).any()
+
+
+@pytest.mark.parametrize("pel_shift, one_pixel", [(1, 2), (2, 4)])
+def test_vectors_a_pixel_apart_make_an_edge_in_either_unit(pel_shift, one_pixel) -> None:
+    for apart, filtered in ((one_pixel - 1, False), (one_pixel, True)):
+        vectors = np.array([[[0, 0], [0, apart]]], np.int32)
+        planes = _filtered(_stepped_planes(100, 110), [MODE_SKIP, MODE_INTER], vectors,
+                           coded=False, pel_shift=pel_shift)
+        assert (planes.y != _stepped_planes(100, 110).y).any() == filtered, apart
 
 
 def test_encoder_and_decoder_filter_to_the_same_pictures_and_it_pays() -> None:
@@ -117,13 +127,15 @@ def test_fast_preset_leaves_the_filter_off_from_the_next_refresh() -> None:
 class TestToolsByte:
     HEADER = RefreshHeader(64, 48, 16, 50, np.zeros((2, 3), np.uint8), 1, True)
 
-    def test_round_trip(self) -> None:
-        for on in (True, False):
-            header = RefreshHeader(64, 48, 16, 50, np.arange(6, dtype=np.uint8).reshape(2, 3),
-                                   1, on)
-            parsed, end = unpack_refresh_header(pack_refresh_header(header) + b"symbols")
-            assert (parsed.deblock, parsed.quality, end) == (on, 50, 7 + 1 + 6)
-            assert (parsed.palette == header.palette).all()
+    @pytest.mark.parametrize("tools", [(False, False, False), (True, False, True),
+                                       (False, True, False), (True, True, True)])
+    def test_round_trip(self, tools) -> None:
+        header = RefreshHeader(64, 48, 16, 50, np.arange(6, dtype=np.uint8).reshape(2, 3), 1,
+                               *tools)
+        parsed, end = unpack_refresh_header(pack_refresh_header(header) + b"symbols")
+        assert ((parsed.deblock, parsed.intra, parsed.qpel), parsed.quality, end) == (
+            tools, 50, 7 + 1 + 6)
+        assert (parsed.palette == header.palette).all()
 
     def test_version_2_header_has_no_tools(self) -> None:
         """Version 2 wrote the quality byte with bit 7 clear and no tools byte."""

@@ -1,6 +1,6 @@
 """Golden decoded output: committed streams must keep decoding to the same pictures.
 
-``tests/data/golden_demo.lvc`` is a 3.9 KB stream of 5 demo-scene frames at 84x52 (padded to
+``tests/data/golden_demo.lvc`` is a 4.9 KB stream of 5 demo-scene frames at 84x52 (padded to
 88x56 with 8-pixel blocks; refresh, predicted, predicted, refresh, predicted; quality 40, so
 palette, motion, skip and residual all occur), and ``tests/data/golden_demo.decoded.sha256``
 the SHA-256 of its decoded frames. ``tests/test_codec.py``'s golden checksum guards the bytes
@@ -8,7 +8,8 @@ the encoder writes; this file guards what the decoder makes of fixed bytes, so a
 both the encoder and the decoder (which the closed-loop round trips cannot see) fails here.
 ``golden_demo_v1.lvc`` is the same clip as format version 1 wrote it (before refresh headers
 stated their slice count), ``golden_demo_v2.lvc`` as version 2 wrote it (before the deblocking
-filter and the tools byte): old files must keep decoding, so they are never regenerated.
+filter and the tools byte), ``golden_demo_v3.lvc`` as version 3 wrote it (half-pel vectors
+only, refresh frames at the predicted frames' quality): old files must keep decoding, so they are never regenerated.
 
 A deliberate change of the format or of the decoder's output regenerates the current files with
 ``LIVECODEC_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_decode.py`` (the variable that
@@ -30,9 +31,9 @@ from livecodec.codec.bitstream import FILE_HEADER_SIZE, parse_packet
 DATA = Path(__file__).with_name("data")
 STREAM = DATA / "golden_demo.lvc"
 DIGEST = DATA / "golden_demo.decoded.sha256"
-#: Written by format versions 1 and 2; kept as they are.
+#: Written by format versions 1 to 3; kept as they are.
 OLD_VERSIONS = {version: (DATA / f"golden_demo_v{version}.lvc",
-                          DATA / f"golden_demo_v{version}.decoded.sha256") for version in (1, 2)}
+                          DATA / f"golden_demo_v{version}.decoded.sha256") for version in (1, 2, 3)}
 #: What the committed stream holds (checked, so a regeneration cannot silently lose coverage).
 WIDTH, HEIGHT, FRAMES, FPS = 84, 52, 5, 30.0
 FRAME_TYPES = ["refresh", "predicted", "predicted", "refresh", "predicted"]
@@ -123,20 +124,23 @@ def test_golden_stream_covers_refresh_predicted_and_residual(golden) -> None:
     assert min(qualities) > 0      # every frame carries residual
 
 
-def test_the_current_golden_stream_is_deblocked_and_older_ones_are_not() -> None:
-    """Version 3 states its tools in every refresh header; versions 1 and 2 had none, and
-    their pictures (above) show the decoder does not filter them."""
+def test_each_golden_stream_states_the_tools_of_its_version() -> None:
+    """Version 4 codes quarter-pel vectors, version 3 added the tools byte (deblocking, intra,
+    half-pel vectors); versions 1 and 2 had none, and their pictures (above) show the decoder
+    does not filter them."""
     from livecodec.codec.framing import unpack_refresh_header
 
-    def deblocked(data: bytes) -> list[bool]:
+    def tools(data: bytes) -> list[tuple[bool, bool, bool]]:
         found, pos = [], FILE_HEADER_SIZE
         while pos < len(data):
             packet = parse_packet(data, pos)
             if packet.type == 0:
-                found.append(unpack_refresh_header(packet.payload)[0].deblock)
+                header = unpack_refresh_header(packet.payload)[0]
+                found.append((header.deblock, header.intra, header.qpel))
             pos += packet.size
         return found
 
-    assert deblocked(STREAM.read_bytes()) == [True, True]
-    assert all(deblocked(stream.read_bytes()) == [False, False]
-               for stream, _ in OLD_VERSIONS.values())
+    assert tools(STREAM.read_bytes()) == [(True, True, True)] * 2
+    assert tools(OLD_VERSIONS[3][0].read_bytes()) == [(True, True, False)] * 2
+    assert all(tools(OLD_VERSIONS[v][0].read_bytes()) == [(False, False, False)] * 2
+               for v in (1, 2))
