@@ -16,7 +16,7 @@ from .motion import vectors_in_pixels
 from .parallel import check_threads, using_threads
 from .reconstruct import predict, reconstruct
 from .residual import coded_tiles, plane_steps, zero_levels
-from .slices import decode_slices, slice_rows
+from .slices import SliceContexts, decode_slices, slice_rows
 from .syntax import label_bits
 
 __all__ = ["Decoder", "DecodedFrame"]
@@ -47,6 +47,7 @@ class _StreamState:
     deblock: bool
     intra: bool
     qpel: bool
+    carry_contexts: bool
 
     @property
     def pel_shift(self) -> int:
@@ -67,6 +68,7 @@ class Decoder:
         self._state: _StreamState | None = None
         self._reference: Planes | None = None
         self._last_index: int | None = None
+        self._contexts = SliceContexts()
 
     @property
     def last_frame_index(self) -> int | None:
@@ -88,6 +90,7 @@ class Decoder:
         except BitstreamError:
             self._reference = None
             self._last_index = None
+            self._contexts.keep(None)
             raise
 
     def _decode(self, packet: Packet) -> DecodedFrame:
@@ -95,7 +98,8 @@ class Decoder:
         if packet.type == PACKET_REFRESH:
             header, offset = unpack_refresh_header(payload)
             state = _StreamState(header.width, header.height, header.block_size, header.palette,
-                                 header.slices, header.deblock, header.intra, header.qpel)
+                                 header.slices, header.deblock, header.intra, header.qpel,
+                                 header.carry_contexts)
             quality = header.quality
             reference = None
         else:
@@ -118,9 +122,11 @@ class Decoder:
         is_refresh = packet.type == PACKET_REFRESH
         bands = slice_rows(rows, state.slices)
         intra = is_refresh and state.intra
+        contexts = self._contexts.start(len(bands), not is_refresh and state.carry_contexts)
         try:
             modes, mvs, labels = decode_slices(symbols, is_refresh, cols, n_labels,
-                                               label_bits(n_labels), levels, bs, bands, intra)
+                                               label_bits(n_labels), levels, bs, bands, contexts,
+                                               intra)
         except BitstreamError as exc:
             raise BitstreamError(f"frame {packet.frame_index}: {exc}") from None
         steps = plane_steps(quality) if levels is not None else None
@@ -135,6 +141,7 @@ class Decoder:
         self._state = state
         self._reference = recon
         self._last_index = packet.frame_index
+        self._contexts.keep(contexts)
         return DecodedFrame(
             image=planes_to_frame(recon, state.width, state.height),
             frame_type=FRAME_REFRESH if is_refresh else FRAME_PREDICTED,

@@ -26,7 +26,7 @@ from .parallel import check_threads, per_plane_in_bands, using_threads
 from .reconstruct import predict, reconstruct
 from .residual import (ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, forward_quantise, plane_steps,
                        quality_to_step, transform_size, zero_levels)
-from .slices import choose_slice_count, encode_slices, slice_rows
+from .slices import SliceContexts, choose_slice_count, encode_slices, slice_rows
 from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, label_bits
 
 __all__ = ["Encoder", "EncodedFrame", "refresh_quality"]
@@ -142,6 +142,8 @@ class Encoder:
         self._deblock = self._params.deblock
         self._intra = self._params.intra
         self._pel_shift = 1
+        self._contexts = SliceContexts()
+        self._coded_contexts: list[np.ndarray] | None = None   # of the last _entropy_code
 
     @property
     def params(self) -> CodecParams:
@@ -259,7 +261,8 @@ class Encoder:
                                                                  ROUNDING_INTRA)
             header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette, slices,
                                                        self._deblock, self._intra,
-                                                       self._pel_shift == 2))
+                                                       self._pel_shift == 2,
+                                                       carry_contexts=True))
             symbols, costs = self._entropy_code(True, quality, modes, mvs, coded_labels, palette,
                                                 levels, bs)
             retry = self._retry_quality("refresh", quality, len(header) + len(symbols), attempt)
@@ -376,9 +379,13 @@ class Encoder:
         return coded
 
     def _entropy_code(self, is_refresh, quality, modes, mvd, labels, palette, levels, bs):
+        """The frame's symbols, from the contexts the decoder will start from (every refresh
+        header says that predicted frames carry them on); ``_finish`` keeps what they end
+        with, once the frame is the one sent."""
+        self._coded_contexts = self._contexts.start(len(self._bands), not is_refresh)
         return encode_slices(is_refresh, modes, mvd.astype(np.int32), labels,
                              label_bits(len(palette)), levels, bs, self._bands,
-                             intra=is_refresh and self._intra)
+                             self._coded_contexts, intra=is_refresh and self._intra)
 
     def _finish(self, packet_type, header, symbols, costs, recon, modes, mvs, quality, w, h,
                 palette_bytes) -> EncodedFrame:
@@ -391,6 +398,7 @@ class Encoder:
         self._reference = recon
         self._size = (w, h)
         self._frame_index += 1
+        self._contexts.keep(self._coded_contexts)
         pixel_mvs = None if mvs is None else vectors_in_pixels(mvs, self._pel_shift)
         return EncodedFrame(
             data=data,

@@ -24,7 +24,7 @@ from .slices import MAX_SLICES, legacy_slice_count
 
 __all__ = ["RefreshHeader", "pack_refresh_header", "unpack_refresh_header",
            "pack_predicted_header", "unpack_predicted_header", "TOOLS_FOLLOW", "TOOL_DEBLOCK",
-           "TOOL_INTRA", "TOOL_QPEL"]
+           "TOOL_INTRA", "TOOL_QPEL", "TOOL_CARRY_CONTEXTS"]
 
 _REFRESH_FIXED = struct.Struct("<HHBBB")
 #: Bit 7 of a refresh header's quality byte: a tools byte follows it (format version 3).
@@ -33,7 +33,8 @@ TOOLS_FOLLOW = 0x80
 TOOL_DEBLOCK = 0x01
 TOOL_INTRA = 0x02
 TOOL_QPEL = 0x04
-_KNOWN_TOOLS = TOOL_DEBLOCK | TOOL_INTRA | TOOL_QPEL
+TOOL_CARRY_CONTEXTS = 0x08
+_KNOWN_TOOLS = TOOL_DEBLOCK | TOOL_INTRA | TOOL_QPEL | TOOL_CARRY_CONTEXTS
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class RefreshHeader:
     deblock: bool = False   # the deblocking filter on this and the following pictures
     intra: bool = False     # blocks of this picture may be intra-predicted (codec.intra)
     qpel: bool = False      # vectors of the following pictures in quarter pels (else half)
+    carry_contexts: bool = False    # predicted pictures' slices start from the last picture's
 
 
 def pack_refresh_header(header: RefreshHeader) -> bytes:
@@ -55,7 +57,8 @@ def pack_refresh_header(header: RefreshHeader) -> bytes:
         raise ValueError(f"slices must be in 1..{MAX_SLICES}, got {header.slices}")
     layout = header.slices << 2 | BLOCK_SIZES.index(header.block_size)
     tools = ((TOOL_DEBLOCK if header.deblock else 0) | (TOOL_INTRA if header.intra else 0)
-             | (TOOL_QPEL if header.qpel else 0))
+             | (TOOL_QPEL if header.qpel else 0)
+             | (TOOL_CARRY_CONTEXTS if header.carry_contexts else 0))
     return (_REFRESH_FIXED.pack(header.width, header.height, layout, k - 1,
                                 header.quality | TOOLS_FOLLOW)
             + bytes([tools]) + np.ascontiguousarray(header.palette, dtype=np.uint8).tobytes())
@@ -91,7 +94,7 @@ def unpack_refresh_header(payload: bytes) -> tuple[RefreshHeader, int]:
     palette = np.frombuffer(payload, np.uint8, 3 * k, start).reshape(k, 3)
     return RefreshHeader(width, height, block_size, quality, palette.copy(), slices,
                          bool(tools & TOOL_DEBLOCK), bool(tools & TOOL_INTRA),
-                         bool(tools & TOOL_QPEL)), end
+                         bool(tools & TOOL_QPEL), bool(tools & TOOL_CARRY_CONTEXTS)), end
 
 
 def pack_predicted_header(quality: int) -> bytes:

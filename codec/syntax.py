@@ -22,14 +22,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .entropy import (PROB_INIT, decode_bit, decode_bypass, decode_uint, encode_bit,
-                      encode_bypass, encode_uint, finish_encoder, new_decoder, new_encoder)
+from .entropy import (decode_bit, decode_bypass, decode_uint, encode_bit, encode_bypass,
+                      encode_uint, finish_encoder, new_decoder, new_encoder)
 from .modes import MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V
 from .motion import MAX_VECTOR, MODE_INTER, MODE_PALETTE, MODE_SKIP, vector_predictor
 from .residual import MAX_LEVEL, log2_size
 
 __all__ = ["encode_symbols", "decode_symbols", "label_bits", "PART_LABELS", "PART_MOTION",
-           "PART_RESIDUAL", "DECODE_ERRORS"]
+           "PART_RESIDUAL", "DECODE_ERRORS", "N_CONTEXTS"]
 
 def label_bits(n_labels: int) -> int:
     """Bits of a palette index in the label tree (both sides derive it from the palette size)."""
@@ -213,8 +213,8 @@ def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind):
 
 @njit(cache=True, nogil=True)
 def encode_symbols(is_refresh, intra, coded_residual, modes, mvd, labels, label_bits,
-                   lev_y, lev_cr, lev_cb, ky, kc):
-    """Range-code one frame's symbols.
+                   lev_y, lev_cr, lev_cb, ky, kc, contexts):
+    """Range-code one frame's symbols (of one slice).
 
     Args:
         is_refresh: refresh frame (intra blocks only) or predicted frame.
@@ -226,6 +226,8 @@ def encode_symbols(is_refresh, intra, coded_residual, modes, mvd, labels, label_
             the block has no label; label_bits: bits of a palette index.
         lev_y, lev_cr, lev_cb: int16 zigzag levels (tile rows, tile cols, n*n) per plane.
         ky, kc: transform tiles per block side in luma and in chroma.
+        contexts: int64 (N_CONTEXTS,) probabilities to start from (``entropy.new_contexts``,
+            or where the slice of the previous picture left them); updated in place.
 
     Returns:
         (payload bytes as uint8 array, estimated bits per part float64[3]).
@@ -235,7 +237,7 @@ def encode_symbols(is_refresh, intra, coded_residual, modes, mvd, labels, label_
     capacity = 64 + _BYTES_PER_BLOCK * rows * cols + _BYTES_PER_COEFF * n_coeffs
     out = np.empty(capacity, np.uint8)
     costs = np.zeros(3)
-    n = _encode_blocks(out, np.full(N_CONTEXTS, PROB_INIT, np.int64), costs,
+    n = _encode_blocks(out, contexts, costs,
                        np.zeros(lev_y.shape[:2], np.int64), np.zeros(lev_cr.shape[:2], np.int64),
                        np.zeros(lev_cb.shape[:2], np.int64), is_refresh, intra, coded_residual,
                        modes, mvd, labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc)
@@ -294,8 +296,9 @@ def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, intra, 
 
 @njit(cache=True, nogil=True)
 def decode_symbols(data, is_refresh, intra, coded_residual, rows, cols, n_labels, label_bits,
-                   lev_y, lev_cr, lev_cb, ky, kc):
-    """Inverse of ``encode_symbols``; fills the zeroed level arrays in place.
+                   lev_y, lev_cr, lev_cb, ky, kc, contexts):
+    """Inverse of ``encode_symbols``; fills the zeroed level arrays and updates ``contexts``
+    in place.
 
     Returns:
         (modes int8, mvs int32 (rows, cols, 2) absolute half-pel vectors, labels int32,
@@ -306,7 +309,7 @@ def decode_symbols(data, is_refresh, intra, coded_residual, rows, cols, n_labels
     labels = np.full((rows, cols), -1, np.int32)
     error, consumed = _decode_blocks(
         data, modes, mvs, np.zeros((rows, cols, 2), np.int32), labels,
-        np.full(N_CONTEXTS, PROB_INIT, np.int64), np.zeros(lev_y.shape[:2], np.int64),
+        contexts, np.zeros(lev_y.shape[:2], np.int64),
         np.zeros(lev_cr.shape[:2], np.int64), np.zeros(lev_cb.shape[:2], np.int64),
         is_refresh, intra, coded_residual, n_labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc)
     return modes, mvs, labels, error, consumed

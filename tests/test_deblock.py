@@ -127,14 +127,14 @@ def test_fast_preset_leaves_the_filter_off_from_the_next_refresh() -> None:
 class TestToolsByte:
     HEADER = RefreshHeader(64, 48, 16, 50, np.zeros((2, 3), np.uint8), 1, True)
 
-    @pytest.mark.parametrize("tools", [(False, False, False), (True, False, True),
-                                       (False, True, False), (True, True, True)])
+    @pytest.mark.parametrize("tools", [(False, False, False, False), (True, False, True, False),
+                                       (False, True, False, True), (True, True, True, True)])
     def test_round_trip(self, tools) -> None:
         header = RefreshHeader(64, 48, 16, 50, np.arange(6, dtype=np.uint8).reshape(2, 3), 1,
                                *tools)
         parsed, end = unpack_refresh_header(pack_refresh_header(header) + b"symbols")
-        assert ((parsed.deblock, parsed.intra, parsed.qpel), parsed.quality, end) == (
-            tools, 50, 7 + 1 + 6)
+        stated = (parsed.deblock, parsed.intra, parsed.qpel, parsed.carry_contexts)
+        assert (stated, parsed.quality, end) == (tools, 50, 7 + 1 + 6)
         assert (parsed.palette == header.palette).all()
 
     def test_version_2_header_has_no_tools(self) -> None:

@@ -1,6 +1,6 @@
 """Golden decoded output: committed streams must keep decoding to the same pictures.
 
-``tests/data/golden_demo.lvc`` is a 4.9 KB stream of 5 demo-scene frames at 84x52 (padded to
+``tests/data/golden_demo.lvc`` is a 4.8 KB stream of 5 demo-scene frames at 84x52 (padded to
 88x56 with 8-pixel blocks; refresh, predicted, predicted, refresh, predicted; quality 40, so
 palette, motion, skip and residual all occur), and ``tests/data/golden_demo.decoded.sha256``
 the SHA-256 of its decoded frames. ``tests/test_codec.py``'s golden checksum guards the bytes
@@ -125,22 +125,22 @@ def test_golden_stream_covers_refresh_predicted_and_residual(golden) -> None:
 
 
 def test_each_golden_stream_states_the_tools_of_its_version() -> None:
-    """Version 4 codes quarter-pel vectors, version 3 added the tools byte (deblocking, intra,
-    half-pel vectors); versions 1 and 2 had none, and their pictures (above) show the decoder
+    """Version 4 codes quarter-pel vectors and carries contexts from picture to picture,
+    version 3 added the tools byte (deblocking, intra, half-pel vectors, fresh contexts); versions 1 and 2 had none, and their pictures (above) show the decoder
     does not filter them."""
     from livecodec.codec.framing import unpack_refresh_header
 
-    def tools(data: bytes) -> list[tuple[bool, bool, bool]]:
+    def tools(data: bytes) -> list[tuple[bool, bool, bool, bool]]:
         found, pos = [], FILE_HEADER_SIZE
         while pos < len(data):
             packet = parse_packet(data, pos)
             if packet.type == 0:
                 header = unpack_refresh_header(packet.payload)[0]
-                found.append((header.deblock, header.intra, header.qpel))
+                found.append((header.deblock, header.intra, header.qpel, header.carry_contexts))
             pos += packet.size
         return found
 
-    assert tools(STREAM.read_bytes()) == [(True, True, True)] * 2
-    assert tools(OLD_VERSIONS[3][0].read_bytes()) == [(True, True, False)] * 2
-    assert all(tools(OLD_VERSIONS[v][0].read_bytes()) == [(False, False, False)] * 2
+    assert tools(STREAM.read_bytes()) == [(True, True, True, True)] * 2
+    assert tools(OLD_VERSIONS[3][0].read_bytes()) == [(True, True, False, False)] * 2
+    assert all(tools(OLD_VERSIONS[v][0].read_bytes()) == [(False, False, False, False)] * 2
                for v in (1, 2))

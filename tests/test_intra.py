@@ -10,7 +10,8 @@ from livecodec.codec import (CodecParams, Decoder, Encoder, MODE_INTRA_DC, MODE_
                              MODE_INTRA_V, MODE_PALETTE)
 from livecodec.codec.bitstream import parse_packet
 from livecodec.codec.framing import RefreshHeader, pack_refresh_header, unpack_refresh_header
-from livecodec.codec.syntax import decode_symbols, encode_symbols
+from livecodec.codec.entropy import new_contexts
+from livecodec.codec.syntax import N_CONTEXTS, decode_symbols, encode_symbols
 
 INTRA_MODES = (MODE_PALETTE, MODE_INTRA_DC, MODE_INTRA_V, MODE_INTRA_H)
 
@@ -22,9 +23,10 @@ def test_intra_modes_and_labels_round_trip_through_the_range_coder() -> None:
     labels = np.where(modes == MODE_PALETTE, rng.integers(0, 16, (rows, cols)), -1).astype(np.int32)
     empty = np.zeros((0, 0, 64), np.int16)
     data, _ = encode_symbols(True, True, False, modes, np.zeros((rows, cols, 2), np.int32),
-                             labels, 4, empty, empty, empty, 2, 1)
+                             labels, 4, empty, empty, empty, 2, 1, new_contexts(N_CONTEXTS))
     got_modes, _, got_labels, error, consumed = decode_symbols(
-        data, True, True, False, rows, cols, 16, 4, empty, empty, empty, 2, 1)
+        data, True, True, False, rows, cols, 16, 4, empty, empty, empty, 2, 1,
+        new_contexts(N_CONTEXTS))
     assert error == 0 and consumed <= len(data)
     assert (got_modes == modes).all() and (got_labels == labels).all()
 

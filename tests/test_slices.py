@@ -59,3 +59,43 @@ def test_a_slice_count_beyond_the_block_rows_is_a_bitstream_error(field, problem
     payload[4] = field                                   # 96x80 at block 8: 10 rows
     with pytest.raises(BitstreamError, match=problem):
         Decoder().decode(build_packet(PACKET_REFRESH, 0, bytes(payload)))
+
+
+class TestCarriedContexts:
+    def test_slice_contexts_carry_copies_per_slice(self):
+        from livecodec.codec.entropy import PROB_INIT
+        from livecodec.codec.slices import SliceContexts
+        kept = SliceContexts()
+        fresh = kept.start(2, carry=True)                    # nothing kept yet: fresh
+        assert len(fresh) == 2 and all((c == PROB_INIT).all() for c in fresh)
+        fresh[0][5], fresh[1][7] = 100, 200
+        kept.keep(fresh)
+        carried = kept.start(2, carry=True)
+        assert carried[0][5] == 100 and carried[1][7] == 200
+        carried[0][5] = 1                                    # a copy: the kept state holds
+        assert kept.start(2, carry=True)[0][5] == 100
+        assert (kept.start(2, carry=False)[0] == PROB_INIT).all()   # refresh pictures
+        assert (kept.start(3, carry=True)[0] == PROB_INIT).all()    # another slice layout
+        kept.keep(None)                                      # after an error
+        assert (kept.start(2, carry=True)[0] == PROB_INIT).all()
+
+    def test_same_pictures_fewer_bytes_and_the_header_says_so(self, monkeypatch):
+        """Predicted pictures start from where the previous picture's slices left the
+        contexts: the coded decisions and pictures are the same, the bytes fewer."""
+        from livecodec.codec.slices import SliceContexts
+        params = CodecParams(quality=40)
+        carried = encode(8, (160, 112), params)
+        assert all(unpack_refresh_header(parse_packet(f.data).payload)[0].carry_contexts
+                   for f in carried if f.frame_type == "refresh")
+        decoder = Decoder()
+        assert all(np.array_equal(decoder.decode(f.data), f.reconstruction) for f in carried)
+        fresh_start = SliceContexts.start
+        monkeypatch.setattr(SliceContexts, "start",
+                            lambda self, slices, carry: fresh_start(self, slices, False))
+        fresh = encode(8, (160, 112), params)
+        assert all(np.array_equal(a.reconstruction, b.reconstruction)
+                   for a, b in zip(carried, fresh))
+        predicted = [i for i, f in enumerate(carried) if f.frame_type == "predicted"]
+        assert len(predicted) == 7
+        assert (sum(len(carried[i].data) for i in predicted)
+                < 0.97 * sum(len(fresh[i].data) for i in predicted))
