@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -16,7 +17,7 @@ from tqdm import tqdm
 from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, PRESETS, SSIM_MIN_SIDE, CodecParams,
                              Decoder, Encoder, PacketReader, bits_per_pixel, check_threads,
                              default_threads, kbps, psnr, read_stream_info, recover_frames, ssim,
-                             write_file_header)
+                             tools_in_effect, write_file_header)
 
 from .outputs import OutputError, PendingOutput, check_not_input, check_writable
 from .overload import AUTO_PRESET
@@ -74,7 +75,8 @@ def _add_codec_options(parser: argparse.ArgumentParser, live: bool = False) -> N
     group.add_argument("--refresh", type=int, default=defaults.refresh_interval,
                        help="at most this many frames between refresh frames, 1-1000 (default %(default)s)")
     group.add_argument("--quality", type=int, default=defaults.quality,
-                       help="0 (no residual) to 100 (default %(default)s)")
+                       help="0 (no residual) to 100 (default %(default)s); refresh frames "
+                            "are coded 9 points finer")
     group.add_argument("--search-range", type=int, default=defaults.search_range,
                        help="motion search range in pixels, 1-64 (default %(default)s)")
     group.add_argument("--kbps", type=float, default=None,
@@ -491,6 +493,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                    "search_range": params.search_range, "target_kbps": params.target_kbps,
                    "preset": params.preset, "deblock": params.deblock, "intra": params.intra,
                    "qpel": params.qpel},
+        # What the stream used: the parameters less what the preset leaves out (fast).
+        "tools": dataclasses.asdict(tools_in_effect(params)),
     }
     if args.json:
         print(json.dumps(result))

@@ -12,7 +12,7 @@ written to what YUView's own reader (YUViewLib/src/statistics/StatisticsFileCSV.
 - data rows are `POC;X;Y;W;H;TYPE;VALUE` or `POC;X;Y;W;H;TYPE;VX;VY`, all integers;
 - the reader deletes every space of a line, so names use underscores;
 - an arrow starts at the block's centre and is VX/scaleFactor, VY/scaleFactor pixels long. The
-  decoder reports vectors in whole pixels (rounded from its half-pel vectors), so they are
+  decoder reports vectors in whole pixels (rounded from its sub-pel vectors), so they are
   written as they are with scaleFactor 1, always written rather than left to the reader's
   default;
 - a POC's rows are kept together, so YUView reads the file as sorted by POC.

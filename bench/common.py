@@ -9,8 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["fmt", "SSIM_STRIDE", "REPO_ROOT", "MEDIA_DIR", "DOCS_DIR", "Clip", "CLIPS", "load_frames", "machine_info",
-           "clip_pixels", "clip_frame_count"]
+__all__ = ["fmt", "SSIM_STRIDE", "REPO_ROOT", "MEDIA_DIR", "DOCS_DIR", "Clip", "CLIPS",
+           "load_frames", "machine_info", "clip_pixels", "clip_frame_count"]
 
 #: The repository root, from this file's location (bench/common.py).
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -2,7 +2,8 @@
 
 PSNR and bitrate exactly as DESIGN.md defines them: PSNR per frame over the three BGR channels
 (``codec.metrics.psnr``), mean over frames, with SSIM (``codec.metrics.ssim``, scikit-image's
-definition; mean over every ``SSIM_STRIDE``-th frame) beside it; bytes = the packets (no file header); ``bpp = 8 * bytes / (frames * W * H)``.
+definition; mean over every ``SSIM_STRIDE``-th frame) beside it; bytes = the packets (no file
+header); ``bpp = 8 * bytes / (frames * W * H)``.
 
 livecodec points run in a pool of worker processes (two by default: the RD numbers do not
 depend on timing; the encode/decode fps recorded with each point are therefore only indicative,

@@ -39,9 +39,10 @@ live-streaming default; medium, its own default) tuned for low latency, all with
 and no B-frames, as a live encoder would run them. PSNR and bitrate follow
 DESIGN.md exactly: PSNR per frame over the three 8-bit BGR channels against the source, mean
 over frames; SSIM beside it (scikit-image's definition: Gaussian window, channels averaged;
-mean over every {SSIM_STRIDE}th frame, a stride prime to the 30-frame GOP, so key frames weigh as they do in
-the clip); bits per pixel from the bytes of the coded stream (livecodec's packets without the
-file header; the anchors' elementary streams). Colour conversion for ffmpeg uses accurate
+mean over every {SSIM_STRIDE}th frame from frame 0, 18-36 frames of these clips: a stride
+prime to the 30-frame GOP, so over 210 frames or more key frames weigh as they do in the clip);
+bits per pixel from the bytes of the coded stream (livecodec's packets without the file header;
+the anchors' elementary streams). Colour conversion for ffmpeg uses accurate
 bicubic full-chroma scaling in both directions, and the uncompressed yuv420p round trip is
 shown as the ceiling of the 4:2:0 anchors. **BD-rate** (Bjontegaard, piecewise cubic fit of
 log-rate against PSNR, integrated over the PSNR range both curves cover) summarises each

@@ -21,7 +21,7 @@ from .modes import (FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_INTRA_DC, M
                     MODE_INTRA_V, MODE_PALETTE, MODE_SKIP)
 from .parallel import check_threads, default_threads
 from .params import BLOCK_SIZES, MAX_DIMENSION, CodecParams, check_frame_size
-from .presets import PRESETS
+from .presets import PRESETS, Tools, tools_in_effect
 from .recovery import MAX_CONCEALED_RUN, ConcealingDecoder, RecoveredFrame, index_gap, recover_frames
 from .streaminfo import StreamInfo, read_stream_info
 
@@ -30,7 +30,8 @@ _LAZY = {"Encoder": ".encoder", "EncodedFrame": ".encoder", "refresh_quality": "
          "fit_palette": ".palette", "nearest_labels": ".palette"}
 
 __all__ = [
-    "CodecParams", "BLOCK_SIZES", "MAX_DIMENSION", "check_frame_size", "PRESETS",
+    "CodecParams", "BLOCK_SIZES", "MAX_DIMENSION", "check_frame_size", "PRESETS", "Tools",
+    "tools_in_effect",
     "Encoder", "EncodedFrame", "refresh_quality", "Decoder", "DecodedFrame",
     "ConcealingDecoder", "RecoveredFrame", "recover_frames", "index_gap", "MAX_CONCEALED_RUN",
     "BitstreamError", "ChecksumError", "FrameGapError", "MissingReferenceError",

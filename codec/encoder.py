@@ -20,7 +20,7 @@ from .motion import (MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, vector
                      vectors_in_pixels)
 from .palette import fit_palette, nearest_labels
 from .params import CodecParams, check_frame_size
-from .presets import effort
+from .presets import effort, tools_in_effect
 from .ratecontrol import RateController
 from .parallel import check_threads, per_plane_in_bands, using_threads
 from .reconstruct import predict, reconstruct
@@ -151,8 +151,9 @@ class Encoder:
 
     def set_params(self, params: CodecParams) -> None:
         """New settings: quality, search range and preset apply to the next frame; block size,
-        palette size and the coding tools (deblocking, intra prediction) take effect with a
-        refresh, which is then sent as the next frame."""
+        palette size and the coding tools (deblocking, intra prediction, quarter-pel vectors)
+        take effect with a refresh, which is then sent as the next frame. A preset's own
+        choice of tools (fast: no deblocking, half-pel vectors) waits for the next refresh."""
         if not isinstance(params, CodecParams):
             raise ValueError(f"params must be a CodecParams, got {type(params).__name__}")
         old = self._params
@@ -245,8 +246,9 @@ class Encoder:
         mvs = np.zeros((rows, cols, 2), np.int32)
         # A preset without the filter (fast) turns it off from this refresh on: its state is
         # stated in refresh headers only.
-        self._deblock, self._intra = p.deblock and effort(p.preset).deblock, p.intra
-        self._pel_shift = 2 if p.qpel and effort(p.preset).quarter_pel else 1
+        tools = tools_in_effect(p)
+        self._deblock, self._intra = tools.deblock, tools.intra
+        self._pel_shift = 2 if tools.qpel else 1
         prediction = None if self._intra else predict(None, modes, mvs, labels, palette, bs)
         coded_labels = labels
         for attempt in range(_ATTEMPTS):

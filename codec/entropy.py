@@ -38,7 +38,7 @@ BIT_COST = np.concatenate(([32.0], -np.log2(np.arange(1, PROB_ONE + 1) / PROB_ON
 
 
 def new_contexts(n: int) -> np.ndarray:
-    """Fresh context probabilities (all 1/2): contexts restart at every packet."""
+    """Fresh context probabilities (all 1/2), as every slice of a refresh packet starts."""
     return np.full(n, PROB_INIT, dtype=np.int64)
 
 

@@ -241,7 +241,8 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
     run_parallel([
         (lambda r0=r0, r1=r1: _search_band(
             cur, ref, halves, bs, search_range, lam, prev_mvs[r0:r1], early_stop,
-            neighbour_stop, pel_shift, quarter_points, r0, mvs[r0:r1], sads[r0:r1], np.zeros((6, 2), np.int64),
+            neighbour_stop, pel_shift, quarter_points, r0, mvs[r0:r1], sads[r0:r1],
+            np.zeros((6, 2), np.int64),
             np.full((2 * search_range + 1, 2 * search_range + 1), -1, np.int64),
             np.empty((bs, bs), np.uint8)))
         for r0, r1 in bands])
@@ -258,7 +259,8 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
     the co-located vector of the previous frame), stop at once when the match is as good as
     the noise, else walk the large diamond until its centre wins, then the small diamond, then
     try the 8 half-pel neighbours (and with quarter-pel vectors the 8 quarter-pel neighbours
-    of the best of those, or up to two steps of the 4-point diamond). Cost = SAD + lam * bits(vector - median).
+    of the best of those, or up to two steps of the 4-point diamond).
+    Cost = SAD + lam * bits(vector - median).
     """
     rows, cols = sads.shape
     # cands: (6, 2) scratch for the starting points. visited[dy + R, dx + R] == id of the block
@@ -309,7 +311,8 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                 if visited[dy + search_range, dx + search_range] == block_id:
                     continue
                 visited[dy + search_range, dx + search_range] = block_id
-                bits = mv_bits((dx << pel_shift) - pred[0]) + mv_bits((dy << pel_shift) - pred[1])
+                bits = (mv_bits((dx << pel_shift) - pred[0])
+                        + mv_bits((dy << pel_shift) - pred[1]))
                 limit = big if best_cost >= 1e29 else np.int64(best_cost - lam * bits) + 1
                 sad = _sad_int(cur, ref, y0, x0, dy, dx, bs, limit)
                 cost = sad + lam * bits
@@ -332,7 +335,8 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                             if visited[dy + search_range, dx + search_range] == block_id:
                                 continue
                             visited[dy + search_range, dx + search_range] = block_id
-                            bits = mv_bits((dx << pel_shift) - pred[0]) + mv_bits((dy << pel_shift) - pred[1])
+                            bits = (mv_bits((dx << pel_shift) - pred[0])
+                                    + mv_bits((dy << pel_shift) - pred[1]))
                             sad = _sad_int(cur, ref, y0, x0, dy, dx, bs,
                                            np.int64(best_cost - lam * bits) + 1)
                             cost = sad + lam * bits

@@ -38,6 +38,8 @@ class CodecParams:
         refresh_interval: at most this many frames from one refresh to the next (1-1000);
             1 makes every frame a refresh.
         quality: residual fidelity 0-100; 0 sends no residual at all (palette + motion only).
+            Refresh frames are coded ``encoder.REFRESH_QUALITY_BONUS`` points finer (at most
+            100), unless rate control chooses.
         search_range: motion search window, +-pixels (1-64).
         target_kbps: when set, rate control picks the quantiser per frame to hold this bitrate
             and ``quality`` is only the starting point.

@@ -7,8 +7,12 @@ presets" lists their speed and BD-rate from ``make bench``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["PRESETS", "Effort", "effort"]
+if TYPE_CHECKING:
+    from .params import CodecParams
+
+__all__ = ["PRESETS", "Effort", "effort", "Tools", "tools_in_effect"]
 
 #: Fastest first: the live pipeline steps along this order when the encoder falls behind.
 PRESETS = ("fast", "balanced", "best")
@@ -61,3 +65,20 @@ _EFFORTS = {
 def effort(preset: str) -> Effort:
     """The effort levels of a preset named in ``PRESETS``."""
     return _EFFORTS[preset]
+
+
+@dataclass(frozen=True)
+class Tools:
+    """The coding tools a refresh header states (docs/BITSTREAM.md, tools byte)."""
+
+    deblock: bool
+    intra: bool
+    qpel: bool
+
+
+def tools_in_effect(params: CodecParams) -> Tools:
+    """The tools a stream coded with ``params`` uses from its next refresh: what the
+    parameters ask for, less what the preset leaves out."""
+    work = effort(params.preset)
+    return Tools(params.deblock and work.deblock, params.intra,
+                 params.qpel and work.quarter_pel > 0)

@@ -4,9 +4,9 @@ Each slice is range-coded on its own, with no neighbour from another slice, so e
 decoder code all slices at once on as many cores as they have; the same slices bound the
 motion search and the vector prediction. A slice's coder starts from fresh contexts in a
 refresh picture and, when the stream says so (format version 4), from where the same slice of
-the previous picture left them in a predicted one (``SliceContexts``). How many slices a picture has is a
-property of the stream (stated in the refresh header), never of the machine: the
-encoder picks it from the frame size (``choose_slice_count``), so a given input gives the same
+the previous picture left them in a predicted one (``SliceContexts``). How many slices a
+picture has is a property of the stream (stated in the refresh header), never of the machine:
+the encoder picks it from the frame size (``choose_slice_count``), so a given input gives the same
 bytes on one core or eight. The symbols of a payload are
 
     LEB128 byte length of slice 0 | slice 0 | ... | last slice (runs to the end)

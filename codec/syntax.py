@@ -13,7 +13,9 @@ Blocks are coded in raster order; each block is self-contained in the stream:
   significance / last flags and levels (contexts by frequency band).
 
 Labels are coded as "same as left", "same as top", else a binary tree over the palette with a
-context per node. Contexts restart at every packet, so a packet decodes on its own state.
+context per node. Contexts restart in every slice of a refresh packet; a predicted packet's
+slices start where the previous packet's left them, when the stream says so
+(``slices.SliceContexts``).
 The encoder also accumulates the estimated bits per part (labels, motion, residual) so each
 frame can report where its bytes went.
 """
@@ -301,7 +303,7 @@ def decode_symbols(data, is_refresh, intra, coded_residual, rows, cols, n_labels
     in place.
 
     Returns:
-        (modes int8, mvs int32 (rows, cols, 2) absolute half-pel vectors, labels int32,
+        (modes int8, mvs int32 (rows, cols, 2) absolute sub-pel vectors, labels int32,
         error code (0 = fine, see DECODE_ERRORS), bytes consumed).
     """
     modes = np.zeros((rows, cols), np.int8)

@@ -9,7 +9,8 @@ both the encoder and the decoder (which the closed-loop round trips cannot see) 
 ``golden_demo_v1.lvc`` is the same clip as format version 1 wrote it (before refresh headers
 stated their slice count), ``golden_demo_v2.lvc`` as version 2 wrote it (before the deblocking
 filter and the tools byte), ``golden_demo_v3.lvc`` as version 3 wrote it (half-pel vectors
-only, refresh frames at the predicted frames' quality): old files must keep decoding, so they are never regenerated.
+only, refresh frames at the predicted frames' quality): old files must keep decoding, so they
+are never regenerated.
 
 A deliberate change of the format or of the decoder's output regenerates the current files with
 ``LIVECODEC_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_decode.py`` (the variable that
@@ -73,7 +74,7 @@ def frames_digest(images: list[np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module", params=["current", "v1", "v2"])
+@pytest.fixture(scope="module", params=["current", "v1", "v2", "v3"])
 def golden(request) -> tuple[bytes, list]:
     if request.param != "current":
         version = int(request.param[1:])
@@ -126,8 +127,9 @@ def test_golden_stream_covers_refresh_predicted_and_residual(golden) -> None:
 
 def test_each_golden_stream_states_the_tools_of_its_version() -> None:
     """Version 4 codes quarter-pel vectors and carries contexts from picture to picture,
-    version 3 added the tools byte (deblocking, intra, half-pel vectors, fresh contexts); versions 1 and 2 had none, and their pictures (above) show the decoder
-    does not filter them."""
+    version 3 added the tools byte (deblocking, intra, half-pel vectors, fresh contexts);
+    versions 1 and 2 had none, and their pictures (above) show the decoder does not filter
+    them."""
     from livecodec.codec.framing import unpack_refresh_header
 
     def tools(data: bytes) -> list[tuple[bool, bool, bool, bool]]:

@@ -1,8 +1,8 @@
 """Tests of codec/motion.py: the diamond search finds known motion; compensation is a shift.
 
 Sign convention everywhere (DESIGN.md, DemoScene.reference_offset): the block at (x, y) is
-predicted from the reference at (x + dx, y + dy); diamond_search returns half-pel units,
-EncodedFrame.motion_vectors whole pixels.
+predicted from the reference at (x + dx, y + dy); diamond_search returns sub-pel units (half
+pels by default, quarter pels with pel_shift=2), EncodedFrame.motion_vectors whole pixels.
 """
 from __future__ import annotations
 
@@ -76,21 +76,26 @@ class TestDiamondSearchSynthetic:
             assert (mvs[interior] == (2 * dx, 2 * dy)).all(), (dx, dy)
             assert (sads[interior] == 0).all()
 
-    @pytest.mark.parametrize("points, least_exact", [(4, 0.75), (8, 0.9)])
-    def test_recovers_a_quarter_pel_shift(self, points, least_exact):
-        """A picture moved by quarter pixels (made with the codec's own bilinear rule) is
-        found exactly with quarter-pel vectors, but for the odd block where the half-pel step
-        leads the refinement astray (a search, not an exhaustive match); half-pel vectors can
-        only come near."""
+    @staticmethod
+    def quarter_shifted(vector: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(current, reference): smooth 96x128 luma and the same moved by ``vector`` (dx, dy)
+        in quarter pels with the codec's own bilinear rule."""
         noise = np.random.default_rng(3).normal(0, 1, (96, 128))
         smooth = cv2.GaussianBlur(noise, (0, 0), 4)
         ref = np.round((smooth - smooth.min()) / np.ptp(smooth) * 255).astype(np.uint8)
-        modes = np.full((6, 8), MODE_INTER, np.int8)
+        mvs = np.broadcast_to(np.array(vector, np.int32), (6, 8, 2)).copy()
         chroma = np.zeros((48, 64), np.uint8)
+        cur = predict_planes(Planes(ref, chroma, chroma), mvs, np.full((6, 8), MODE_INTER, np.int8),
+                             np.zeros((6, 8, 3), np.uint8), 16, pel_shift=2)[0]
+        return cur, ref
+
+    @pytest.mark.parametrize("points, least_exact", [(4, 0.75), (8, 0.9)])
+    def test_recovers_a_quarter_pel_shift(self, points, least_exact):
+        """A picture moved by quarter pixels is found exactly with quarter-pel vectors, but
+        for the odd block where the half-pel step leads the refinement astray (a search, not
+        an exhaustive match); half-pel vectors can only come near."""
         for vector in [(1, 0), (-3, 2), (5, -7)]:            # (dx, dy) in quarter pels
-            mvs = np.broadcast_to(np.array(vector, np.int32), (6, 8, 2)).copy()
-            cur = predict_planes(Planes(ref, chroma, chroma), mvs, modes,
-                                 np.zeros((6, 8, 3), np.uint8), 16, pel_shift=2)[0]
+            cur, ref = self.quarter_shifted(vector)
             found, sads = diamond_search(cur, ref, 16, 16, 1.0, np.zeros((6, 8, 2), np.int32),
                                          [(0, 6)], 0.0, False, 2, points)
             interior = (slice(1, -1), slice(1, -1))
@@ -103,12 +108,13 @@ class TestDiamondSearchSynthetic:
             assert sads[interior].sum() < 0.2 * half_sads[interior].sum()
 
     def test_quarter_pel_points_zero_keeps_half_pels(self):
-        rng = np.random.default_rng(4)
-        ref = cv2.GaussianBlur(rng.integers(0, 256, (64, 64), dtype=np.uint8), (0, 0), 2)
-        cur = np.roll(ref, (1, 2), axis=(0, 1))
-        mvs, _ = diamond_search(cur, ref, 16, 8, 1.0, np.zeros((4, 4, 2), np.int32), [(0, 4)],
-                                0.0, False, 2, 0)
-        assert (mvs % 2 == 0).all()                          # whole and half pels only
+        """The fast preset's setting: quarter-pel units, but no quarter-pel point is tried."""
+        cur, ref = self.quarter_shifted((3, -1))
+        zero = np.zeros((6, 8, 2), np.int32)
+        none, _ = diamond_search(cur, ref, 16, 16, 1.0, zero, [(0, 6)], 0.0, False, 2, 0)
+        assert (none % 2 == 0).all()                         # whole and half pels only
+        four, _ = diamond_search(cur, ref, 16, 16, 1.0, zero, [(0, 6)], 0.0, False, 2, 4)
+        assert (four % 2 == 1).any()
 
     def test_stays_within_search_range(self):
         rng = np.random.default_rng(1)
@@ -177,7 +183,7 @@ class TestDiamondSearchDemoScene:
             exact += int((error == 0).sum())
             close += int((error <= 1).sum())
             total += error.size
-            # Whole-pixel vectors are rounded half-pel ones: at most one pixel off, and a sign
+            # Whole-pixel vectors are rounded sub-pel ones: at most one pixel off, and a sign
             # error would be off by twice the pan.
             assert (error <= 1).mean() >= 0.95, index
         assert total > 500

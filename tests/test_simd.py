@@ -105,7 +105,7 @@ def test_matmul_is_bit_identical_to_the_ordered_scalar_sum(n):
             assert out[i, k] == total
 
 
-@pytest.mark.parametrize("shift", (1, 2))
+@pytest.mark.parametrize("shift", (1, 2, 3))   # half- and quarter-pel luma, eighth-pel chroma
 @pytest.mark.parametrize("bs", SIZES)
 def test_compensation_equals_the_bilinear_sample_everywhere(bs, shift):
     """Vectors inside, across and far outside the picture, every fraction."""
