@@ -249,6 +249,14 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
     return mvs, sads
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _keep_better(cost, sad, x, y, best_cost, best_sad, best_x, best_y):
+    """The candidate (cost, sad, x, y) if it costs less than the best so far, else the best."""
+    if cost < best_cost:
+        return cost, sad, x, y
+    return best_cost, best_sad, best_x, best_y
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                  neighbour_stop, pel_shift, quarter_points, row0, mvs, sads, cands, visited,
@@ -315,12 +323,8 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                         + mv_bits((dy << pel_shift) - pred[1]))
                 limit = big if best_cost >= 1e29 else np.int64(best_cost - lam * bits) + 1
                 sad = _sad_int(cur, ref, y0, x0, dy, dx, bs, limit)
-                cost = sad + lam * bits
-                if cost < best_cost:
-                    best_cost = cost
-                    best_sad = sad
-                    bx = dx
-                    by = dy
+                best_cost, best_sad, bx, by = _keep_better(sad + lam * bits, sad, dx, dy,
+                                                           best_cost, best_sad, bx, by)
             if best_sad > stop:
                 for pattern in range(2):
                     pts = _LDSP if pattern == 0 else _SDSP
@@ -339,12 +343,8 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                                     + mv_bits((dy << pel_shift) - pred[1]))
                             sad = _sad_int(cur, ref, y0, x0, dy, dx, bs,
                                            np.int64(best_cost - lam * bits) + 1)
-                            cost = sad + lam * bits
-                            if cost < best_cost:
-                                best_cost = cost
-                                best_sad = sad
-                                bx = dx
-                                by = dy
+                            best_cost, best_sad, bx, by = _keep_better(
+                                sad + lam * bits, sad, dx, dy, best_cost, best_sad, bx, by)
                         if (bx == cx and by == cy) or pattern == 1:
                             break
             hx = bx << pel_shift
@@ -366,12 +366,8 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                         bits = mv_bits(tx - pred[0]) + mv_bits(ty - pred[1])
                         sad = _sad_sub(cur, ref, halves, y0, x0, ty, tx, pel_shift, bs,
                                        np.int64(best_cost - lam * bits) + 1, scratch)
-                        cost = sad + lam * bits
-                        if cost < best_cost:
-                            best_cost = cost
-                            best_sad = sad
-                            hx = tx
-                            hy = ty
+                        best_cost, best_sad, hx, hy = _keep_better(
+                            sad + lam * bits, sad, tx, ty, best_cost, best_sad, hx, hy)
                     if hx == cx and hy == cy:
                         break
             mvs[r, c, 0] = hx
