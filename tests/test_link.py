@@ -219,6 +219,8 @@ def test_wrong_key_lets_nothing_in_either_way(peer):
                 sender.send_frame(b"f" * 2000, capture_time=time.time(), refresh=False)
             sent = sender.stats()["packets_sent"]
             assert _collect(receiver, 1, 0.5) == []
+        # The sender's closing BYEs reach the receiver's thread when they do: wait for them.
+        assert _wait_for(lambda: receiver.stats()["bad_tags"] >= sent + 3)
         stats = receiver.stats()
     assert not receiver.started and stats["bad_tags"] == sent + 3     # the BYEs too
     # and the sender drops feedback without the right tag
