@@ -18,7 +18,8 @@ from numba import njit
 
 from .modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
 from .parallel import per_plane_in_bands, run_parallel
-from .simd import bilinear_row2, bilinear_row4, bilinear_row8, bilinear_row16, block_sad
+from .simd import (bilinear_row2, bilinear_row4, bilinear_row8, bilinear_row16, block_sad,
+                   copy_row2, copy_row4, copy_row8, copy_row16)
 
 __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_search",
            "vector_predictors", "predict_planes", "mv_bits", "vectors_in_pixels"]
@@ -402,14 +403,23 @@ def predict_block(ref, ty, tx, fy, fx, shift, bs, out, y0, x0):
     """The bs x bs block of ``ref`` at integer (ty, tx) plus fraction (fy, fx) / 2^shift into
     ``out`` at (y0, x0): bilinear, edge-clamped (the motion compensation of one block)."""
     h, w = ref.shape
-    if not (ty >= 0 and tx >= 0 and ty + bs + 1 <= h and tx + bs + 1 <= w):
+    # A sub-pel sample reads the next row and column too; a whole-pel copy only the block.
+    reach = 0 if fx == 0 and fy == 0 else 1
+    if not (ty >= 0 and tx >= 0 and ty + bs + reach <= h and tx + bs + reach <= w):
         for i in range(bs):
             for j in range(bs):
                 out[y0 + i, x0 + j] = _sample(ref, ty + i, tx + j, fy, fx, shift)
-    elif fx == 0 and fy == 0:
+    elif reach == 0:
         for i in range(bs):
-            for j in range(bs):
-                out[y0 + i, x0 + j] = ref[ty + i, tx + j]
+            if bs == 2:
+                copy_row2(ref, ty + i, tx, out, y0 + i, x0)
+            elif bs == 4:
+                copy_row4(ref, ty + i, tx, out, y0 + i, x0)
+            elif bs == 8:
+                copy_row8(ref, ty + i, tx, out, y0 + i, x0)
+            else:
+                for j in range(0, bs, 16):
+                    copy_row16(ref, ty + i, tx + j, out, y0 + i, x0 + j)
     else:
         # Inside the reference: _sample's formula without the edge clamps, a row at once.
         s = np.int64(1) << shift

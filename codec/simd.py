@@ -11,7 +11,8 @@ the SADs on x86: about 60 ns a block):
 - ``row_abs_devN`` / ``block_abs_dev``: sums of |16 pixel - centre| (flatness, palette fit);
 - ``matmulN``: the DCT's small matrix products, each output row one vector, its terms added in
   the order of the plain loops, so the floats are identical without fused multiply-adds;
-- ``bilinear_rowN``: motion compensation and half-pel planes in 16-bit lanes;
+- ``copy_rowN`` / ``bilinear_rowN``: motion compensation (whole-pel rows copied, sub-pel rows
+  bilinear in 16-bit lanes) and half-pel planes;
 - ``difference_rowN``: a residual row as floats for the DCT;
 - ``split_pixels32`` / ``bgr_pixels16``: BGR frames to planes and back.
 
@@ -34,6 +35,7 @@ from numba.extending import intrinsic
 __all__ = ["row_sad4", "row_sad8", "row_sad16", "block_sad", "NO_LIMIT",
            "row_abs_dev4", "row_abs_dev8", "row_abs_dev16", "block_abs_dev", "CENTRE_SCALE",
            "matmul2", "matmul4", "matmul8",
+           "copy_row2", "copy_row4", "copy_row8", "copy_row16",
            "bilinear_row2", "bilinear_row4", "bilinear_row8", "bilinear_row16",
            "difference_row2", "difference_row4", "difference_row8",
            "split_pixels32", "SPLIT_PIXELS", "bgr_pixels16", "BGR_PIXELS", "YCRCB_TO_BGR"]
@@ -276,6 +278,35 @@ difference_row8 = _difference_row_intrinsic(8)
 
 
 # -- motion compensation ---------------------------------------------------------------------------
+def _copy_row_intrinsic(width: int):
+    """copy_row(ref, y, x, out, oy, ox): out[oy, ox:ox + width] = ref[y, x:x + width], one
+    vector load and store (numba's element loop for a whole-pel block stayed scalar: slower
+    than the bilinear rows)."""
+    def copy_row(typingctx, ref, y, x, out, oy, ox):
+        if not (_is_uint8_plane(ref) and _is_uint8_plane(out)):
+            return None
+
+        def codegen(context, builder, sig, args):
+            y_, x_, oy_, ox_ = _intp(context, builder, sig, args, (1, 2, 4, 5))
+            source = _item_pointer(context, builder, sig.args[0], args[0], [y_, x_],
+                                   _lanes(8, width))
+            target = _item_pointer(context, builder, sig.args[3], args[3], [oy_, ox_],
+                                   _lanes(8, width))
+            builder.store(builder.load(source, align=1), target, align=1)
+            return context.get_dummy_value()
+
+        return types.none(ref, types.intp, types.intp, out, types.intp, types.intp), codegen
+
+    copy_row.__name__ = f"copy_row{width}"
+    return intrinsic(copy_row)
+
+
+copy_row2 = _copy_row_intrinsic(2)
+copy_row4 = _copy_row_intrinsic(4)
+copy_row8 = _copy_row_intrinsic(8)
+copy_row16 = _copy_row_intrinsic(16)
+
+
 def _bilinear_row_intrinsic(width: int):
     """bilinear_row(ref, y, x, wa, wb, wc, wd, shift, out, oy, ox): for j < width,
     out[oy, ox + j] = (wa ref[y, x+j] + wb ref[y, x+j+1] + wc ref[y+1, x+j]

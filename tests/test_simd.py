@@ -108,13 +108,16 @@ def test_matmul_is_bit_identical_to_the_ordered_scalar_sum(n):
 @pytest.mark.parametrize("shift", (1, 2, 3))   # half- and quarter-pel luma, eighth-pel chroma
 @pytest.mark.parametrize("bs", SIZES)
 def test_compensation_equals_the_bilinear_sample_everywhere(bs, shift):
-    """Vectors inside, across and far outside the picture, every fraction."""
+    """Vectors inside, across and far outside the picture, every fraction and whole pels."""
     rng = np.random.default_rng(bs * 10 + shift)
     rows, cols = 4, 5
     ref = rng.integers(0, 256, (rows * bs, cols * bs), dtype=np.uint8)
     scale = 1 << shift
     mvs = rng.integers(-3 * bs * scale, 3 * bs * scale, (rows, cols, 2)).astype(np.int32)
     mvs[0, 0] = (1, 1)                       # a fraction inside the picture, for sure
+    mvs[1, 1] = (2 * scale, -scale)          # whole pels inside: rows copied
+    mvs[rows - 1, cols - 1] = (0, 0)         # whole pels flush with the bottom-right edge
+    mvs[rows - 1, 0] = (-scale, scale)       # whole pels one row over the bottom edge
     modes = np.full((rows, cols), MODE_INTER, np.int8)
     out = np.zeros_like(ref)
     _compensate_plane(ref, out, mvs, modes, np.zeros((rows, cols), np.uint8), bs, shift, 0)
