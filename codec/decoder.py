@@ -14,6 +14,7 @@ from .intra import reconstruct_intra
 from .modes import FRAME_PREDICTED, FRAME_REFRESH
 from .motion import vectors_in_pixels
 from .parallel import check_threads, using_threads
+from .presets import Tools
 from .reconstruct import predict, reconstruct
 from .residual import coded_tiles, plane_steps, zero_levels
 from .slices import SliceContexts, decode_slices, slice_rows
@@ -44,15 +45,8 @@ class _StreamState:
     block_size: int
     palette: np.ndarray
     slices: int
-    deblock: bool
-    intra: bool
-    qpel: bool
+    tools: Tools
     carry_contexts: bool
-
-    @property
-    def pel_shift(self) -> int:
-        """log2 of the vector units per pixel: 2 quarter-pel, 1 half-pel."""
-        return 2 if self.qpel else 1
 
 
 class Decoder:
@@ -98,7 +92,7 @@ class Decoder:
         if packet.type == PACKET_REFRESH:
             header, offset = unpack_refresh_header(payload)
             state = _StreamState(header.width, header.height, header.block_size, header.palette,
-                                 header.slices, header.deblock, header.intra, header.qpel,
+                                 header.slices, Tools(header.deblock, header.intra, header.qpel),
                                  header.carry_contexts)
             quality = header.quality
             reference = None
@@ -121,7 +115,7 @@ class Decoder:
         n_labels = len(state.palette)
         is_refresh = packet.type == PACKET_REFRESH
         bands = slice_rows(rows, state.slices)
-        intra = is_refresh and state.intra
+        intra = is_refresh and state.tools.intra
         contexts = self._contexts.start(len(bands), not is_refresh and state.carry_contexts)
         try:
             modes, mvs, labels = decode_slices(symbols, is_refresh, cols, n_labels,
@@ -135,9 +129,9 @@ class Decoder:
             recon = reconstruct_intra(modes, labels, state.palette, levels, coded, steps, bs, bands)
         else:
             recon = reconstruct(predict(reference, modes, mvs, labels, state.palette, bs,
-                                        state.pel_shift), levels, steps, coded)
-        if state.deblock and levels is not None:
-            deblock(recon, steps, coded, modes, mvs, bs, state.pel_shift)
+                                        state.tools.pel_shift), levels, steps, coded)
+        if state.tools.deblock and levels is not None:
+            deblock(recon, steps, coded, modes, mvs, bs, state.tools.pel_shift)
         self._state = state
         self._reference = recon
         self._last_index = packet.frame_index
@@ -147,5 +141,5 @@ class Decoder:
             frame_type=FRAME_REFRESH if is_refresh else FRAME_PREDICTED,
             frame_index=packet.frame_index,
             block_modes=modes, block_size=bs,
-            motion_vectors=None if is_refresh else vectors_in_pixels(mvs, state.pel_shift),
+            motion_vectors=None if is_refresh else vectors_in_pixels(mvs, state.tools.pel_shift),
             quality=quality)

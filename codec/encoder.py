@@ -139,9 +139,8 @@ class Encoder:
         self._since_refresh = 0
         self._prev_mvs: np.ndarray | None = None
         self._prediction_ratio: float | None = None
-        self._deblock = self._params.deblock
-        self._intra = self._params.intra
-        self._pel_shift = 1
+        #: The tools of the stream since the last refresh (a refresh header states them).
+        self._tools = tools_in_effect(self._params)
         self._contexts = SliceContexts()
         self._coded_contexts: list[np.ndarray] | None = None   # of the last _entropy_code
 
@@ -246,13 +245,11 @@ class Encoder:
         mvs = np.zeros((rows, cols, 2), np.int32)
         # A preset without the filter (fast) turns it off from this refresh on: its state is
         # stated in refresh headers only.
-        tools = tools_in_effect(p)
-        self._deblock, self._intra = tools.deblock, tools.intra
-        self._pel_shift = 2 if tools.qpel else 1
-        prediction = None if self._intra else predict(None, modes, mvs, labels, palette, bs)
+        self._tools = tools = tools_in_effect(p)
+        prediction = None if tools.intra else predict(None, modes, mvs, labels, palette, bs)
         coded_labels = labels
         for attempt in range(_ATTEMPTS):
-            if self._intra:
+            if tools.intra:
                 step = quality_to_step(quality) if quality > 0 else None
                 modes, coded_labels, levels, tiles_coded, recon = code_intra(
                     planes, labels, palette, plane_steps(quality) if step else None,
@@ -262,8 +259,7 @@ class Encoder:
                 levels, tiles_coded, recon = self._code_residual(prediction, planes, quality,
                                                                  ROUNDING_INTRA)
             header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette, slices,
-                                                       self._deblock, self._intra,
-                                                       self._pel_shift == 2,
+                                                       tools.deblock, tools.intra, tools.qpel,
                                                        carry_contexts=True))
             symbols, costs = self._entropy_code(True, quality, modes, mvs, coded_labels, palette,
                                                 levels, bs)
@@ -291,7 +287,7 @@ class Encoder:
         ref = self._reference
         mvs, sads = diamond_search(planes.y, ref.y, bs, p.search_range, lam, self._prev_mvs,
                                    self._bands, work.early_stop, work.neighbour_stop,
-                                   self._pel_shift, work.quarter_pel)
+                                   self._tools.pel_shift, work.quarter_pel)
         means = block_means(planes, bs)
         rows, cols = means.shape[:2]
         nearest = nearest_labels(means.reshape(-1, 3), palette).reshape(rows, cols)
@@ -307,7 +303,7 @@ class Encoder:
         modes = np.where(use_palette, MODE_PALETTE, MODE_INTER).astype(np.int8)
         mvs[use_palette] = 0
         labels = np.where(use_palette, nearest, -1).astype(np.int32)
-        prediction = predict(ref, modes, mvs, labels, palette, bs, self._pel_shift)
+        prediction = predict(ref, modes, mvs, labels, palette, bs, self._tools.pel_shift)
         mvd = mvs - vector_predictors(mvs, self._bands)
         mvd[use_palette] = 0
         coded_modes = modes
@@ -357,9 +353,9 @@ class Encoder:
     def _filter(self, recon: Planes, quality: int, tiles_coded: tuple[np.ndarray, ...] | None,
                 modes: np.ndarray, mvs: np.ndarray) -> None:
         """The in-loop deblocking filter on the reconstruction, as the decoder applies it."""
-        if self._deblock and tiles_coded is not None:
+        if self._tools.deblock and tiles_coded is not None:
             deblock(recon, plane_steps(quality), tiles_coded, modes, mvs, self._block_size,
-                    self._pel_shift)
+                    self._tools.pel_shift)
 
     def _retry_quality(self, frame_type: str, quality: int, n_bytes: int,
                        attempt: int) -> int | None:
@@ -387,7 +383,7 @@ class Encoder:
         self._coded_contexts = self._contexts.start(len(self._bands), not is_refresh)
         return encode_slices(is_refresh, modes, mvd.astype(np.int32), labels,
                              label_bits(len(palette)), levels, bs, self._bands,
-                             self._coded_contexts, intra=is_refresh and self._intra)
+                             self._coded_contexts, intra=is_refresh and self._tools.intra)
 
     def _finish(self, packet_type, header, symbols, costs, recon, modes, mvs, quality, w, h,
                 palette_bytes) -> EncodedFrame:
@@ -401,7 +397,7 @@ class Encoder:
         self._size = (w, h)
         self._frame_index += 1
         self._contexts.keep(self._coded_contexts)
-        pixel_mvs = None if mvs is None else vectors_in_pixels(mvs, self._pel_shift)
+        pixel_mvs = None if mvs is None else vectors_in_pixels(mvs, self._tools.pel_shift)
         return EncodedFrame(
             data=data,
             frame_type=FRAME_REFRESH if packet_type == PACKET_REFRESH else FRAME_PREDICTED,

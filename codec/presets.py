@@ -75,6 +75,11 @@ class Tools:
     intra: bool
     qpel: bool
 
+    @property
+    def pel_shift(self) -> int:
+        """log2 of the vector units per pixel: 2 quarter-pel, 1 half-pel."""
+        return 2 if self.qpel else 1
+
 
 def tools_in_effect(params: CodecParams) -> Tools:
     """The tools a stream coded with ``params`` uses from its next refresh: what the
