@@ -20,7 +20,7 @@ from .modes import MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE
 from .parallel import run_parallel
 from .residual import (STEP_ONE, dct_basis, int_dct_basis, inverse_tile_into, quantise_tile,
                        tile_bound, transform_size, zero_levels, zigzag_order)
-from .simd import NO_LIMIT, block_sad
+from .simd import NO_LIMIT, block_sad, copy_row, fill_row
 
 __all__ = ["code_intra", "reconstruct_intra", "INTRA_MODE_BITS"]
 
@@ -37,14 +37,11 @@ def _predict_tile(plane, nb, y0, x0, n, mode, top, left):
     search passes the source): ``top`` / ``left`` say whether they exist in this slice."""
     if mode == MODE_INTRA_V and top:
         for i in range(n):
-            for j in range(n):
-                plane[y0 + i, x0 + j] = nb[y0 - 1, x0 + j]
+            copy_row(nb, y0 - 1, x0, plane, y0 + i, x0, n)
         return
     if mode == MODE_INTRA_H and left:
         for i in range(n):
-            v = nb[y0 + i, x0 - 1]
-            for j in range(n):
-                plane[y0 + i, x0 + j] = v
+            fill_row(plane, y0 + i, x0, nb[y0 + i, x0 - 1], n)
         return
     total = 0               # DC, and V or H without their neighbours
     count = 0
@@ -57,16 +54,13 @@ def _predict_tile(plane, nb, y0, x0, n, mode, top, left):
             total += np.int64(nb[y0 + i, x0 - 1])
         count += n
     value = (total + count // 2) // count if count else _NO_NEIGHBOUR
-    for i in range(n):
-        for j in range(n):
-            plane[y0 + i, x0 + j] = value
+    _fill(plane, y0, x0, n, value)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _fill(plane, y0, x0, b, value):
     for i in range(b):
-        for j in range(b):
-            plane[y0 + i, x0 + j] = value
+        fill_row(plane, y0 + i, x0, value, b)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")

@@ -19,7 +19,7 @@ from numba import njit
 from .modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
 from .parallel import per_plane_in_bands, run_parallel
 from .simd import (bilinear_row2, bilinear_row4, bilinear_row8, bilinear_row16, block_sad,
-                   copy_row2, copy_row4, copy_row8, copy_row16)
+                   copy_row, fill_row)
 
 __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_search",
            "vector_predictors", "predict_planes", "mv_bits", "vectors_in_pixels"]
@@ -387,10 +387,8 @@ def _compensate_plane(ref, out, mvs, modes, flat, bs, shift, row0):
             y0 = (row0 + r) * bs
             x0 = c * bs
             if modes[r, c] == MODE_PALETTE:
-                v = flat[r, c]
                 for i in range(bs):
-                    for j in range(bs):
-                        out[y0 + i, x0 + j] = v
+                    fill_row(out, y0 + i, x0, flat[r, c], bs)
                 continue
             mx = np.int64(mvs[r, c, 0])
             my = np.int64(mvs[r, c, 1])
@@ -411,15 +409,7 @@ def predict_block(ref, ty, tx, fy, fx, shift, bs, out, y0, x0):
                 out[y0 + i, x0 + j] = _sample(ref, ty + i, tx + j, fy, fx, shift)
     elif reach == 0:
         for i in range(bs):
-            if bs == 2:
-                copy_row2(ref, ty + i, tx, out, y0 + i, x0)
-            elif bs == 4:
-                copy_row4(ref, ty + i, tx, out, y0 + i, x0)
-            elif bs == 8:
-                copy_row8(ref, ty + i, tx, out, y0 + i, x0)
-            else:
-                for j in range(0, bs, 16):
-                    copy_row16(ref, ty + i, tx + j, out, y0 + i, x0 + j)
+            copy_row(ref, ty + i, tx, out, y0 + i, x0, bs)
     else:
         # Inside the reference: _sample's formula without the edge clamps, a row at once.
         s = np.int64(1) << shift

@@ -11,8 +11,9 @@ the SADs on x86: about 60 ns a block):
 - ``row_abs_devN`` / ``block_abs_dev``: sums of |16 pixel - centre| (flatness, palette fit);
 - ``matmulN``: the DCT's small matrix products, each output row one vector, its terms added in
   the order of the plain loops, so the floats are identical without fused multiply-adds;
-- ``copy_rowN`` / ``bilinear_rowN``: motion compensation (whole-pel rows copied, sub-pel rows
-  bilinear in 16-bit lanes) and half-pel planes;
+- ``copy_rowN`` / ``fill_rowN`` / ``bilinear_rowN``: motion compensation and intra prediction
+  (whole-pel rows copied, flat rows filled, sub-pel rows bilinear in 16-bit lanes) and half-pel
+  planes; ``copy_row`` and ``fill_row`` pick the width;
 - ``difference_rowN``: a residual row as floats for the DCT;
 - ``split_pixels32`` / ``bgr_pixels16``: BGR frames to planes and back.
 
@@ -35,7 +36,8 @@ from numba.extending import intrinsic
 __all__ = ["row_sad4", "row_sad8", "row_sad16", "block_sad", "NO_LIMIT",
            "row_abs_dev4", "row_abs_dev8", "row_abs_dev16", "block_abs_dev", "CENTRE_SCALE",
            "matmul2", "matmul4", "matmul8",
-           "copy_row2", "copy_row4", "copy_row8", "copy_row16",
+           "copy_row2", "copy_row4", "copy_row8", "copy_row16", "copy_row",
+           "fill_row2", "fill_row4", "fill_row8", "fill_row16", "fill_row",
            "bilinear_row2", "bilinear_row4", "bilinear_row8", "bilinear_row16",
            "difference_row2", "difference_row4", "difference_row8",
            "split_pixels32", "SPLIT_PIXELS", "bgr_pixels16", "BGR_PIXELS", "YCRCB_TO_BGR"]
@@ -305,6 +307,68 @@ copy_row2 = _copy_row_intrinsic(2)
 copy_row4 = _copy_row_intrinsic(4)
 copy_row8 = _copy_row_intrinsic(8)
 copy_row16 = _copy_row_intrinsic(16)
+
+
+def _fill_row_intrinsic(width: int):
+    """fill_row(out, oy, ox, value): out[oy, ox:ox + width] = value (uint8), one vector store."""
+    def fill_row(typingctx, out, oy, ox, value):
+        if not (_is_uint8_plane(out) and isinstance(value, types.Integer)):
+            return None
+
+        def codegen(context, builder, sig, args):
+            oy_, ox_ = _intp(context, builder, sig, args, (1, 2))
+            byte = builder.trunc(context.cast(builder, args[3], sig.args[3], types.intp),
+                                 ir.IntType(8))
+            target = _item_pointer(context, builder, sig.args[0], args[0], [oy_, ox_],
+                                   _lanes(8, width))
+            builder.store(_splat(builder, byte, width), target, align=1)
+            return context.get_dummy_value()
+
+        return types.none(out, types.intp, types.intp, value), codegen
+
+    fill_row.__name__ = f"fill_row{width}"
+    return intrinsic(fill_row)
+
+
+fill_row2 = _fill_row_intrinsic(2)
+fill_row4 = _fill_row_intrinsic(4)
+fill_row8 = _fill_row_intrinsic(8)
+fill_row16 = _fill_row_intrinsic(16)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def copy_row(ref, y, x, out, oy, ox, width):
+    """out[oy, ox:ox + width] = ref[y, x:x + width] for a block or tile side (2, 4, 8 or a
+    multiple of 16) as vector copies; element by element otherwise."""
+    if width == 8:
+        copy_row8(ref, y, x, out, oy, ox)
+    elif width == 4:
+        copy_row4(ref, y, x, out, oy, ox)
+    elif width == 2:
+        copy_row2(ref, y, x, out, oy, ox)
+    elif width % 16 == 0:
+        for j in range(0, width, 16):
+            copy_row16(ref, y, x + j, out, oy, ox + j)
+    else:
+        for j in range(width):
+            out[oy, ox + j] = ref[y, x + j]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fill_row(out, oy, ox, value, width):
+    """out[oy, ox:ox + width] = value, as copy_row does it."""
+    if width == 8:
+        fill_row8(out, oy, ox, value)
+    elif width == 4:
+        fill_row4(out, oy, ox, value)
+    elif width == 2:
+        fill_row2(out, oy, ox, value)
+    elif width % 16 == 0:
+        for j in range(0, width, 16):
+            fill_row16(out, oy, ox + j, value)
+    else:
+        for j in range(width):
+            out[oy, ox + j] = value
 
 
 def _bilinear_row_intrinsic(width: int):

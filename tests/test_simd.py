@@ -13,7 +13,8 @@ from numba.core.errors import TypingError
 from livecodec.codec.motion import MODE_INTER, _compensate_plane, _sample, half_pel_planes
 from livecodec.codec.residual import _matmul as tile_matmul
 from livecodec.codec.simd import (CENTRE_SCALE, NO_LIMIT, YCRCB_TO_BGR, block_abs_dev, block_sad,
-                                   difference_row2, difference_row4, difference_row8)
+                                   copy_row, difference_row2, difference_row4, difference_row8,
+                                   fill_row)
 
 SIZES = (2, 4, 8, 16, 32)
 
@@ -39,6 +40,13 @@ def _differences(a, b, n):
         else:
             difference_row2(a, i, 1, b, out, i)
     return out
+
+
+@njit(cache=False)
+def _copy_and_fill(ref, out, width, value):
+    """Row 1 of ref from column 3 into row 2 of out at column 5, and value into row 4 at 1."""
+    copy_row(ref, 1, 3, out, 2, 5, width)
+    fill_row(out, 4, 1, value, width)
 
 
 @njit(cache=False)
@@ -103,6 +111,19 @@ def test_matmul_is_bit_identical_to_the_ordered_scalar_sum(n):
             for j in range(n):
                 total += left[i, j] * right[j, k]
             assert out[i, k] == total
+
+
+@pytest.mark.parametrize("width", (*SIZES, 48, 3))
+def test_row_copies_and_fills_touch_exactly_their_pixels(width):
+    """Vector widths, a multiple of 16 and an odd width (the element loop)."""
+    rng = np.random.default_rng(width)
+    ref = rng.integers(0, 256, (6, width + 8), dtype=np.uint8)
+    out = rng.integers(0, 256, (6, width + 8), dtype=np.uint8)
+    expected = out.copy()
+    expected[2, 5:5 + width] = ref[1, 3:3 + width]
+    expected[4, 1:1 + width] = 201
+    _copy_and_fill(ref, out, width, np.uint8(201))
+    assert np.array_equal(out, expected)
 
 
 @pytest.mark.parametrize("shift", (1, 2, 3))   # half- and quarter-pel luma, eighth-pel chroma
