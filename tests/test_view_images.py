@@ -6,9 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
+from livecodec.app.pipeline import FrameStats, PipelineFrame
 from livecodec.app.sources import DemoScene
-from livecodec.app.view_images import LENGTH_BINS, LENGTH_COLOURS, draw_vectors, shrink, vector_arrows
-from livecodec.codec import MODE_INTER, MODE_SKIP
+from livecodec.app.view_images import (LENGTH_BINS, LENGTH_COLOURS, draw_vectors, prepare_views,
+                                       shrink, vector_arrows)
+from livecodec.codec import FRAME_PREDICTED, MODE_INTER, MODE_SKIP, CodecParams
 
 
 @pytest.mark.parametrize("size, shown", [((640, 480), (441, 331)), ((1280, 720), (441, 248)),
@@ -64,3 +66,25 @@ def test_draw_vectors_paints_the_arrow_in_its_length_colour() -> None:
     shaft = image[32, 15:30] / colour       # between tail (12, 32) and tip (32, 32)
     assert ((shaft > 0.8) & (shaft <= 1.0)).all()       # the colour, antialiased
     assert image[5].max() == 0              # nothing drawn far from the arrow
+
+
+def test_views_are_opaque_rgba_pictures_of_the_frame() -> None:
+    """Qt draws the four views from RGBA rows; every pixel opaque, the colours the frame's."""
+    picture = DemoScene(96, 64).read()
+    reconstruction = picture.copy()
+    reconstruction[:16, :16] = 0                            # an error in the top-left block
+    vectors, modes = _field(4, 6, (-12, 0))                  # long enough to draw arrows
+    stats = FrameStats(index=1, frame_type=FRAME_PREDICTED, quality=50, nbytes=100,
+                       bytes_by_part={}, psnr=30.0, encode_ms=1.0, decode_ms=1.0,
+                       latency_ms=1.0, shown_at=0.0)
+    views = prepare_views(PipelineFrame(picture, reconstruction, vectors, modes, 16,
+                                        CodecParams(), 30.0, stats))
+    for image in (views.original, views.reconstruction, views.motion, views.error):
+        assert image.shape == (64, 96, 4) and image.flags.c_contiguous
+        assert (image[:, :, 3] == 255).all()
+    assert np.array_equal(views.original[:, :, :3], picture[:, :, ::-1])          # BGR -> RGB
+    assert np.array_equal(views.reconstruction[:, :, :3], reconstruction[:, :, ::-1])
+    assert views.error[:16, :16, :3].mean() > views.error[32:, 48:, :3].mean()   # the error shows
+    arrow_colours = {tuple(c) for c in LENGTH_COLOURS}
+    drawn = {tuple(p) for p in views.motion[:, :, :3].reshape(-1, 3)} & arrow_colours
+    assert drawn                                             # arrows in their colours
