@@ -139,7 +139,8 @@ class Encoder:
         self._since_refresh = 0
         self._prev_mvs: np.ndarray | None = None
         self._prediction_ratio: float | None = None
-        #: The tools of the stream since the last refresh (a refresh header states them).
+        #: The tools of the stream from the last refresh on (a refresh header states them; the
+        #: first frame is always a refresh).
         self._tools = tools_in_effect(self._params)
         self._contexts = SliceContexts()
         self._coded_contexts: list[np.ndarray] | None = None   # of the last _entropy_code

@@ -339,7 +339,8 @@ fill_row16 = _fill_row_intrinsic(16)
 @njit(cache=True, nogil=True, inline="always")
 def copy_row(ref, y, x, out, oy, ox, width):
     """out[oy, ox:ox + width] = ref[y, x:x + width] for a block or tile side (2, 4, 8 or a
-    multiple of 16) as vector copies; element by element otherwise."""
+    multiple of 16) as vector copies; element by element for any other width (a fallback:
+    block sides are 4-32 and tiles 2-8)."""
     if width == 8:
         copy_row8(ref, y, x, out, oy, ox)
     elif width == 4:

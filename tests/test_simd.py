@@ -124,6 +124,9 @@ def test_row_copies_and_fills_touch_exactly_their_pixels(width):
     expected[4, 1:1 + width] = 201
     _copy_and_fill(ref, out, width, np.uint8(201))
     assert np.array_equal(out, expected)
+    expected[4, 1:1 + width] = 17
+    _copy_and_fill(ref, out, width, np.int64(17))       # intra DC passes its int64 mean
+    assert np.array_equal(out, expected)
 
 
 @pytest.mark.parametrize("shift", (1, 2, 3))   # half- and quarter-pel luma, eighth-pel chroma
@@ -138,7 +141,8 @@ def test_compensation_equals_the_bilinear_sample_everywhere(bs, shift):
     mvs[0, 0] = (1, 1)                       # a fraction inside the picture, for sure
     mvs[1, 1] = (2 * scale, -scale)          # whole pels inside: rows copied
     mvs[rows - 1, cols - 1] = (0, 0)         # whole pels flush with the bottom-right edge
-    mvs[rows - 1, 0] = (-scale, scale)       # whole pels one row over the bottom edge
+    mvs[rows - 1, 0] = (0, scale)            # whole pels one row over the bottom edge
+    mvs[0, cols - 1] = (scale, 0)            # whole pels one column over the right edge
     modes = np.full((rows, cols), MODE_INTER, np.int8)
     out = np.zeros_like(ref)
     _compensate_plane(ref, out, mvs, modes, np.zeros((rows, cols), np.uint8), bs, shift, 0)
