@@ -20,7 +20,7 @@ from .modes import MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE
 from .parallel import run_parallel
 from .residual import (STEP_ONE, dct_basis, int_dct_basis, inverse_tile_into, quantise_tile,
                        tile_bound, transform_size, zero_levels, zigzag_order)
-from .simd import NO_LIMIT, block_sad, copy_row, fill_row
+from .simd import NO_LIMIT, block_sad, copy_row, fill_block, fill_row
 
 __all__ = ["code_intra", "reconstruct_intra", "INTRA_MODE_BITS"]
 
@@ -54,13 +54,7 @@ def _predict_tile(plane, nb, y0, x0, n, mode, top, left):
             total += np.int64(nb[y0 + i, x0 - 1])
         count += n
     value = (total + count // 2) // count if count else _NO_NEIGHBOUR
-    _fill(plane, y0, x0, n, value)
-
-
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _fill(plane, y0, x0, b, value):
-    for i in range(b):
-        fill_row(plane, y0 + i, x0, value, b)
+    fill_block(plane, y0, x0, n, value)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
@@ -79,7 +73,7 @@ def _block_tiles(plane, levels, coded, has_residual, r, c, b, n, top_row, mode, 
     y0 = r * b
     x0 = c * b
     if mode == MODE_PALETTE:
-        _fill(plane, y0, x0, b, flat)
+        fill_block(plane, y0, x0, b, flat)
     for i in range(k):
         for j in range(k):
             ty = y0 + i * n
@@ -131,7 +125,7 @@ def _mode_sad(src, plane, r, c, b, n, top_row, mode, flat):
     y0 = r * b
     x0 = c * b
     if mode == MODE_PALETTE:
-        _fill(plane, y0, x0, b, flat)
+        fill_block(plane, y0, x0, b, flat)
     else:
         for ty in range(y0, y0 + b, n):
             for tx in range(x0, x0 + b, n):

@@ -19,7 +19,7 @@ from numba import njit
 from .modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
 from .parallel import per_plane_in_bands, run_parallel
 from .simd import (bilinear_row2, bilinear_row4, bilinear_row8, bilinear_row16, block_sad,
-                   copy_row, fill_row)
+                   copy_row, fill_block)
 
 __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MAX_VECTOR", "diamond_search",
            "vector_predictors", "predict_planes", "mv_bits", "vectors_in_pixels"]
@@ -387,8 +387,7 @@ def _compensate_plane(ref, out, mvs, modes, flat, bs, shift, row0):
             y0 = (row0 + r) * bs
             x0 = c * bs
             if modes[r, c] == MODE_PALETTE:
-                for i in range(bs):
-                    fill_row(out, y0 + i, x0, flat[r, c], bs)
+                fill_block(out, y0, x0, bs, flat[r, c])
                 continue
             mx = np.int64(mvs[r, c, 0])
             my = np.int64(mvs[r, c, 1])

@@ -13,7 +13,7 @@ the SADs on x86: about 60 ns a block):
   the order of the plain loops, so the floats are identical without fused multiply-adds;
 - ``copy_rowN`` / ``fill_rowN`` / ``bilinear_rowN``: motion compensation and intra prediction
   (whole-pel rows copied, flat rows filled, sub-pel rows bilinear in 16-bit lanes) and half-pel
-  planes; ``copy_row`` and ``fill_row`` pick the width;
+  planes; ``copy_row`` and ``fill_row`` pick the width, ``fill_block`` fills a block;
 - ``difference_rowN``: a residual row as floats for the DCT;
 - ``split_pixels32`` / ``bgr_pixels16``: BGR frames to planes and back.
 
@@ -37,7 +37,7 @@ __all__ = ["row_sad4", "row_sad8", "row_sad16", "block_sad", "NO_LIMIT",
            "row_abs_dev4", "row_abs_dev8", "row_abs_dev16", "block_abs_dev", "CENTRE_SCALE",
            "matmul2", "matmul4", "matmul8",
            "copy_row2", "copy_row4", "copy_row8", "copy_row16", "copy_row",
-           "fill_row2", "fill_row4", "fill_row8", "fill_row16", "fill_row",
+           "fill_row2", "fill_row4", "fill_row8", "fill_row16", "fill_row", "fill_block",
            "bilinear_row2", "bilinear_row4", "bilinear_row8", "bilinear_row16",
            "difference_row2", "difference_row4", "difference_row8",
            "split_pixels32", "SPLIT_PIXELS", "bgr_pixels16", "BGR_PIXELS", "YCRCB_TO_BGR"]
@@ -370,6 +370,14 @@ def fill_row(out, oy, ox, value, width):
     else:
         for j in range(width):
             out[oy, ox + j] = value
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fill_block(out, oy, ox, side, value):
+    """The side x side block of ``out`` at (oy, ox) set to value, a row at a time (flat
+    palette blocks, DC intra prediction)."""
+    for i in range(side):
+        fill_row(out, oy + i, ox, value, side)
 
 
 def _bilinear_row_intrinsic(width: int):

@@ -14,7 +14,7 @@ from livecodec.codec.motion import MODE_INTER, _compensate_plane, _sample, half_
 from livecodec.codec.residual import _matmul as tile_matmul
 from livecodec.codec.simd import (CENTRE_SCALE, NO_LIMIT, YCRCB_TO_BGR, block_abs_dev, block_sad,
                                    copy_row, difference_row2, difference_row4, difference_row8,
-                                   fill_row)
+                                   fill_block, fill_row)
 
 SIZES = (2, 4, 8, 16, 32)
 
@@ -47,6 +47,11 @@ def _copy_and_fill(ref, out, width, value):
     """Row 1 of ref from column 3 into row 2 of out at column 5, and value into row 4 at 1."""
     copy_row(ref, 1, 3, out, 2, 5, width)
     fill_row(out, 4, 1, value, width)
+
+
+@njit(cache=False)
+def _fill_block(out, oy, ox, side, value):
+    fill_block(out, oy, ox, side, value)
 
 
 @njit(cache=False)
@@ -127,6 +132,11 @@ def test_row_copies_and_fills_touch_exactly_their_pixels(width):
     expected[4, 1:1 + width] = 17
     _copy_and_fill(ref, out, width, np.int64(17))       # intra DC passes its int64 mean
     assert np.array_equal(out, expected)
+    block = rng.integers(0, 256, (width + 4, width + 4), dtype=np.uint8)
+    expected = block.copy()
+    expected[1:1 + width, 2:2 + width] = 99
+    _fill_block(block, 1, 2, width, np.uint8(99))
+    assert np.array_equal(block, expected)
 
 
 @pytest.mark.parametrize("shift", (1, 2, 3))   # half- and quarter-pel luma, eighth-pel chroma
