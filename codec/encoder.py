@@ -26,6 +26,7 @@ from .parallel import check_threads, per_plane_in_bands, using_threads
 from .reconstruct import predict, reconstruct
 from .residual import (ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, forward_quantise, plane_steps,
                        quality_to_step, transform_size, zero_levels)
+from .rdoq import LAMBDA_INTER, LAMBDA_INTRA, forward_quantise_rdo, rate_table
 from .slices import SliceContexts, choose_slice_count, encode_slices, slice_rows
 from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, label_bits
 
@@ -144,6 +145,7 @@ class Encoder:
         self._tools = tools_in_effect(self._params)
         self._contexts = SliceContexts()
         self._coded_contexts: list[np.ndarray] | None = None   # of the last _entropy_code
+        self._refresh_rates = rate_table(None)     # bits per context for refresh-frame RDOQ
 
     @property
     def params(self) -> CodecParams:
@@ -255,7 +257,8 @@ class Encoder:
                 modes, coded_labels, levels, tiles_coded, recon = code_intra(
                     planes, labels, palette, plane_steps(quality) if step else None,
                     ROUNDING_INTRA, LAMBDA_PER_STEP * step if step else LAMBDA_NO_RESIDUAL,
-                    label_bits(len(palette)) + _PALETTE_MODE_EXTRA_BITS, bs, self._bands)
+                    label_bits(len(palette)) + _PALETTE_MODE_EXTRA_BITS, bs, self._bands,
+                    LAMBDA_INTRA if self._rdoq() else 0.0, self._refresh_rates)
             else:
                 levels, tiles_coded, recon = self._code_residual(prediction, planes, quality,
                                                                  ROUNDING_INTRA)
@@ -270,6 +273,9 @@ class Encoder:
             quality = retry
         self._filter(recon, quality, tiles_coded, modes, mvs)
         self._palette = palette
+        # Refresh frames' levels are chosen with the last refresh's statistics, not the
+        # predicted frames' in between.
+        self._refresh_rates = rate_table(self._coded_contexts)
         self._since_refresh = 0
         self._force_refresh = False
         self._prev_mvs = mvs
@@ -342,14 +348,27 @@ class Encoder:
         levels = zero_levels(*planes.y.shape, self._block_size)
         coded = tuple(np.empty(lev.shape[:2], bool) for lev in levels)
 
+        # Encoder-only: levels chosen by rate and distortion, the rates as the range coder's
+        # contexts stood after the last picture (what this one starts from).
+        rates = rate_table(self._contexts.kept) if self._rdoq() else None
+
         def quantise(k: int, t0: int, t1: int) -> None:
             n = tile_sides[k]
+            if rates is not None:
+                forward_quantise_rdo(planes[k][t0 * n:t1 * n], prediction[k][t0 * n:t1 * n], n,
+                                     steps[k] / STEP_ONE, rounding, zero_residual, LAMBDA_INTER,
+                                     rates, k > 0, levels[k][t0:t1], coded[k][t0:t1])
+                return
             forward_quantise(planes[k][t0 * n:t1 * n], prediction[k][t0 * n:t1 * n], n,
                              steps[k] / STEP_ONE, rounding, zero_residual, out=levels[k][t0:t1],
                              coded=coded[k][t0:t1])
 
         per_plane_in_bands(quantise, [len(lev) for lev in levels])
         return levels, coded, reconstruct(prediction, levels, steps, coded)
+
+    def _rdoq(self) -> bool:
+        """Whether levels are chosen by rate and distortion: asked for and in the preset."""
+        return self._params.rdoq and effort(self._params.preset).rdoq
 
     def _filter(self, recon: Planes, quality: int, tiles_coded: tuple[np.ndarray, ...] | None,
                 modes: np.ndarray, mvs: np.ndarray) -> None:

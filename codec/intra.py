@@ -18,6 +18,7 @@ from numba import njit
 from .blocks import Planes
 from .modes import MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE
 from .parallel import run_parallel
+from .rdoq import rate_table, rdo_scratch, rdo_tile
 from .residual import (STEP_ONE, dct_basis, int_dct_basis, inverse_tile_into, quantise_tile,
                        tile_bound, transform_size, zero_levels, zigzag_order)
 from .simd import NO_LIMIT, block_sad, copy_row, fill_block, fill_row
@@ -67,7 +68,8 @@ def _block_tiles(plane, levels, coded, has_residual, r, c, b, n, top_row, mode, 
 
     With ``quantise`` (the encoder), each tile is first quantised against its prediction with
     ``forward`` = (source plane, float basis, its transpose, 1/step, rounding, bound, three
-    n x n float scratch tiles); the decoder passes placeholders. Both sides run these lines,
+    n x n float scratch tiles, then ``rdoq.rdo_tile``'s lambda (0: off), rate table, plane
+    kind and four scratch vectors); the decoder passes placeholders. Both sides run these lines,
     so they rebuild the same samples."""
     k = b // n
     y0 = r * b
@@ -85,9 +87,13 @@ def _block_tiles(plane, levels, coded, has_residual, r, c, b, n, top_row, mode, 
             tr = r * k + i
             tc = c * k + j
             if quantise:
-                src, fbasis, fbasis_t, inv_step, rounding, bound, fres, frows, fcoeffs = forward
+                (src, fbasis, fbasis_t, inv_step, rounding, bound, fres, frows, fcoeffs,
+                 rd_lambda, rates, kind, x, chosen, cost_coded, cost_last) = forward
                 quantise_tile(src, plane, tr, tc, n, fbasis, fbasis_t, zigzag, inv_step, rounding,
                               0.0, bound, levels, coded, fres, frows, fcoeffs)
+                if rd_lambda > 0 and coded[tr, tc]:
+                    rdo_tile(fcoeffs, tr, tc, n, zigzag, inv_step, rd_lambda, rates, kind, levels,
+                             coded, x, chosen, cost_coded, cost_last)
             if coded[tr, tc]:
                 inverse_tile_into(levels, tr, tc, n, basis, zigzag, step_fp, plane, True, stage,
                                   res, used)
@@ -139,7 +145,7 @@ def _code_slice(src_y, src_cr, src_cb, y, cr, cb, modes, labels, palette, b, r0,
                 n_y, n_c, basis_y, basis_c, basis_t_y, basis_t_c, zigzag_y, zigzag_c,
                 inv_step_y, inv_step_c, rounding, bound_y, bound_c, int_basis_y, int_basis_c,
                 step_y, step_c, fres_y, frows_y, fcoeffs_y, fres_c, frows_c, fcoeffs_c,
-                stage_y, res_y, used_y, stage_c, res_c, used_c):
+                stage_y, res_y, used_y, stage_c, res_c, used_c, rd_lambda, rates, rdo_scratch):
     """Encoder: block rows r0..r1, each block's mode chosen by SAD (all planes) + lam * bits
     among its palette colour, DC, V and H, then coded and reconstructed in raster order."""
     cols = modes.shape[1]
@@ -162,15 +168,17 @@ def _code_slice(src_y, src_cr, src_cb, y, cr, cb, modes, labels, palette, b, r0,
             modes[r, c] = best_mode
             if best_mode != MODE_PALETTE:
                 labels[r, c] = -1
+            x, chosen, cost_coded, cost_last = rdo_scratch
             forward = (src_y, basis_y, basis_t_y, inv_step_y, rounding, bound_y, fres_y,
-                       frows_y, fcoeffs_y)
+                       frows_y, fcoeffs_y, rd_lambda, rates, 0, x, chosen, cost_coded, cost_last)
             _block_tiles(y, lev_y, coded_y, has_residual, r, c, b, n_y, r0 * b, best_mode,
                          palette[label, 0], int_basis_y, zigzag_y, step_y, stage_y, res_y, used_y,
                          True, forward)
             for src, plane, lev, cod, flat in ((src_cr, cr, lev_cr, coded_cr, palette[label, 1]),
                                                (src_cb, cb, lev_cb, coded_cb, palette[label, 2])):
                 forward = (src, basis_c, basis_t_c, inv_step_c, rounding, bound_c, fres_c,
-                           frows_c, fcoeffs_c)
+                           frows_c, fcoeffs_c, rd_lambda, rates, 1, x, chosen, cost_coded,
+                           cost_last)
                 _block_tiles(plane, lev, cod, has_residual, r, c, h, n_c, r0 * h, best_mode,
                              flat, int_basis_c, zigzag_c, step_c, stage_c, res_c, used_c, True,
                              forward)
@@ -184,7 +192,9 @@ def _transform_args(n: int) -> tuple[np.ndarray, np.ndarray]:
 def _no_quantiser(plane: np.ndarray, n: int) -> tuple:
     """Placeholders of _block_tiles's ``forward`` for the decoder, which does not quantise."""
     tile = np.zeros((n, n))
-    return (plane, tile, tile, 0.0, 0.0, 0.0, tile, tile, tile)
+    vector = np.zeros(1)
+    return (plane, tile, tile, 0.0, 0.0, 0.0, tile, tile, tile, 0.0, tile, 0, vector,
+            np.zeros(1, np.int64), vector, vector)
 
 
 def _inverse_scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -229,8 +239,8 @@ def reconstruct_intra(modes: np.ndarray, labels: np.ndarray, palette: np.ndarray
 
 def code_intra(source: Planes, labels: np.ndarray, palette: np.ndarray,
                steps: tuple[int, int, int] | None, rounding: float, lam: float,
-               palette_bits: float, block_size: int, bands: list[tuple[int, int]]
-               ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None,
+               palette_bits: float, block_size: int, bands: list[tuple[int, int]],
+               rd_lambda: float = 0.0, rates: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None,
                           tuple[np.ndarray, ...] | None, Planes]:
     """Encoder: choose every block's mode, quantise its residual and reconstruct it.
 
@@ -266,7 +276,8 @@ def code_intra(source: Planes, labels: np.ndarray, palette: np.ndarray,
                     plane_steps[0], plane_steps[1],
                     *(np.empty((n_y, n_y)) for _ in range(3)),
                     *(np.empty((n_c, n_c)) for _ in range(3)),
-                    *_inverse_scratch(n_y), *_inverse_scratch(n_c))
+                    *_inverse_scratch(n_y), *_inverse_scratch(n_c), rd_lambda,
+                    rate_table(None) if rates is None else rates, rdo_scratch())
 
     run_parallel([lambda r0=r0, r1=r1: code(r0, r1) for r0, r1 in bands])
     if not has_residual:

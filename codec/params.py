@@ -51,6 +51,9 @@ class CodecParams:
             palette colour; stated in the refresh header too.
         qpel: quarter-pel motion vectors (else half-pel); stated in the refresh header too.
             The fast preset keeps half-pel vectors.
+        rdoq: rate-distortion optimised quantisation (``codec.rdoq``): the encoder weighs each
+            level's bits against its error. Encoder only (the stream syntax does not change);
+            the fast preset leaves it off.
     """
 
     block_size: int = 16
@@ -63,6 +66,7 @@ class CodecParams:
     deblock: bool = True
     intra: bool = True
     qpel: bool = True
+    rdoq: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -71,7 +75,7 @@ class CodecParams:
                 if value not in PRESETS:
                     raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {value!r}")
                 continue
-            if f.name in ("deblock", "intra", "qpel"):
+            if f.name in ("deblock", "intra", "qpel", "rdoq"):
                 if not isinstance(value, bool):
                     raise ValueError(f"{f.name} must be True or False, got {value!r}")
                 continue

@@ -79,6 +79,11 @@ class SliceContexts:
             return [kept.copy() for kept in self._kept]
         return [new_contexts(N_CONTEXTS) for _ in range(slices)]
 
+    @property
+    def kept(self) -> list[np.ndarray] | None:
+        """What the last picture's slices ended with, if anything."""
+        return self._kept
+
     def keep(self, contexts: list[np.ndarray] | None) -> None:
         """What a picture's slices ended with (None: forget, e.g. after an error)."""
         self._kept = contexts
