@@ -91,30 +91,33 @@ def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, code
         if x[z] >= 0.5:
             end = z
     previous = 1
+    rem_ctx = CTX_REM + kind * REM_BINS
     for z in range(end + 1):
-        top = min(np.int64(x[z] + 0.5), MAX_LEVEL)
+        xz = x[z]
         band = kind * BANDS + (z * BANDS >> shift)
         sig = CTX_SIG + 2 * band + previous
-        gctx = CTX_GT1 + kind * GT1_BANDS + (z * GT1_BANDS >> shift)
-        rem_ctx = CTX_REM + kind * REM_BINS
         last_ctx = CTX_LAST + band
         coded_sig = z < count - 1         # the last position's significance is implied
-        best = x[z] * x[z] + (lam * rates[sig, 0] if coded_sig else 0.0)
+        best = xz * xz
+        extra_last = 0.0
+        if coded_sig:
+            best += lam * rates[sig, 0]
+            extra_last = lam * (rates[last_ctx, 1] - rates[last_ctx, 0])
         best_level = 0
-        for a in range(max(top - 1, 1), top + 1):
-            bits = _magnitude_bits(a, gctx, rem_ctx, rates)
-            if coded_sig:
-                bits += rates[sig, 1] + rates[last_ctx, 0]
-            d = x[z] - a
-            cost = d * d + lam * bits
-            if cost < best:
-                best = cost
-                best_level = a
+        if xz >= 0.5:
+            top = min(np.int64(xz + 0.5), MAX_LEVEL)
+            gctx = CTX_GT1 + kind * GT1_BANDS + (z * GT1_BANDS >> shift)
+            flags = rates[sig, 1] + rates[last_ctx, 0] if coded_sig else 0.0
+            for a in range(max(top - 1, 1), top + 1):
+                d = xz - a
+                cost = d * d + lam * (flags + _magnitude_bits(a, gctx, rem_ctx, rates))
+                if cost < best:
+                    best = cost
+                    best_level = a
         chosen[z] = best_level
         cost_coded[z] = best
         # What this position costs instead when it is the tile's last coded one.
-        cost_last[z] = best + (lam * (rates[last_ctx, 1] - rates[last_ctx, 0]) if coded_sig
-                               else 0.0)
+        cost_last[z] = best + extra_last
         previous = 1 if best_level != 0 else 0
     # The last coded position: everything after it is left uncoded (its squared value).
     cbf = CTX_CBF + 3 * kind
