@@ -53,7 +53,7 @@ class CodecParams:
             The fast preset keeps half-pel vectors.
         rdoq: rate-distortion optimised quantisation (``codec.rdoq``): the encoder weighs each
             level's bits against its error. Encoder only (the stream syntax does not change);
-            the fast preset leaves it off.
+            the fast preset leaves it off, and so does rate control (``target_kbps``).
     """
 
     block_size: int = 16

@@ -23,13 +23,15 @@ from .residual import (MAX_LEVEL, dct_basis, log2_size, quantise_tile, tile_boun
 from .syntax import (BANDS, CTX_CBF, CTX_GT1, CTX_LAST, CTX_REM, CTX_SIG, GT1_BANDS, N_CONTEXTS,
                      REM_BINS)
 
-__all__ = ["LAMBDA_INTER", "LAMBDA_INTRA", "rate_table", "rdo_tile", "rdo_scratch", "forward_quantise_rdo"]
+__all__ = ["LAMBDA_INTER", "LAMBDA_INTRA", "rate_table", "rdo_tile", "rdo_scratch",
+           "forward_quantise_rdo"]
 
 #: Lagrange multipliers in step^2 per bit, predicted and refresh frames. Measured as BD-rate
 #: against the dead-zone quantiser alone (balanced, 60 frames, quality 25-85; carphone / bikes /
 #: scene_cuts / demo): predicted 0.05: -4.2 / -2.9 / -1.9 / 0.0 %, 0.085: -5.1 / -4.4 / -3.7 /
 #: -7.0 %, 0.12: -3.8 / -4.2 / -4.1 / -6.1 %; refresh on top, 0.03: -0.9 / -0.4 / -0.7 /
-#: -1.0 %, 0.05: -0.8 / -0.7 / -1.0 / -2.1 %, 0.07: -0.6 / -0.4 / -0.6 / -2.7 %.
+#: -1.0 %, 0.05: -0.8 / -0.7 / -1.0 / -2.1 %, 0.07: -0.6 / -0.4 / -0.6 / -2.7 %. Taken: 0.09
+#: (between the two best) and 0.05.
 LAMBDA_INTER = 0.09
 LAMBDA_INTRA = 0.05
 #: Largest scan length of a tile (8 x 8).
