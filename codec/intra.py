@@ -93,7 +93,7 @@ def _block_tiles(plane, levels, coded, has_residual, r, c, b, n, top_row, mode, 
                               0.0, bound, levels, coded, fres, frows, fcoeffs)
                 if rd_lambda > 0 and coded[tr, tc]:
                     rdo_tile(fcoeffs, tr, tc, n, zigzag, inv_step, rd_lambda, rates, kind, levels,
-                             coded, x, chosen, cost_coded, cost_last)
+                             coded, top_row // n, x, chosen, cost_coded, cost_last)
             if coded[tr, tc]:
                 inverse_tile_into(levels, tr, tc, n, basis, zigzag, step_fp, plane, True, stage,
                                   res, used)
@@ -240,13 +240,16 @@ def reconstruct_intra(modes: np.ndarray, labels: np.ndarray, palette: np.ndarray
 def code_intra(source: Planes, labels: np.ndarray, palette: np.ndarray,
                steps: tuple[int, int, int] | None, rounding: float, lam: float,
                palette_bits: float, block_size: int, bands: list[tuple[int, int]],
-               rd_lambda: float = 0.0, rates: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None,
+               rd_lambda: float = 0.0, rates: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None,
                           tuple[np.ndarray, ...] | None, Planes]:
     """Encoder: choose every block's mode, quantise its residual and reconstruct it.
 
     Args:
         source: the frame's padded planes; labels: each block's nearest palette label.
         steps: the planes' quantiser steps in 1/64 units, None for no residual (quality 0).
+        rd_lambda, rates: RDOQ's lambda (0: the dead-zone levels as they are) and its rate
+            table (``codec.rdoq``).
 
     Returns:
         (modes int8, labels int32 with -1 where a block is not a palette block, levels and

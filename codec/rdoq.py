@@ -76,11 +76,12 @@ def _magnitude_bits(a, gctx, rem_ctx, rates):
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
-def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, coded, x, chosen,
-             cost_coded, cost_last):
+def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, coded, first_row,
+             x, chosen, cost_coded, cost_last):
     """Choose the levels of coded tile (tr, tc) again from its coefficients ``coeffs`` (n x n,
-    as ``quantise_tile`` left them) by distortion + ``lam`` x bits. x, chosen, cost_coded,
-    cost_last: scratch of n*n entries."""
+    as ``quantise_tile`` left them) by distortion + ``lam`` x bits. ``first_row``: the first
+    tile row of the slice, whose top neighbours (another thread's) are not read. x, chosen,
+    cost_coded, cost_last: scratch of n*n entries."""
     count = n * n
     log_n = log2_size(n)
     shift = log2_size(count)      # band = i * BANDS >> shift, as the syntax
@@ -125,7 +126,7 @@ def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, code
     cbf = CTX_CBF + 3 * kind
     if tc > 0:
         cbf += 1 if coded[tr, tc - 1] else 0
-    if tr > 0:
+    if tr > first_row:
         cbf += 1 if coded[tr - 1, tc] else 0
     best = uncoded + lam * rates[cbf, 0]
     last = -1
@@ -157,7 +158,7 @@ def _forward_quantise_rdo_kernel(current, prediction, n, basis, basis_t, zigzag,
             quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step,
                           rounding, zero_sad, bound, levels, coded, res, rows_t, coeffs)
             if coded[tr, tc]:
-                rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, coded,
+                rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, coded, 0,
                          x, chosen, cost_coded, cost_last)
 
 
