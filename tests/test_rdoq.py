@@ -72,8 +72,8 @@ def test_levels_are_the_nearest_one_below_or_zero_with_their_sign():
 
 
 def test_a_tile_not_worth_its_bits_is_not_coded():
-    """One faint coefficient just over the dead zone: coded at a small lambda, dropped at a
-    large one (its bits cost more than the error it removes)."""
+    """A faint edge, its coefficients just over the dead zone: coded at a small lambda,
+    dropped at a large one (their bits cost more than the error they remove)."""
     n, step = 8, 8.0
     prediction = np.full((n, n), 100, np.uint8)
     current = prediction.copy()
