@@ -14,11 +14,10 @@ import json
 import sys
 from collections import defaultdict
 
+import livecodec.codec.encoder.encoder as encoder_module
 import numpy as np
-
-import livecodec.codec.encoder as encoder_module
 from livecodec.codec import CodecParams, Encoder
-from livecodec.codec.motion import MODE_INTER, MODE_PALETTE, MODE_SKIP
+from livecodec.codec.common.modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
 
 from .common import CLIPS, load_frames
 

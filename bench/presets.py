@@ -149,9 +149,9 @@ def slice_cost(frames: int, sizes: Sequence[tuple[int, int]] = SPEED_SIZES[1:],
     """Bytes and PSNR of bikes at each size coded with the encoder's slices and with one slice
     (balanced, one quality): what the slices cost in bits."""
     from livecodec.codec import CodecParams, Decoder, Encoder, psnr
-    from livecodec.codec import encoder as encoder_module
-    from livecodec.codec.slices import choose_slice_count
-    from livecodec.codec.blocks import padded_size
+    from livecodec.codec.common.blocks import padded_size
+    from livecodec.codec.common.slices import choose_slice_count
+    from livecodec.codec.encoder import encoder as encoder_module
 
     rows = []
     for width, height in sizes:

@@ -1,7 +1,7 @@
 """Rate-distortion: livecodec's quality sweep and the anchors' sweeps on the same frames.
 
 PSNR and bitrate exactly as DESIGN.md defines them: PSNR per frame over the three BGR channels
-(``codec.metrics.psnr``), mean over frames, with SSIM (``codec.metrics.ssim``, scikit-image's
+(``codec.common.metrics.psnr``), mean over frames, with SSIM (``codec.common.metrics.ssim``, scikit-image's
 definition; mean over every ``SSIM_STRIDE``-th frame) beside it; bytes = the packets (no file
 header); ``bpp = 8 * bytes / (frames * W * H)``.
 

@@ -178,7 +178,7 @@ def _speed_section(speed: list[dict]) -> list[str]:
               "(benchmark process only); nested calls are counted once. Only the calling thread "
               "is timed: where the codec runs a frame's work on both cores, a stage shows the "
               "wall time the caller spends in it, and waiting for the other core's share counts "
-              "as glue. Functions of `codec.parallel` (which only hand work to threads) are not "
+              "as glue. Functions of `codec.common.parallel` (which only hand work to threads) are not "
               "wrapped. The stage totals ran with the wrappers installed, so they can differ "
               "slightly from the fps above.", ""]
     for key in sorted(fmap):

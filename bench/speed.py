@@ -64,9 +64,9 @@ STAGE_ORDER = ["colour conversion / planes", "palette: KMeans fit", "motion sear
                "entropy coding + packet", "packet parsing", "entropy decoding",
                "reconstruction (incl. inverse transform)", "deblocking filter", OTHER, GLUE]
 assert set(STAGE_ORDER) >= {s for _, s in ENCODER_STAGES + DECODER_STAGES}
-#: Modules whose functions only hand work to threads (livecodec.codec.parallel): not wrapped, so that
+#: Modules whose functions only hand work to threads (codec.common.parallel): not wrapped, so that
 #: the stages of the work they run stay visible (see StageTimer).
-DISPATCH_MODULES = ("livecodec.codec.parallel",)
+DISPATCH_MODULES = ("livecodec.codec.common.parallel",)
 
 
 def classify(name: str, rules: Sequence[tuple[str, str]]) -> str:
@@ -134,8 +134,8 @@ class StageTimer:
 @contextlib.contextmanager
 def stage_timers() -> Iterator[tuple[StageTimer, StageTimer]]:
     """Install timed wrappers in codec.encoder and codec.decoder; restore them on exit."""
-    import livecodec.codec.decoder as dmod
-    import livecodec.codec.encoder as emod
+    import livecodec.codec.decoder.decoder as dmod
+    import livecodec.codec.encoder.encoder as emod
 
     enc_timer, dec_timer = StageTimer(ENCODER_STAGES), StageTimer(DECODER_STAGES)
     saved = []

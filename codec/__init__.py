@@ -13,21 +13,26 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from .bitstream import FORMAT_VERSION, FileHeader, PacketReader, read_file_header, write_file_header
-from .decoder import DecodedFrame, Decoder
-from .errors import BitstreamError, ChecksumError, FrameGapError, MissingReferenceError
-from .metrics import PSNR_CAP, SSIM_MIN_SIDE, bits_per_pixel, kbps, psnr, ssim
-from .modes import (FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H,
-                    MODE_INTRA_V, MODE_PALETTE, MODE_SKIP)
-from .parallel import check_threads, default_threads
-from .params import BLOCK_SIZES, MAX_DIMENSION, CodecParams, check_frame_size
-from .presets import PRESETS, Tools, tools_in_effect
-from .recovery import MAX_CONCEALED_RUN, ConcealingDecoder, RecoveredFrame, index_gap, recover_frames
-from .streaminfo import StreamInfo, read_stream_info
+from .common.bitstream import (FORMAT_VERSION, FileHeader, PacketReader, read_file_header,
+                               write_file_header)
+from .common.errors import BitstreamError, ChecksumError, FrameGapError, MissingReferenceError
+from .common.limits import BLOCK_SIZES, MAX_DIMENSION, check_frame_size
+from .common.metrics import PSNR_CAP, SSIM_MIN_SIDE, bits_per_pixel, kbps, psnr, ssim
+from .common.modes import (FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H,
+                           MODE_INTRA_V, MODE_PALETTE, MODE_SKIP)
+from .common.parallel import check_threads, default_threads
+from .common.tools import Tools
+from .decoder.decoder import DecodedFrame, Decoder
+from .decoder.recovery import (MAX_CONCEALED_RUN, ConcealingDecoder, RecoveredFrame, index_gap,
+                               recover_frames)
+from .decoder.streaminfo import StreamInfo, read_stream_info
+from .encoder.params import CodecParams
+from .encoder.presets import PRESETS, tools_in_effect
 
 #: Encoder-side names and the module each lives in, imported on first access.
-_LAZY = {"Encoder": ".encoder", "EncodedFrame": ".encoder", "refresh_quality": ".encoder",
-         "fit_palette": ".palette", "nearest_labels": ".palette"}
+_LAZY = {"Encoder": ".encoder.encoder", "EncodedFrame": ".encoder.encoder",
+         "refresh_quality": ".encoder.encoder", "fit_palette": ".encoder.palette",
+         "nearest_labels": ".encoder.palette"}
 
 __all__ = [
     "CodecParams", "BLOCK_SIZES", "MAX_DIMENSION", "check_frame_size", "PRESETS", "Tools",

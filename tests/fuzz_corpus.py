@@ -10,8 +10,9 @@ import random
 import struct
 
 from livecodec.codec import BitstreamError, Decoder, PacketReader
-from livecodec.codec.bitstream import FILE_HEADER_SIZE, PACKET_REFRESH, build_packet, parse_packet
-from livecodec.codec.recovery import recover_frames
+from livecodec.codec.common.bitstream import (FILE_HEADER_SIZE, PACKET_REFRESH, build_packet,
+                                              parse_packet)
+from livecodec.codec.decoder.recovery import recover_frames
 
 #: Mutation positions are taken modulo the stream length.
 MAX_POSITION = 10**6
@@ -23,7 +24,7 @@ KINDS = ("flip", "truncate", "insert", "duplicate", "junk", "field", "payload", 
 
 #: (width, height, block size, frames, params): the corpus. The last stream's frames are
 #: 390x250, padded to 400x256 = 102,400 luma samples with 16-pixel blocks: just over the
-#: 100,000 of codec.parallel.MIN_BAND_SAMPLES, so every frame has two slices.
+#: 100,000 of codec.common.parallel.MIN_BAND_SAMPLES, so every frame has two slices.
 CORPUS = (
     (72, 40, 6, dict(block_size=8, n_clusters=8, refresh_interval=3, quality=60)),
     (72, 40, 6, dict(block_size=4, n_clusters=3, refresh_interval=4, quality=0)),

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from bench import anchors
-from bench.bdrate import BDResult, bd_psnr, bd_rate, compare, frontier, pchip_integral, pchip_slopes
+from bench.bdrate import (BDResult, bd_psnr, bd_rate, compare, frontier, pchip_integral,
+                          pchip_slopes)
 
 PSNRS = np.array([30.0, 32.5, 34.0, 36.8, 38.0, 41.0])
 RATES = np.array([0.02, 0.035, 0.05, 0.09, 0.12, 0.25])
@@ -190,7 +191,7 @@ def test_livecodec_point_on_a_tiny_clip():
 
 
 def test_stage_timers_restore_the_codec_functions():
-    import livecodec.codec.encoder as emod
+    import livecodec.codec.encoder.encoder as emod
 
     from bench.speed import stage_timers
 
@@ -251,9 +252,10 @@ def test_tools_table_has_each_switchable_tool_for_each_clip():
 
 
 def test_entropy_report_counts_every_stream_of_a_short_clip():
+    from livecodec.codec import CodecParams
+
     from bench.common import CLIPS, load_frames
     from bench.entropy_report import measure
-    from livecodec.codec import CodecParams
 
     if not CLIPS["carphone"].available():
         pytest.skip("../shared/media/carphone.mp4 not present")
@@ -265,8 +267,8 @@ def test_entropy_report_counts_every_stream_of_a_short_clip():
 def test_every_codec_function_the_encoder_and_decoder_call_has_its_own_stage():
     """A function the stage rules do not know lands in "other codec functions"; the coding
     tools' own kernels are named stages (the intra coder once landed in entropy coding)."""
-    import livecodec.codec.decoder as dmod
-    import livecodec.codec.encoder as emod
+    import livecodec.codec.decoder.decoder as dmod
+    import livecodec.codec.encoder.encoder as emod
 
     from bench.speed import DECODER_STAGES, ENCODER_STAGES, _codec_callables, classify
 

@@ -1,4 +1,4 @@
-"""Tests of codec/bitstream.py: file header, packets, CRC, bounded parsing, resynchronisation."""
+"""Tests of codec/common/bitstream.py: file header, packets, CRC, bounded parsing, resynchronisation."""
 from __future__ import annotations
 
 import io
@@ -7,11 +7,10 @@ import tracemalloc
 import zlib
 
 import pytest
-
-from livecodec.codec import BitstreamError, ChecksumError, FORMAT_VERSION, PacketReader
-from livecodec.codec.bitstream import (FILE_HEADER_SIZE, FILE_MAGIC, MAX_PAYLOAD, PACKET_PREDICTED,
-                             PACKET_REFRESH, SYNC, build_packet, parse_packet, read_file_header,
-                             write_file_header)
+from livecodec.codec import FORMAT_VERSION, BitstreamError, ChecksumError, PacketReader
+from livecodec.codec.common.bitstream import (FILE_HEADER_SIZE, FILE_MAGIC, MAX_PAYLOAD,
+                                              PACKET_PREDICTED, PACKET_REFRESH, SYNC, build_packet,
+                                              parse_packet, read_file_header, write_file_header)
 
 
 def reader_items(data: bytes) -> list:

@@ -15,13 +15,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from livecodec.app.sources import DemoScene
-from livecodec.codec import (BitstreamError, ChecksumError, CodecParams, Decoder, Encoder, FrameGapError,
-                   MissingReferenceError, bits_per_pixel, psnr, refresh_quality)
-from livecodec.codec.bitstream import PACKET_PREDICTED, PACKET_REFRESH, build_packet, parse_packet
-from livecodec.codec.modes import (MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V,
-                                   MODE_PALETTE, MODE_SKIP)
+from livecodec.codec import (BitstreamError, ChecksumError, CodecParams, Decoder, Encoder,
+                             FrameGapError, MissingReferenceError, bits_per_pixel, psnr,
+                             refresh_quality)
+from livecodec.codec.common.bitstream import (PACKET_PREDICTED, PACKET_REFRESH, build_packet,
+                                              parse_packet)
+from livecodec.codec.common.modes import (MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V,
+                                          MODE_PALETTE, MODE_SKIP)
+
 from tests.media import iter_frames, read_frames
 
 GOLDEN = Path(__file__).with_name("data") / "golden_stream.sha256"
@@ -487,7 +489,7 @@ def test_a_repeat_frame_is_the_previous_picture_again_in_a_few_bytes() -> None:
 def test_planes_are_opencvs_padded_ycrcb_with_area_halved_chroma(width, height, block) -> None:
     """frame_to_planes' own split-and-halve pass gives what padding, converting and resizing
     with OpenCV give (the encoder's input must not change with how it is computed)."""
-    from livecodec.codec.blocks import frame_to_planes, padded_size
+    from livecodec.codec.common.blocks import frame_to_planes, padded_size
 
     frame = np.random.default_rng(width).integers(0, 256, (height, width, 3), dtype=np.uint8)
     wp, hp = padded_size(width, height, block)

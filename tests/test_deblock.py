@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from livecodec.app.sources import DemoScene
-from livecodec.codec import (BitstreamError, CodecParams, Decoder, Encoder, MODE_INTER,
-                             MODE_PALETTE, MODE_SKIP, psnr)
-from livecodec.codec.blocks import Planes
-from livecodec.codec.deblock import deblock, edge_thresholds
-from livecodec.codec.framing import RefreshHeader, pack_refresh_header, unpack_refresh_header
-from livecodec.codec.residual import plane_steps
+from livecodec.codec import (MODE_INTER, MODE_PALETTE, MODE_SKIP, BitstreamError, CodecParams,
+                             Decoder, Encoder, psnr)
+from livecodec.codec.common.blocks import Planes
+from livecodec.codec.common.deblock import deblock, edge_thresholds
+from livecodec.codec.common.framing import (RefreshHeader, pack_refresh_header,
+                                            unpack_refresh_header)
+from livecodec.codec.common.transform import plane_steps
 
 BLOCK = 16
 QUALITY = 30            # a coarse step: alpha 28, beta 7 for luma
@@ -106,7 +106,7 @@ def test_changing_the_filter_starts_with_a_refresh_that_states_it() -> None:
 
 
 def _deblock_states(coded) -> list[bool]:
-    from livecodec.codec.bitstream import parse_packet
+    from livecodec.codec.common.bitstream import parse_packet
     return [unpack_refresh_header(parse_packet(e.data).payload)[0].deblock
             for e in coded if e.frame_type == "refresh"]
 

@@ -1,12 +1,11 @@
-"""Tests of codec/entropy.py: the adaptive binary range coder, driven directly from Python."""
+"""Tests of codec/common/entropy.py: the adaptive binary range coder, driven directly from Python."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from livecodec.codec.entropy import (BIT_COST, PROB_ONE, decode_bit, decode_bypass, decode_uint,
-                           encode_bit, encode_bypass, encode_uint, finish_encoder, new_contexts,
-                           new_decoder, new_encoder)
+from livecodec.codec.common.entropy import (BIT_COST, PROB_ONE, decode_bit, decode_bypass,
+                                            decode_uint, encode_bit, encode_bypass, encode_uint,
+                                            finish_encoder, new_contexts, new_decoder, new_encoder)
 
 N_CONTEXTS = 32
 

@@ -25,9 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from livecodec.codec import FORMAT_VERSION, Decoder, FileHeader, read_file_header
-from livecodec.codec.bitstream import FILE_HEADER_SIZE, parse_packet
+from livecodec.codec.common.bitstream import FILE_HEADER_SIZE, parse_packet
 
 DATA = Path(__file__).with_name("data")
 STREAM = DATA / "golden_demo.lvc"
@@ -130,7 +129,7 @@ def test_each_golden_stream_states_the_tools_of_its_version() -> None:
     version 3 added the tools byte (deblocking, intra, half-pel vectors, fresh contexts);
     versions 1 and 2 had none, and their pictures (above) show the decoder does not filter
     them."""
-    from livecodec.codec.framing import unpack_refresh_header
+    from livecodec.codec.common.framing import unpack_refresh_header
 
     def tools(data: bytes) -> list[tuple[bool, bool, bool, bool]]:
         found, pos = [], FILE_HEADER_SIZE

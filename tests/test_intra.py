@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from livecodec.app.sources import DemoScene
-from livecodec.codec import (CodecParams, Decoder, Encoder, MODE_INTRA_DC, MODE_INTRA_H,
-                             MODE_INTRA_V, MODE_PALETTE)
-from livecodec.codec.bitstream import parse_packet
-from livecodec.codec.framing import RefreshHeader, pack_refresh_header, unpack_refresh_header
-from livecodec.codec.entropy import new_contexts
-from livecodec.codec.syntax import N_CONTEXTS, decode_symbols, encode_symbols
+from livecodec.codec import (MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE, CodecParams,
+                             Decoder, Encoder)
+from livecodec.codec.common.bitstream import parse_packet
+from livecodec.codec.common.entropy import new_contexts
+from livecodec.codec.common.framing import (RefreshHeader, pack_refresh_header,
+                                            unpack_refresh_header)
+from livecodec.codec.common.syntax import N_CONTEXTS, decode_symbols, encode_symbols
 
 INTRA_MODES = (MODE_PALETTE, MODE_INTRA_DC, MODE_INTRA_V, MODE_INTRA_H)
 

@@ -470,7 +470,7 @@ def test_send_and_receive_through_loss_junk_and_an_outage(tmp_path):
     assert receiver.returncode == 0, stderr
     stats = json.loads(stdout.strip().splitlines()[-1])
     written = read_video(out)
-    assert len(written) == frames == stats["frames_written"]
+    assert len(written) == frames == stats["frames_written"], stats
     assert stats["frames_received"] + stats["frames_given_up"] == frames
     assert stats["refresh_requests"] >= 1 and stats["frames_concealed"] >= 1
     assert stats["nacks_sent"] >= 1 and stats["packets_lost"] >= 1

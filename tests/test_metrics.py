@@ -1,4 +1,4 @@
-"""codec.metrics.ssim: scikit-image's SSIM (Gaussian window, population covariances, 8-bit
+"""codec.common.metrics.ssim: scikit-image's SSIM (Gaussian window, population covariances, 8-bit
 range, channels averaged), only faster."""
 from __future__ import annotations
 

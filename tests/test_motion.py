@@ -1,4 +1,6 @@
-"""Tests of codec/motion.py: the diamond search finds known motion; compensation is a shift.
+"""Tests of motion search (codec/encoder/motion_search.py) and compensation
+(codec/common/inter_prediction.py): the diamond search finds known motion; compensation is
+a shift.
 
 Sign convention everywhere (DESIGN.md, DemoScene.reference_offset): the block at (x, y) is
 predicted from the reference at (x + dx, y + dy); diamond_search returns sub-pel units (half
@@ -9,13 +11,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-
 from livecodec.app.sources import DemoScene
 from livecodec.codec import CodecParams, Encoder
-from livecodec.codec.blocks import Planes, frame_to_planes
-from livecodec.codec.motion import (MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, predict_planes,
-                          vector_predictors, vectors_in_pixels)
-from livecodec.codec.slices import slice_rows
+from livecodec.codec.common.blocks import Planes, frame_to_planes
+from livecodec.codec.common.inter_prediction import (predict_planes, vector_predictors,
+                                                     vectors_in_pixels)
+from livecodec.codec.common.modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
+from livecodec.codec.common.slices import slice_rows
+from livecodec.codec.encoder.motion_search import diamond_search
 
 #: Frames inside each leg of the demo scene's pure-translation phase (frames 1..300).
 PAN_FRAMES = (30, 90, 150, 210, 270)
@@ -304,8 +307,8 @@ class TestPredictPlanes:
 class TestQuarterPelStreams:
     @staticmethod
     def qpel_states(coded) -> list[bool]:
-        from livecodec.codec.bitstream import parse_packet
-        from livecodec.codec.framing import unpack_refresh_header
+        from livecodec.codec.common.bitstream import parse_packet
+        from livecodec.codec.common.framing import unpack_refresh_header
         return [unpack_refresh_header(parse_packet(e.data).payload)[0].qpel
                 for e in coded if e.frame_type == "refresh"]
 
@@ -313,6 +316,7 @@ class TestQuarterPelStreams:
         """Quarter-pel vectors against half-pel ones on carphone: fewer bytes, same PSNR (the
         BD-rate table of README is the measurement), and the decoder agrees bit for bit."""
         from livecodec.codec import Decoder, psnr
+
         from tests.media import read_frames
         frames = read_frames("carphone.mp4", 20)
         results = {}

@@ -1,10 +1,9 @@
-"""Tests of codec/palette.py: KMeans palettes of block colours and nearest-colour labels."""
+"""Tests of codec/encoder/palette.py: KMeans palettes of block colours and nearest-colour labels."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from livecodec.codec.palette import MAX_SAMPLES, fit_palette, nearest_labels
+from livecodec.codec.encoder.palette import MAX_SAMPLES, fit_palette, nearest_labels
 
 
 def clustered_colours(n: int, centres: np.ndarray, spread: float, seed: int) -> np.ndarray:
@@ -110,7 +109,7 @@ class TestNearestLabels:
 
 
 def test_unique_colours_are_numpys_unique_rows() -> None:
-    from livecodec.codec.palette import _unique_colours
+    from livecodec.codec.encoder.palette import _unique_colours
 
     colours = np.random.default_rng(5).integers(0, 4, (500, 3)).astype(np.uint8) * 85
     assert np.array_equal(_unique_colours(colours), np.unique(colours, axis=0))

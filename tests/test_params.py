@@ -1,4 +1,4 @@
-"""Tests of codec/params.py: every field's allowed range, and every validation branch."""
+"""Tests of codec/encoder/params.py: every field's allowed range, and every validation branch."""
 from __future__ import annotations
 
 import dataclasses

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from livecodec.codec import CodecParams, Decoder, Encoder, psnr
+from livecodec.codec.common.entropy import BIT_COST, PROB_ONE, new_contexts
+from livecodec.codec.common.syntax import N_CONTEXTS
+from livecodec.codec.common.transform import LEVEL_DTYPE
+from livecodec.codec.encoder.quantise import forward_quantise
+from livecodec.codec.encoder.rdoq import rate_table
 
 from bench.bdrate import bd_rate
-from livecodec.codec import CodecParams, Decoder, Encoder, psnr
-from livecodec.codec.entropy import BIT_COST, PROB_ONE, new_contexts
-from livecodec.codec.rdoq import forward_quantise_rdo, rate_table
-from livecodec.codec.residual import LEVEL_DTYPE, forward_quantise
-from livecodec.codec.syntax import N_CONTEXTS
 from tests.media import read_frames
 
 
@@ -24,8 +25,8 @@ def _planes(seed: int, spread: float, size: int = 64) -> tuple[np.ndarray, np.nd
 def _rdo(current, prediction, n, step, lam, rates, rounding=0.5):
     levels = np.zeros((current.shape[0] // n, current.shape[1] // n, n * n), LEVEL_DTYPE)
     coded = np.zeros(levels.shape[:2], bool)
-    forward_quantise_rdo(current, prediction, n, step, rounding, 0.0, lam, rates, False, levels,
-                         coded)
+    forward_quantise(current, prediction, n, step, rounding, out=levels, coded=coded,
+                     rd_lambda=lam, rates=rates)
     return levels, coded
 
 
@@ -109,7 +110,7 @@ def rd_points():
 
 def test_rdoq_saves_bits_at_equal_quality_on_real_footage(rd_points):
     """BD-rate of balanced with RDOQ against the dead-zone quantiser alone (measured in
-    ``codec.rdoq``: about -5 % on 60 frames of carphone)."""
+    ``codec.encoder.rdoq``: about -5 % on 60 frames of carphone)."""
     saving = bd_rate(*rd_points[False], *rd_points[True])
     assert saving is not None and saving < -2.0
 

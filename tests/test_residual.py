@@ -1,12 +1,13 @@
-"""Tests of codec/residual.py: the DCT quantiser, its exact integer inverse, and the scan order."""
+"""Tests of the residual path: the DCT quantiser (codec/encoder/quantise.py), its exact integer
+inverse and the scan order (codec/common/transform.py)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from livecodec.codec.residual import (LEVEL_DTYPE, MAX_LEVEL, ROUNDING_INTER, ROUNDING_INTRA,
-                            add_residual, dequantise_inverse, forward_quantise, quality_to_step,
-                            step_fixed_point, transform_size, zigzag_order)
+from livecodec.codec.common.transform import (LEVEL_DTYPE, MAX_LEVEL, add_residual,
+                                              dequantise_inverse, quality_to_step,
+                                              step_fixed_point, transform_size, zigzag_order)
+from livecodec.codec.encoder.quantise import ROUNDING_INTER, ROUNDING_INTRA, forward_quantise
 
 
 def quantise_signed(residual, n, step, rounding):

@@ -4,11 +4,10 @@ from __future__ import annotations
 import io
 
 import numpy as np
-
 from livecodec.app.sources import DemoScene
-from livecodec.codec import (CodecParams, ConcealingDecoder, Encoder, PacketReader, read_stream_info,
-                             write_file_header)
-from livecodec.codec.bitstream import parse_packet
+from livecodec.codec import (CodecParams, ConcealingDecoder, Encoder, PacketReader,
+                             read_stream_info, write_file_header)
+from livecodec.codec.common.bitstream import parse_packet
 
 SIZE = (64, 48)
 

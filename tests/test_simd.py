@@ -1,4 +1,4 @@
-"""Tests of codec/simd.py: the vector kernels give exactly what the plain formulas give.
+"""Tests of codec/common/simd.py: the vector kernels give exactly what the plain formulas give.
 
 They replace scalar loops on the codec's hot paths, and the encoder's and decoder's pictures
 must stay bit-identical on every machine, so every check here is an exact equality.
@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from livecodec.codec.common.inter_prediction import _compensate_plane, _sample
+from livecodec.codec.common.modes import MODE_INTER
+from livecodec.codec.common.simd import (CENTRE_SCALE, NO_LIMIT, YCRCB_TO_BGR, block_abs_dev,
+                                         block_sad, copy_row, difference_row2, difference_row4,
+                                         difference_row8, fill_block, fill_row)
+from livecodec.codec.encoder.motion_search import half_pel_planes
+from livecodec.codec.encoder.quantise import _matmul as tile_matmul
 from numba import njit
 from numba.core.errors import TypingError
-
-from livecodec.codec.motion import MODE_INTER, _compensate_plane, _sample, half_pel_planes
-from livecodec.codec.residual import _matmul as tile_matmul
-from livecodec.codec.simd import (CENTRE_SCALE, NO_LIMIT, YCRCB_TO_BGR, block_abs_dev, block_sad,
-                                   copy_row, difference_row2, difference_row4, difference_row8,
-                                   fill_block, fill_row)
 
 SIZES = (2, 4, 8, 16, 32)
 
@@ -203,7 +204,7 @@ def _bgr_reference(y, cr, cb, width, height):
 @pytest.mark.parametrize("width,height",
                          [(84, 52), (101, 77), (640, 48), (2, 2), (36, 4), (50, 31)])
 def test_planes_to_bgr_vector_rows_follow_the_formula(width, height):
-    from livecodec.codec.blocks import Planes, planes_to_frame
+    from livecodec.codec.common.blocks import Planes, planes_to_frame
 
     rng = np.random.default_rng(width + height)
     hp, wp = height + height % 2 + 4, width + width % 2 + 4

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from livecodec.app.sources import DemoScene
 from livecodec.codec import BitstreamError, CodecParams, Decoder, Encoder
-from livecodec.codec import encoder as encoder_module
-from livecodec.codec.bitstream import PACKET_REFRESH, build_packet, parse_packet
-from livecodec.codec.framing import unpack_refresh_header
-from livecodec.codec.slices import choose_slice_count, legacy_slice_count
+from livecodec.codec.common.bitstream import PACKET_REFRESH, build_packet, parse_packet
+from livecodec.codec.common.framing import unpack_refresh_header
+from livecodec.codec.common.slices import choose_slice_count, legacy_slice_count
+from livecodec.codec.encoder import encoder as encoder_module
 
 
 @pytest.mark.parametrize("width, height, slices", [
@@ -63,8 +62,8 @@ def test_a_slice_count_beyond_the_block_rows_is_a_bitstream_error(field, problem
 
 class TestCarriedContexts:
     def test_slice_contexts_carry_copies_per_slice(self):
-        from livecodec.codec.entropy import PROB_INIT
-        from livecodec.codec.slices import SliceContexts
+        from livecodec.codec.common.entropy import PROB_INIT
+        from livecodec.codec.common.slices import SliceContexts
         kept = SliceContexts()
         fresh = kept.start(2, carry=True)                    # nothing kept yet: fresh
         assert len(fresh) == 2 and all((c == PROB_INIT).all() for c in fresh)
@@ -84,7 +83,7 @@ class TestCarriedContexts:
         contexts: the coded decisions and pictures are the same, the bytes fewer. (RDOQ is
         off in both runs: it prices levels with the carried contexts, so with it the decisions
         would rightly differ.)"""
-        from livecodec.codec.slices import SliceContexts
+        from livecodec.codec.common.slices import SliceContexts
         params = CodecParams(quality=40, rdoq=False)
         carried = encode(8, (160, 112), params)
         assert all(unpack_refresh_header(parse_packet(f.data).payload)[0].carry_contexts

@@ -16,10 +16,10 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .bitstream import PACKET_REFRESH, FileHeader, Packet, parse_packet
+from ..common.bitstream import PACKET_REFRESH, FileHeader, Packet, parse_packet
+from ..common.errors import BitstreamError
+from ..common.parallel import check_threads
 from .decoder import DecodedFrame, Decoder
-from .errors import BitstreamError
-from .parallel import check_threads
 
 __all__ = ["RecoveredFrame", "ConcealingDecoder", "recover_frames", "restarts_numbering",
            "index_gap"]

@@ -4,7 +4,7 @@ its bits?
 A dead-zone quantiser rounds every coefficient the same way, whatever it costs to code. Here
 each coded tile's levels are chosen again, coefficient by coefficient in scan order, between
 the nearest level and the one below it (zero included), by squared error plus lambda times
-the bits ``codec.syntax`` would spend on it; then the tile's last coded position is chosen
+the bits ``codec.common.syntax`` would spend on it; then the tile's last coded position is chosen
 the same way, and whether it is coded at all. The bits come from the range coder's own
 probabilities as the previous picture left them (``rate_table``), so the model follows the
 content and the quantiser. The stream syntax does not change: any decoder plays the result.
@@ -17,14 +17,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .entropy import BIT_COST, PROB_ONE
-from .residual import (MAX_LEVEL, dct_basis, log2_size, quantise_tile, tile_bound,
-                       zigzag_order)
-from .syntax import (BANDS, CTX_CBF, CTX_GT1, CTX_LAST, CTX_REM, CTX_SIG, GT1_BANDS, N_CONTEXTS,
-                     REM_BINS)
+from ..common.entropy import BIT_COST, PROB_ONE
+from ..common.syntax import (BANDS, CTX_CBF, CTX_GT1, CTX_LAST, CTX_REM, CTX_SIG, GT1_BANDS,
+                             N_CONTEXTS, REM_BINS)
+from ..common.transform import MAX_LEVEL, log2_size
 
-__all__ = ["LAMBDA_INTER", "LAMBDA_INTRA", "rate_table", "rdo_tile", "rdo_scratch",
-           "forward_quantise_rdo"]
+__all__ = ["LAMBDA_INTER", "LAMBDA_INTRA", "rate_table", "rdo_tile", "rdo_scratch"]
 
 #: Lagrange multipliers in step^2 per bit, predicted and refresh frames. Measured as BD-rate
 #: against the dead-zone quantiser alone (balanced, 60 frames, quality 25-85; carphone / bikes /
@@ -145,32 +143,3 @@ def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, code
         level = chosen[z] if z <= last else 0
         idx = zigzag[z]
         levels[tr, tc, z] = -level if coeffs[idx >> log_n, idx & (n - 1)] < 0 else level
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _forward_quantise_rdo_kernel(current, prediction, n, basis, basis_t, zigzag, inv_step,
-                                 rounding, zero_sad, lam, rates, kind, levels, coded, res, rows_t,
-                                 coeffs, x, chosen, cost_coded, cost_last):
-    tile_rows, tile_cols = levels.shape[:2]
-    bound = tile_bound(basis, n, inv_step)
-    for tr in range(tile_rows):
-        for tc in range(tile_cols):
-            quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step,
-                          rounding, zero_sad, bound, levels, coded, res, rows_t, coeffs)
-            if coded[tr, tc]:
-                rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, coded, 0,
-                         x, chosen, cost_coded, cost_last)
-
-
-def forward_quantise_rdo(current: np.ndarray, prediction: np.ndarray, n: int, step: float,
-                         rounding: float, zero_residual: float, lam: float, rates: np.ndarray,
-                         chroma: bool, out: np.ndarray, coded: np.ndarray) -> None:
-    """``residual.forward_quantise`` into ``out`` / ``coded``, each tile that codes then
-    re-decided by rate and distortion: ``lam`` in step^2 units, ``rates`` from
-    ``rate_table``, ``chroma`` picks the plane kind's contexts."""
-    basis = dct_basis(n)
-    _forward_quantise_rdo_kernel(np.ascontiguousarray(current), np.ascontiguousarray(prediction),
-                                 n, basis, np.ascontiguousarray(basis.T), zigzag_order(n),
-                                 1.0 / step, rounding, zero_residual * step * n * n, lam, rates,
-                                 1 if chroma else 0, out, coded,
-                                 *(np.empty((n, n)) for _ in range(3)), *rdo_scratch())

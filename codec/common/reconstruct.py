@@ -1,5 +1,5 @@
 """Rebuild a picture from decoded symbols: the path the encoder and decoder share for
-predicted frames and for refresh frames without intra prediction (``codec.intra`` rebuilds
+predicted frames and for refresh frames without intra prediction (``codec.common.intra_prediction`` rebuilds
 those with it, also shared by both sides).
 
 Keeping this in one place is what makes the loop closed: the encoder's reference is produced
@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from .blocks import Planes
-from .motion import predict_planes
+from .inter_prediction import predict_planes
 from .parallel import per_plane_in_bands
-from .residual import add_residual
+from .transform import add_residual
 
 __all__ = ["flat_planes", "predict", "reconstruct"]
 

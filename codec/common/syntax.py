@@ -26,9 +26,9 @@ from numba import njit
 
 from .entropy import (decode_bit, decode_bypass, decode_uint, encode_bit, encode_bypass,
                       encode_uint, finish_encoder, new_decoder, new_encoder)
-from .modes import MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V
-from .motion import MAX_VECTOR, MODE_INTER, MODE_PALETTE, MODE_SKIP, vector_predictor
-from .residual import MAX_LEVEL, log2_size
+from .inter_prediction import MAX_VECTOR, vector_predictor
+from .modes import MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE, MODE_SKIP
+from .transform import MAX_LEVEL, log2_size
 
 __all__ = ["encode_symbols", "decode_symbols", "label_bits", "PART_LABELS", "PART_MOTION",
            "PART_RESIDUAL", "DECODE_ERRORS", "N_CONTEXTS"]
@@ -221,7 +221,7 @@ def encode_symbols(is_refresh, intra, coded_residual, modes, mvd, labels, label_
     Args:
         is_refresh: refresh frame (intra blocks only) or predicted frame.
         intra: refresh blocks may be spatially predicted: a palette flag per block, then
-            either its label or its spatial mode (``codec.intra``).
+            either its label or its spatial mode (``codec.common.intra_prediction``).
         coded_residual: whether tiles are coded at all (quality > 0).
         modes: int8 (rows, cols) block modes; mvd: int32 (rows, cols, 2) vector minus its
             median prediction (0 where not MODE_INTER); labels: int32 (rows, cols), -1 where

@@ -5,20 +5,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bitstream import PACKET_REFRESH, Packet, parse_packet
-from .blocks import Planes, padded_size, planes_to_frame
-from .errors import BitstreamError, FrameGapError, MissingReferenceError
-from .deblock import deblock
-from .framing import unpack_predicted_header, unpack_refresh_header
-from .intra import reconstruct_intra
-from .modes import FRAME_PREDICTED, FRAME_REFRESH
-from .motion import vectors_in_pixels
-from .parallel import check_threads, using_threads
-from .presets import Tools
-from .reconstruct import predict, reconstruct
-from .residual import coded_tiles, plane_steps, zero_levels
-from .slices import SliceContexts, decode_slices, slice_rows
-from .syntax import label_bits
+from ..common.bitstream import PACKET_REFRESH, Packet, parse_packet
+from ..common.blocks import Planes, padded_size, planes_to_frame
+from ..common.deblock import deblock
+from ..common.errors import BitstreamError, FrameGapError, MissingReferenceError
+from ..common.framing import unpack_predicted_header, unpack_refresh_header
+from ..common.inter_prediction import vectors_in_pixels
+from ..common.intra_prediction import reconstruct_intra
+from ..common.modes import FRAME_PREDICTED, FRAME_REFRESH
+from ..common.parallel import check_threads, using_threads
+from ..common.reconstruct import predict, reconstruct
+from ..common.slices import SliceContexts, decode_slices, slice_rows
+from ..common.syntax import label_bits
+from ..common.tools import Tools
+from ..common.transform import coded_tiles, plane_steps, zero_levels
 
 __all__ = ["Decoder", "DecodedFrame"]
 

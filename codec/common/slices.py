@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from .bitstream import read_leb128, write_leb128
-from .errors import BitstreamError
 from .entropy import new_contexts
+from .errors import BitstreamError
 from .parallel import run_parallel
-from .residual import LEVEL_DTYPE, transform_size
 from .syntax import DECODE_ERRORS, N_CONTEXTS, decode_symbols, encode_symbols
+from .transform import LEVEL_DTYPE, transform_size
 
 __all__ = ["encode_slices", "decode_slices", "slice_rows", "choose_slice_count",
            "legacy_slice_count", "MAX_SLICES", "SliceContexts"]

@@ -10,25 +10,27 @@ from functools import cached_property
 
 import numpy as np
 
-from .bitstream import PACKET_PREDICTED, PACKET_REFRESH, build_packet
-from .blocks import Planes, block_means, block_sums_abs_dev, frame_to_planes, planes_to_frame
-from .deblock import deblock
-from .framing import RefreshHeader, pack_predicted_header, pack_refresh_header
-from .intra import code_intra
-from .modes import FRAME_PREDICTED, FRAME_REFRESH
-from .motion import (MODE_INTER, MODE_PALETTE, MODE_SKIP, diamond_search, vector_predictors,
-                     vectors_in_pixels)
+from ..common.bitstream import PACKET_PREDICTED, PACKET_REFRESH, build_packet
+from ..common.blocks import (Planes, block_means, block_sums_abs_dev, frame_to_planes,
+                             planes_to_frame)
+from ..common.deblock import deblock
+from ..common.framing import RefreshHeader, pack_predicted_header, pack_refresh_header
+from ..common.inter_prediction import vector_predictors, vectors_in_pixels
+from ..common.limits import check_frame_size
+from ..common.modes import FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP
+from ..common.parallel import check_threads, per_plane_in_bands, using_threads
+from ..common.reconstruct import predict, reconstruct
+from ..common.slices import SliceContexts, choose_slice_count, encode_slices, slice_rows
+from ..common.syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, label_bits
+from ..common.transform import STEP_ONE, plane_steps, quality_to_step, transform_size, zero_levels
+from .intra_decision import code_intra
+from .motion_search import diamond_search
 from .palette import fit_palette, nearest_labels
-from .params import CodecParams, check_frame_size
+from .params import CodecParams
 from .presets import effort, tools_in_effect
+from .quantise import ROUNDING_INTER, ROUNDING_INTRA, forward_quantise
 from .ratecontrol import RateController
-from .parallel import check_threads, per_plane_in_bands, using_threads
-from .reconstruct import predict, reconstruct
-from .residual import (ROUNDING_INTER, ROUNDING_INTRA, STEP_ONE, forward_quantise, plane_steps,
-                       quality_to_step, transform_size, zero_levels)
-from .rdoq import LAMBDA_INTER, LAMBDA_INTRA, forward_quantise_rdo, rate_table
-from .slices import SliceContexts, choose_slice_count, encode_slices, slice_rows
-from .syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, label_bits
+from .rdoq import LAMBDA_INTER, LAMBDA_INTRA, rate_table
 
 __all__ = ["Encoder", "EncodedFrame", "refresh_quality"]
 
@@ -354,14 +356,10 @@ class Encoder:
 
         def quantise(k: int, t0: int, t1: int) -> None:
             n = tile_sides[k]
-            if rates is not None:
-                forward_quantise_rdo(planes[k][t0 * n:t1 * n], prediction[k][t0 * n:t1 * n], n,
-                                     steps[k] / STEP_ONE, rounding, zero_residual, LAMBDA_INTER,
-                                     rates, k > 0, levels[k][t0:t1], coded[k][t0:t1])
-                return
             forward_quantise(planes[k][t0 * n:t1 * n], prediction[k][t0 * n:t1 * n], n,
                              steps[k] / STEP_ONE, rounding, zero_residual, out=levels[k][t0:t1],
-                             coded=coded[k][t0:t1])
+                             coded=coded[k][t0:t1], rates=rates, chroma=k > 0,
+                             rd_lambda=LAMBDA_INTER if rates is not None else 0.0)
 
         per_plane_in_bands(quantise, [len(lev) for lev in levels])
         return levels, coded, reconstruct(prediction, levels, steps, coded)

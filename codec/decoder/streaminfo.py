@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from .bitstream import PACKET_REFRESH, FileHeader, Packet
-from .errors import BitstreamError
-from .framing import unpack_refresh_header
-from .modes import FRAME_PREDICTED, FRAME_REFRESH
+from ..common.bitstream import PACKET_REFRESH, FileHeader, Packet
+from ..common.errors import BitstreamError
+from ..common.framing import unpack_refresh_header
+from ..common.modes import FRAME_PREDICTED, FRAME_REFRESH
 from .recovery import restarts_numbering
 
 __all__ = ["StreamInfo", "read_stream_info"]

@@ -5,7 +5,7 @@ frame, so nothing but the coded bits travels in the stream (no probability table
 cost more than the symbols on a 176x144 predicted frame), and a skip flag that is almost always
 set costs a few hundredths of a bit. The engine is the classic carry-propagating range coder
 with 11-bit probabilities and shift-5 adaptation; all functions are numba-compiled, so the
-syntax kernels in ``codec.syntax`` can inline them.
+syntax kernels in ``codec.common.syntax`` can inline them.
 
 The coder's state is a tuple of integers that every call takes and returns (encoder: low,
 range, cache, cache_size, out_pos, first_byte_pending; decoder: range, code, in_pos), so the

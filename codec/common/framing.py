@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .blocks import MAX_DIMENSION, padded_size
+from .blocks import padded_size
 from .errors import BitstreamError
-from .params import BLOCK_SIZES
+from .limits import BLOCK_SIZES, MAX_DIMENSION
 from .slices import MAX_SLICES, legacy_slice_count
 
 __all__ = ["RefreshHeader", "pack_refresh_header", "unpack_refresh_header",
@@ -46,7 +46,7 @@ class RefreshHeader:
     palette: np.ndarray     # uint8 (K, 3) in (Y, Cr, Cb)
     slices: int             # slices of this and the following predicted pictures
     deblock: bool = False   # the deblocking filter on this and the following pictures
-    intra: bool = False     # blocks of this picture may be intra-predicted (codec.intra)
+    intra: bool = False     # blocks of this picture may be intra-predicted (codec.common.intra_prediction)
     qpel: bool = False      # vectors of the following pictures in quarter pels (else half)
     carry_contexts: bool = False    # predicted pictures' slices start from the last picture's
 

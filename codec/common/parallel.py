@@ -5,7 +5,7 @@ truly in parallel. An encoder or decoder sets its thread count for the duration 
 (``using_threads``); pools of that size are shared by every encoder and decoder in the process,
 and the calling thread works through the pieces too, so nothing waits for an idle worker. The
 thread count never changes a byte of the stream: how a frame is cut into pieces (its slices,
-``codec.slices``) is written in the stream.
+``codec.common.slices``) is written in the stream.
 """
 from __future__ import annotations
 

@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 from numba import njit
 
+from .limits import MAX_DIMENSION
 from .parallel import per_plane_in_bands, run_parallel
-from .params import MAX_DIMENSION
-from .simd import (BGR_PIXELS, CENTRE_SCALE, NO_LIMIT, SPLIT_PIXELS, YCRCB_TO_BGR,
-                   bgr_pixels16, block_abs_dev, block_sad, split_pixels32)
+from .simd import (BGR_PIXELS, CENTRE_SCALE, NO_LIMIT, SPLIT_PIXELS, YCRCB_TO_BGR, bgr_pixels16,
+                   block_abs_dev, block_sad, split_pixels32)
 
 __all__ = ["Planes", "padded_size", "frame_to_planes", "planes_to_frame", "block_means",
            "block_sums_abs_dev", "MAX_DIMENSION"]

@@ -1,24 +1,13 @@
-"""Validated, immutable codec settings shared by the encoder, the CLI and the window."""
+"""Validated, immutable encoder settings shared by the encoder, the CLI and the window."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from ..common.limits import BLOCK_SIZES
 from .presets import PRESETS
 
-__all__ = ["CodecParams", "BLOCK_SIZES", "MAX_DIMENSION", "check_frame_size"]
-
-#: Block sizes the stream can signal; each halves cleanly into the 4:2:0 chroma planes.
-BLOCK_SIZES = (4, 8, 16, 32)
-#: Largest frame side the stream accepts (a 4096x4096 frame needs ~25 MB of planes).
-MAX_DIMENSION = 4096
-
-
-def check_frame_size(width: int, height: int) -> None:
-    """ValueError (one line, naming the limit) unless the stream can carry width x height."""
-    if not (1 <= width <= MAX_DIMENSION and 1 <= height <= MAX_DIMENSION):
-        raise ValueError(f"frame size {width}x{height} is not supported (the codec takes up to "
-                         f"{MAX_DIMENSION}x{MAX_DIMENSION})")
+__all__ = ["CodecParams"]
 
 _RANGES: dict[str, tuple[int, int]] = {
     "n_clusters": (2, 256),
@@ -45,13 +34,13 @@ class CodecParams:
             and ``quality`` is only the starting point.
         preset: encoder effort, one of ``PRESETS`` ("fast", "balanced", "best"): speed
             against compression; the decoder does not need to know it.
-        deblock: the in-loop deblocking filter (``codec.deblock``); stated in every refresh
+        deblock: the in-loop deblocking filter (``codec.common.deblock``); stated in every refresh
             header, so a change takes effect with a refresh. The fast preset leaves it off.
-        intra: spatial intra prediction of refresh-frame blocks (``codec.intra``) beside the
+        intra: spatial intra prediction of refresh-frame blocks (``codec.common.intra_prediction``) beside the
             palette colour; stated in the refresh header too.
         qpel: quarter-pel motion vectors (else half-pel); stated in the refresh header too.
             The fast preset keeps half-pel vectors.
-        rdoq: rate-distortion optimised quantisation (``codec.rdoq``): the encoder weighs each
+        rdoq: rate-distortion optimised quantisation (``codec.encoder.rdoq``): the encoder weighs each
             level's bits against its error. Encoder only (the stream syntax does not change);
             the fast preset leaves it off, and so does rate control (``target_kbps``).
     """

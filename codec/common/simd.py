@@ -477,7 +477,7 @@ def split_pixels32(typingctx, pixels, top, bottom, x, y, cr, cb, cy):
 @intrinsic
 def bgr_pixels16(typingctx, y, cr, cb, row, near, far, x, out):
     """Sixteen BGR pixels of picture row ``row`` from x (even) into out[row, x:x + 16] ((H, W, 3)),
-    exactly as codec.blocks' scalar formula: chroma upsampled from half-resolution rows
+    exactly as codec.common.blocks' scalar formula: chroma upsampled from half-resolution rows
     ``near`` (weight 3) and ``far`` (1), then columns 3:1, then integer YCrCb -> BGR. Needs
     chroma columns x/2 - 1 .. x/2 + 8."""
     if not (all(_is_uint8_plane(p) for p in (y, cr, cb)) and _is_pixels(out)):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..common.tools import Tools
+
 if TYPE_CHECKING:
     from .params import CodecParams
 
@@ -38,7 +40,7 @@ class Effort:
     deblock: whether the in-loop deblocking filter runs when ``CodecParams.deblock`` asks for
         it. fast leaves it off, as x264's ultrafast does: measured at 1080p it made fast 6 %
         slower to encode (and the decoder with it) for 3-8 % fewer bits.
-    rdoq: rate-distortion optimised quantisation (``codec.rdoq``) of both frame kinds:
+    rdoq: rate-distortion optimised quantisation (``codec.encoder.rdoq``) of both frame kinds:
         -4 to -9 % bits (BD-rate) for about 12 % of balanced's 640x480 encoding time; fast
         keeps the dead-zone quantiser alone, as x264's fastest presets skip trellis (so does
         rate control for now: see ``Encoder._rdoq``).
@@ -73,20 +75,6 @@ _EFFORTS = {
 def effort(preset: str) -> Effort:
     """The effort levels of a preset named in ``PRESETS``."""
     return _EFFORTS[preset]
-
-
-@dataclass(frozen=True)
-class Tools:
-    """The coding tools a refresh header states (docs/BITSTREAM.md, tools byte)."""
-
-    deblock: bool
-    intra: bool
-    qpel: bool
-
-    @property
-    def pel_shift(self) -> int:
-        """log2 of the vector units per pixel: 2 quarter-pel, 1 half-pel."""
-        return 2 if self.qpel else 1
 
 
 def tools_in_effect(params: CodecParams) -> Tools:

@@ -21,7 +21,7 @@ from numba import njit
 from .blocks import Planes
 from .modes import MODE_PALETTE
 from .parallel import per_plane_in_bands
-from .residual import transform_size
+from .transform import transform_size
 
 __all__ = ["deblock", "edge_thresholds"]
 

@@ -1,10 +1,9 @@
-"""Residual transform and quantisation: tile DCT, dead-zone quantiser, exact inverse.
+"""Residual transform shared by both sides: quantiser steps, DCT bases, exact integer inverse.
 
-The forward path (encoder only) is floating point. The inverse path is what both the encoder
-and the decoder run to rebuild a frame, so it must give the same bits everywhere: it is pure
-integer arithmetic (a 2^12-scaled DCT basis, 64-bit accumulators, rounding shifts). Both are
-numba kernels that visit only the tiles that need work: a predicted frame is mostly tiles that
-quantise to zero.
+The inverse path is what both the encoder and the decoder run to rebuild a frame, so it must
+give the same bits everywhere: it is pure integer arithmetic (a 2^12-scaled DCT basis, 64-bit
+accumulators, rounding shifts), a numba kernel that visits only the tiles with a non-zero
+level. The forward (floating-point) path is the encoder's: ``codec.encoder.quantise``.
 """
 from __future__ import annotations
 
@@ -13,15 +12,11 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from .simd import (NO_LIMIT, block_sad, difference_row2, difference_row4, difference_row8,
-                   matmul2, matmul4, matmul8)
-
 __all__ = [
     "quality_to_step", "step_fixed_point", "plane_steps", "STEP_ONE", "transform_size",
-    "forward_quantise", "dequantise_inverse", "add_residual", "zigzag_order", "coded_tiles",
-    "log2_size", "MAX_LEVEL", "zero_levels", "dct_basis", "int_dct_basis", "quantise_tile",
-    "inverse_tile_into", "tile_bound",
-    "ROUNDING_INTRA", "ROUNDING_INTER", "LEVEL_DTYPE",
+    "dequantise_inverse", "add_residual", "zigzag_order", "coded_tiles", "log2_size",
+    "MAX_LEVEL", "zero_levels", "dct_basis", "int_dct_basis", "inverse_tile_into",
+    "LEVEL_DTYPE",
 ]
 
 #: Fixed-point precision of the integer DCT basis (2^12: error < 1e-4 per basis value).
@@ -36,11 +31,6 @@ MAX_LEVEL = 4095
 CHROMA_STEP_NUM, CHROMA_STEP_DEN = 9, 16
 #: Levels fit 16 bits; half the memory of int32 for the largest (4096 x 4096) pictures.
 LEVEL_DTYPE = np.int16
-#: Dead-zone rounding offsets (fraction of a step added before truncation). Tuned on the
-#: shared clips (BD-rate on 60 frames of bikes and carphone): H.264's customary 1/3 (intra)
-#: and 1/6 (inter) cost 0.3-1.4 % and 0.2-0.7 % more bits than these.
-ROUNDING_INTRA = 0.45
-ROUNDING_INTER = 0.25
 
 
 def quality_to_step(quality: int) -> float:
@@ -121,73 +111,6 @@ def log2_size(n):
     return shift
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _matmul(left, right, out, n):
-    """out = left @ right for the n x n tiles of the transform (n = 2, 4 or 8)."""
-    if n == 8:
-        matmul8(left, right, out)
-    elif n == 4:
-        matmul4(left, right, out)
-    else:
-        matmul2(left, right, out)
-
-
-# The tile loops below allocate nothing (their scratch tiles come from the wrappers), so they
-# run without numba's reference counting (_nrt=False), as codec.syntax explains.
-@njit(cache=True, nogil=True, _nrt=False)
-def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv_step, rounding,
-                             zero_sad, levels, coded, res, rows_t, coeffs):
-    tile_rows, tile_cols = levels.shape[:2]
-    bound = tile_bound(basis, n, inv_step)
-    for tr in range(tile_rows):
-        for tc in range(tile_cols):
-            quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step,
-                          rounding, zero_sad, bound, levels, coded, res, rows_t, coeffs)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def tile_bound(basis, n, inv_step):
-    """Any coefficient is at most max|basis|^2 * sum|residual|: a tile whose SAD times this
-    stays below one step (less the rounding) quantises to zero without being transformed."""
-    bound = 0.0
-    for i in range(n):
-        for j in range(n):
-            bound = max(bound, abs(basis[i, j]))
-    return bound * bound * inv_step
-
-
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
-def quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step, rounding,
-                  zero_sad, bound, levels, coded, res, rows_t, coeffs):
-    """Transform and quantise tile (tr, tc) of ``current - prediction`` into zeroed
-    ``levels[tr, tc]``; ``coded[tr, tc]`` says whether any level is non-zero. res, rows_t,
-    coeffs: n x n float scratch."""
-    y0 = tr * n
-    x0 = tc * n
-    coded[tr, tc] = False
-    sad = block_sad(current, y0, x0, prediction, y0, x0, n, NO_LIMIT)
-    if sad * bound + rounding < 1.0 or sad < zero_sad:
-        return
-    for i in range(n):
-        if n == 8:
-            difference_row8(current, y0 + i, x0, prediction, res, i)
-        elif n == 4:
-            difference_row4(current, y0 + i, x0, prediction, res, i)
-        else:
-            difference_row2(current, y0 + i, x0, prediction, res, i)
-    _matmul(res, basis_t, rows_t, n)        # rows: residual x basis^T
-    _matmul(basis, rows_t, coeffs, n)       # columns: basis x that
-    log_n = log2_size(n)        # row and column of a raster index by shifts, not divisions
-    for z in range(n * n):
-        idx = zigzag[z]
-        c = coeffs[idx >> log_n, idx & (n - 1)]
-        magnitude = abs(c) * inv_step + rounding
-        if magnitude >= 1.0:      # levels start at zero: only non-zero ones are written
-            level = min(np.int64(magnitude), MAX_LEVEL)
-            levels[tr, tc, z] = -level if c < 0 else level
-            coded[tr, tc] = True
-
-
 @njit(cache=True, nogil=True, _nrt=False)
 def _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, stage1, out, used_cols):
     """Integer inverse DCT of one tile with a non-zero level into ``out`` (n x n int64).
@@ -259,37 +182,6 @@ def inverse_tile_into(levels, tr, tc, n, basis, zigzag, step_fp, out, add, stage
                 out[y0 + i, x0 + j] = 0 if v < 0 else (255 if v > 255 else v)
             else:
                 out[y0 + i, x0 + j] = res[i, j]
-
-
-def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: float,
-                     rounding: float, zero_residual: float = 0.0,
-                     out: np.ndarray | None = None, coded: np.ndarray | None = None) -> np.ndarray:
-    """DCT the residual ``current - prediction`` in n x n tiles and quantise with a dead zone.
-
-    Args:
-        current, prediction: (H, W) uint8 planes, H and W multiples of ``n``.
-        n: tile side.
-        step: quantiser step (from ``quality_to_step``).
-        rounding: dead-zone offset in steps (``ROUNDING_INTRA`` / ``ROUNDING_INTER``).
-        zero_residual: tiles whose mean |residual| is below this many steps are left at zero
-            untransformed (a speed preset's early skip; 0 keeps every tile that codes).
-        out: zeroed levels to fill (a band of a frame's levels); a new array when None.
-        coded: bool (H/n, W/n), when given, set to which tiles got a non-zero level (what
-            ``coded_tiles`` would find, without reading the levels again).
-
-    Returns:
-        int16 levels, shape (H/n, W/n, n*n), each tile in zigzag order.
-    """
-    h, w = current.shape
-    levels = np.zeros((h // n, w // n, n * n), LEVEL_DTYPE) if out is None else out
-    basis = dct_basis(n)
-    current, prediction = np.ascontiguousarray(current), np.ascontiguousarray(prediction)
-    _forward_quantise_kernel(current, prediction, n, basis, np.ascontiguousarray(basis.T),
-                             zigzag_order(n), 1.0 / step, rounding, zero_residual * step * n * n,
-                             levels,
-                             np.empty(levels.shape[:2], np.bool_) if coded is None else coded,
-                             *(np.empty((n, n)) for _ in range(3)))
-    return levels
 
 
 def _inverse(levels: np.ndarray, step_fp: int, out: np.ndarray, add: bool,
