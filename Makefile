@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# numba checks a cached kernel against its own file only: a kernel that inlines code from another
+# file (simd's intrinsics, the tile loops of codec/common) would keep running the old code after
+# an edit there. So any codec source newer than this stamp drops every cached kernel first.
+KERNELS := codec/.numba-sources
 
 .PHONY: run test bench soak fuzz clean
 
@@ -14,23 +18,27 @@ $(STAMP): pyproject.toml
 	find codec -name '*.nbi' -delete -o -name '*.nbc' -delete
 	touch $(STAMP)
 
-run: $(STAMP)
+$(KERNELS): $(shell find codec -name '*.py')
+	find codec -name '*.nbi' -delete -o -name '*.nbc' -delete
+	touch $(KERNELS)
+
+run: $(STAMP) $(KERNELS)
 	$(VENV)/bin/livecodec gui
 
-test: $(STAMP)
+test: $(STAMP) $(KERNELS)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) $(KERNELS)
 	$(PY) -m bench.run_all
 
 # 10^5 mutated streams through every decoding path (about 15 minutes here).
-fuzz: $(STAMP)
+fuzz: $(STAMP) $(KERNELS)
 	FUZZ_EXAMPLES=100000 $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 # The live pipeline for SOAK_MINUTES (default 10) with parameters changing every 3 s.
 SOAK_MINUTES ?= 10
-soak: $(STAMP)
+soak: $(STAMP) $(KERNELS)
 	$(PY) -m bench.soak --minutes $(SOAK_MINUTES)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache $(KERNELS)

@@ -150,7 +150,7 @@ def slice_cost(frames: int, sizes: Sequence[tuple[int, int]] = SPEED_SIZES[1:],
     (balanced, one quality): what the slices cost in bits."""
     from livecodec.codec import CodecParams, Decoder, Encoder, psnr
     from livecodec.codec.common.blocks import padded_size
-    from livecodec.codec.common.slices import choose_slice_count
+    from livecodec.codec.encoder.analysis import choose_slice_count
     from livecodec.codec.encoder import encoder as encoder_module
 
     rows = []

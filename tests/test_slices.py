@@ -7,8 +7,9 @@ from livecodec.app.sources import DemoScene
 from livecodec.codec import BitstreamError, CodecParams, Decoder, Encoder
 from livecodec.codec.common.bitstream import PACKET_REFRESH, build_packet, parse_packet
 from livecodec.codec.common.framing import unpack_refresh_header
-from livecodec.codec.common.slices import choose_slice_count, legacy_slice_count
+from livecodec.codec.common.slices import legacy_slice_count
 from livecodec.codec.encoder import encoder as encoder_module
+from livecodec.codec.encoder.analysis import choose_slice_count
 
 
 @pytest.mark.parametrize("width, height, slices", [

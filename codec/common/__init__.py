@@ -5,6 +5,6 @@ The stream's container and headers (``bitstream``, ``framing``), its symbols (``
 ``tools``), prediction (``inter_prediction``, ``intra_prediction``), the inverse transform
 (``transform``), reconstruction (``reconstruct``) and the in-loop filter (``deblock``); with
 the kernels and threads under them (``simd``, ``parallel``), the errors a stream can raise
-(``errors``) and the quality measures (``metrics``). Nothing here decides anything: the
-decisions are ``codec.encoder``'s.
+(``errors``) and the quality measures every user of the codec reports (``metrics``). Nothing
+here decides anything: the decisions are ``codec.encoder``'s.
 """

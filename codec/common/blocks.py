@@ -1,4 +1,4 @@
-"""Frame <-> padded YCrCb 4:2:0 planes, block views and block means.
+"""Frame <-> padded YCrCb 4:2:0 planes (the encoder's block statistics: ``codec.encoder.analysis``).
 
 The codec works on three planes: full-resolution luma and half-resolution Cr and Cb (4:2:0,
 as every mainstream video codec does: the eye resolves colour detail far less than brightness).
@@ -15,12 +15,10 @@ import numpy as np
 from numba import njit
 
 from .limits import MAX_DIMENSION
-from .parallel import per_plane_in_bands, run_parallel
-from .simd import (BGR_PIXELS, CENTRE_SCALE, NO_LIMIT, SPLIT_PIXELS, YCRCB_TO_BGR, bgr_pixels16,
-                   block_abs_dev, block_sad, split_pixels32)
+from .parallel import run_parallel
+from .simd import BGR_PIXELS, SPLIT_PIXELS, YCRCB_TO_BGR, bgr_pixels16, split_pixels32
 
-__all__ = ["Planes", "padded_size", "frame_to_planes", "planes_to_frame", "block_means",
-           "block_sums_abs_dev", "MAX_DIMENSION"]
+__all__ = ["Planes", "padded_size", "frame_to_planes", "planes_to_frame", "MAX_DIMENSION"]
 
 
 class Planes(NamedTuple):
@@ -133,56 +131,3 @@ def _ycrcb_to_bgr_rows(y, cr, cb, out, row0, row1):
             x += 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
-def _plane_block_means(plane, block, out, channel, zeros):
-    """Block sums as SADs against ``zeros`` (a block of zeros: one vector sum a row)."""
-    rows, cols = out.shape[:2]
-    scale = 1.0 / (block * block)
-    for r in range(rows):
-        for c in range(cols):
-            out[r, c, channel] = block_sad(plane, r * block, c * block, zeros, 0, 0, block,
-                                           NO_LIMIT) * scale
-
-
-def block_means(planes: Planes, block_size: int) -> np.ndarray:
-    """Mean (Y, Cr, Cb) of every coding block: float32 (rows, cols, 3)."""
-    rows, cols = planes.y.shape[0] // block_size, planes.y.shape[1] // block_size
-    out = np.empty((rows, cols, 3), np.float32)
-    sides = (block_size, block_size // 2, block_size // 2)
-    zeros = np.zeros((block_size, block_size), np.uint8)
-    contiguous = [np.ascontiguousarray(plane) for plane in planes]   # rows load as vectors
-    per_plane_in_bands(lambda k, r0, r1: _plane_block_means(
-        contiguous[k][r0 * sides[k]:r1 * sides[k]], sides[k], out[r0:r1], k, zeros), [rows] * 3)
-    return out
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _abs_dev_sums(plane, block, centres, out):
-    k, rows, cols = out.shape
-    for r in range(rows):
-        for c in range(cols):
-            for m in range(k):
-                out[m, r, c] = block_abs_dev(plane, r * block, c * block, block,
-                                             centres[m, r, c]) / CENTRE_SCALE
-
-
-def block_sums_abs_dev(plane: np.ndarray, block: int, centres: np.ndarray) -> np.ndarray:
-    """Sum of |pixel - centre| over each block, for each of k centres per block.
-
-    Args:
-        plane: (H, W) uint8; block: block side.
-        centres: (k, rows, cols) values to measure every block against (one pass for all k),
-            used to 1/16 of a grey level.
-
-    Returns:
-        float32 (k, rows, cols).
-    """
-    rows = plane.shape[0] // block
-    plane = np.ascontiguousarray(plane)     # rows load as vectors
-    centres = np.round(np.asarray(centres, np.float32) * CENTRE_SCALE).astype(np.int32)
-    out = np.empty((len(centres), rows, plane.shape[1] // block), np.float32)
-    half = rows // 2        # top and bottom halves on two cores
-    run_parallel([
-        lambda: _abs_dev_sums(plane[:half * block], block, centres[:, :half], out[:, :half]),
-        lambda: _abs_dev_sums(plane[half * block:], block, centres[:, half:], out[:, half:])])
-    return out

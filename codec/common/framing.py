@@ -46,7 +46,7 @@ class RefreshHeader:
     palette: np.ndarray     # uint8 (K, 3) in (Y, Cr, Cb)
     slices: int             # slices of this and the following predicted pictures
     deblock: bool = False   # the deblocking filter on this and the following pictures
-    intra: bool = False     # blocks of this picture may be intra-predicted (codec.common.intra_prediction)
+    intra: bool = False     # blocks of this picture may be intra-predicted
     qpel: bool = False      # vectors of the following pictures in quarter pels (else half)
     carry_contexts: bool = False    # predicted pictures' slices start from the last picture's
 

@@ -74,8 +74,9 @@ def vector_predictor(mvs, r, c):
 def vector_predictors(mvs: np.ndarray, bands: list[tuple[int, int]]) -> np.ndarray:
     """``vector_predictor`` for every block of a final vector field, slice by slice.
 
-    Each band of block rows (a slice, ``codec.common.slices.slice_rows``) is predicted as if it were a
-    picture of its own (its first row has no top neighbours), so slices decode independently.
+    Each band of block rows (a slice, ``codec.common.slices.slice_rows``) is predicted as if it
+    were a picture of its own (its first row has no top neighbours), so slices decode
+    independently.
     """
     out = np.empty_like(mvs, dtype=np.int32)
     for r0, r1 in bands:

@@ -73,7 +73,9 @@ def block_tiles(plane, levels, coded, has_residual, r, c, b, n, top_row, mode, f
     ``quantise(forward, plane, levels, coded, tr, tc, n, zigzag, top_row)`` runs on each tile
     once its prediction is in ``plane`` and before it is rebuilt: the encoder chooses the
     tile's levels there (``forward`` holds what it needs), the decoder passes
-    ``levels_as_sent``. Both sides run these lines, so they rebuild the same samples."""
+    ``levels_as_sent``. Both sides run these lines, so they rebuild the same samples. numba
+    compiles this loop once per ``quantise`` it is given: pass a global jitted function, the
+    same one at each call site."""
     k = b // n
     y0 = r * b
     x0 = c * b

@@ -7,8 +7,9 @@ __all__ = ["MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MODE_INTRA_DC", "MODE_INT
 #: A block's mode (values as coded): skip = vector is its prediction and no residual;
 #: inter = coded vector and residual; palette = one flat palette colour (vector counts as zero).
 MODE_SKIP, MODE_INTER, MODE_PALETTE = 0, 1, 2
-#: Spatial intra prediction of refresh frames (codec.common.intra_prediction): the mean of the samples above and
-#: to the left, the row above copied down, the column to the left copied across. Like palette
+#: Spatial intra prediction of refresh frames (codec.common.intra_prediction): the mean of the
+#: samples above and to the left, the row above copied down, the column to the left copied
+#: across. Like palette
 #: blocks they are intra blocks: every mode from MODE_PALETTE up.
 MODE_INTRA_DC, MODE_INTRA_V, MODE_INTRA_H = 3, 4, 5
 

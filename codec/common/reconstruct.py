@@ -1,6 +1,6 @@
 """Rebuild a picture from decoded symbols: the path the encoder and decoder share for
-predicted frames and for refresh frames without intra prediction (``codec.common.intra_prediction`` rebuilds
-those with it, also shared by both sides).
+predicted frames and for refresh frames without intra prediction
+(``codec.common.intra_prediction`` rebuilds those with it, also shared by both sides).
 
 Keeping this in one place is what makes the loop closed: the encoder's reference is produced
 by exactly the code that produces the decoder's output.

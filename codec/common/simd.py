@@ -23,7 +23,8 @@ guarantees that every row lies inside its array, whose rows must be contiguous (
 the kernel is refused when compiled): nothing is bounds-checked.
 
 numba's cache does not see a change here in the kernels that inline these intrinsics: after
-editing this file, delete codec/__pycache__/*.nbi and *.nbc (``make`` does on a reinstall).
+editing this file, delete the cached kernels (``find codec -name '*.nb[ic]' -delete``; every
+``make`` target does when a codec source is newer than its last run).
 """
 from __future__ import annotations
 

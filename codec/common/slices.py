@@ -6,8 +6,8 @@ motion search and the vector prediction. A slice's coder starts from fresh conte
 refresh picture and, when the stream says so (format version 4), from where the same slice of
 the previous picture left them in a predicted one (``SliceContexts``). How many slices a
 picture has is a property of the stream (stated in the refresh header), never of the machine:
-the encoder picks it from the frame size (``choose_slice_count``), so a given input gives the same
-bytes on one core or eight. The symbols of a payload are
+the encoder picks it from the frame size (``codec.encoder.analysis.choose_slice_count``), so a
+given input gives the same bytes on one core or eight. The symbols of a payload are
 
     LEB128 byte length of slice 0 | slice 0 | ... | last slice (runs to the end)
 """
@@ -22,8 +22,8 @@ from .parallel import run_parallel
 from .syntax import DECODE_ERRORS, N_CONTEXTS, decode_symbols, encode_symbols
 from .transform import LEVEL_DTYPE, transform_size
 
-__all__ = ["encode_slices", "decode_slices", "slice_rows", "choose_slice_count",
-           "legacy_slice_count", "MAX_SLICES", "SliceContexts"]
+__all__ = ["encode_slices", "decode_slices", "slice_rows", "legacy_slice_count", "MAX_SLICES",
+           "MIN_SLICED_SAMPLES", "SliceContexts"]
 
 #: Most slices a refresh header can signal (6 bits).
 MAX_SLICES = 63
@@ -31,22 +31,9 @@ MAX_SLICES = 63
 #: contexts and the neighbours of its first row, which cost carphone (176x144) 3 % of its
 #: bits, bikes (640x272) under 1 %; a small frame is fast enough on one core.
 MIN_SLICED_SAMPLES = 100_000
-#: Luma samples per slice the encoder aims for above that: 640x480 gets 2 slices, 1280x720 4,
-#: 1920x1080 8 (enough for 8 cores), never more than ``ENCODER_MAX_SLICES``.
-SAMPLES_PER_SLICE = 250_000
-ENCODER_MAX_SLICES = 8
 
 #: Stand-in level array for frames without residual (quality 0).
 _NO_LEVELS = np.zeros((1, 1, 1), LEVEL_DTYPE)
-
-
-def choose_slice_count(rows: int, cols: int, block_size: int) -> int:
-    """The encoder's slice count for a picture of rows x cols blocks (written in the stream)."""
-    samples = rows * cols * block_size * block_size
-    if samples < MIN_SLICED_SAMPLES:
-        return 1
-    wanted = max(2, min(ENCODER_MAX_SLICES, round(samples / SAMPLES_PER_SLICE)))
-    return min(wanted, rows)
 
 
 def legacy_slice_count(rows: int, cols: int, block_size: int) -> int:

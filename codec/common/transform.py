@@ -232,7 +232,8 @@ def add_residual(prediction: np.ndarray, levels: np.ndarray, step_fp: int,
                  out: np.ndarray | None = None, coded: np.ndarray | None = None) -> np.ndarray:
     """Prediction plus the decoded residual, clipped to 8 bits: the reconstructed plane
     (written into ``out``, e.g. a band of a frame's plane, when given). ``coded``: the tiles
-    with a non-zero level when known (``forward_quantise``), else found here."""
+    with a non-zero level when known (``codec.encoder.quantise.forward_quantise``), else found
+    here."""
     if out is None:
         out = prediction.copy()
     else:

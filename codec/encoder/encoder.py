@@ -11,8 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from ..common.bitstream import PACKET_PREDICTED, PACKET_REFRESH, build_packet
-from ..common.blocks import (Planes, block_means, block_sums_abs_dev, frame_to_planes,
-                             planes_to_frame)
+from ..common.blocks import Planes, frame_to_planes, planes_to_frame
 from ..common.deblock import deblock
 from ..common.framing import RefreshHeader, pack_predicted_header, pack_refresh_header
 from ..common.inter_prediction import vector_predictors, vectors_in_pixels
@@ -20,9 +19,10 @@ from ..common.limits import check_frame_size
 from ..common.modes import FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP
 from ..common.parallel import check_threads, per_plane_in_bands, using_threads
 from ..common.reconstruct import predict, reconstruct
-from ..common.slices import SliceContexts, choose_slice_count, encode_slices, slice_rows
+from ..common.slices import SliceContexts, encode_slices, slice_rows
 from ..common.syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, label_bits
 from ..common.transform import STEP_ONE, plane_steps, quality_to_step, transform_size, zero_levels
+from .analysis import block_means, block_sums_abs_dev, choose_slice_count
 from .intra_decision import code_intra
 from .motion_search import diamond_search
 from .palette import fit_palette, nearest_labels
@@ -296,7 +296,7 @@ class Encoder:
         ref = self._reference
         mvs, sads = diamond_search(planes.y, ref.y, bs, p.search_range, lam, self._prev_mvs,
                                    self._bands, work.early_stop, work.neighbour_stop,
-                                   self._tools.pel_shift, work.quarter_pel)
+                                   self._tools.pel_shift, work.quarter_pel, work.predictor_check)
         means = block_means(planes, bs)
         rows, cols = means.shape[:2]
         nearest = nearest_labels(means.reshape(-1, 3), palette).reshape(rows, cols)

@@ -18,8 +18,8 @@ from ..common.modes import MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALET
 from ..common.parallel import run_parallel
 from ..common.simd import NO_LIMIT, block_sad, fill_block
 from ..common.transform import STEP_ONE, dct_basis, transform_size
-from .quantise import quantise_tile, tile_bound
-from .rdoq import rate_table, rdo_scratch, rdo_tile
+from .quantise import quantise_rdo_tile, tile_bound
+from .rdoq import rate_table, rdo_scratch
 
 __all__ = ["code_intra", "INTRA_MODE_BITS"]
 
@@ -30,16 +30,14 @@ INTRA_MODE_BITS = 2.0
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _quantise_against_prediction(forward, plane, levels, coded, tr, tc, n, zigzag, top_row):
     """``block_tiles``'s quantise step on the encoder: the tile's levels from its source
-    against the prediction now in ``plane``, then re-decided by RDOQ when its lambda > 0.
+    against the prediction now in ``plane`` (``quantise_rdo_tile``).
     ``forward`` = (source plane, float basis, its transpose, 1/step, rounding, bound, three
     n x n float scratch tiles, RDOQ's lambda, rate table, plane kind, four scratch vectors)."""
     (src, fbasis, fbasis_t, inv_step, rounding, bound, fres, frows, fcoeffs, rd_lambda, rates,
      kind, x, chosen, cost_coded, cost_last) = forward
-    quantise_tile(src, plane, tr, tc, n, fbasis, fbasis_t, zigzag, inv_step, rounding, 0.0, bound,
-                  levels, coded, fres, frows, fcoeffs)
-    if rd_lambda > 0 and coded[tr, tc]:
-        rdo_tile(fcoeffs, tr, tc, n, zigzag, inv_step, rd_lambda, rates, kind, levels, coded,
-                 top_row // n, x, chosen, cost_coded, cost_last)
+    quantise_rdo_tile(src, plane, tr, tc, n, fbasis, fbasis_t, zigzag, inv_step, rounding, 0.0,
+                      bound, levels, coded, fres, frows, fcoeffs, rd_lambda, rates, kind,
+                      top_row // n, x, chosen, cost_coded, cost_last)
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")

@@ -13,22 +13,22 @@ from ..common.inter_prediction import clamp, predict_block, vector_predictor
 from ..common.parallel import run_parallel
 from ..common.simd import bilinear_row16, block_sad
 
-__all__ = ["diamond_search", "mv_bits", "half_pel_planes"]
+__all__ = ["diamond_search", "mv_bits", "half_pel_planes", "PREDICTOR_BONUS_BITS"]
 
 
 #: Large diamond (8 points at distance 2) and small diamond (4 points at distance 1).
 _LDSP = np.array([[0, -2], [1, -1], [2, 0], [1, 1], [0, 2], [-1, 1], [-2, 0], [-1, -1]], np.int64)
-
-
 _SDSP = np.array([[0, -1], [1, 0], [0, 1], [-1, 0]], np.int64)
-
-
 #: The 8 neighbours of a point, scaled by the refinement's unit (a half or a quarter pel).
 _RING = np.array([[-1, -1], [0, -1], [1, -1], [-1, 0], [1, 0], [-1, 1], [0, 1], [1, 1]],
-                     np.int64)
-
-
+                 np.int64)
 _MAX_DIAMOND_STEPS = 64
+#: Bits the exact (sub-pel) vector predictor is credited with when ``predictor_check`` tries it
+#: last: a block left at its predictor with no residual is coded as a skip, a flag and nothing
+#: else. BD-rate against not trying it (balanced, 40 frames, quality 25-85; carphone / bikes /
+#: scene_cuts / demo): 0 bits -0.7 / -1.7 / -0.6 / -0.1 %, 1.5 bits -0.9 / -2.2 / -1.1 / -0.0 %,
+#: 3 bits -0.6 / -2.4 / -1.7 / +0.2 %, 6 bits -0.5 / -2.1 / -1.0 / +0.9 %.
+PREDICTOR_BONUS_BITS = 1.5
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -65,7 +65,7 @@ def half_pel_planes(ref: np.ndarray) -> np.ndarray:
 
     Computed once per frame (top and bottom halves on both cores) so that half-pel SADs cost
     the same as integer ones; inside the picture the values equal the bilinear samples of
-    ``_sample``.
+    ``codec.common.inter_prediction.predict_block``.
     """
     h, w = ref.shape
     planes = np.empty((3, h, w), np.uint8)
@@ -120,7 +120,8 @@ def _sad_sub(cur, ref, halves, y0, x0, vy, vx, pel_shift, bs, limit, scratch):
 def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int, lam: float,
                    prev_mvs: np.ndarray, bands: list[tuple[int, int]],
                    early_stop: float = 1.0, neighbour_stop: bool = True, pel_shift: int = 1,
-                   quarter_points: int = 8) -> tuple[np.ndarray, np.ndarray]:
+                   quarter_points: int = 8, predictor_check: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Motion vectors (sub-pel units) and SADs for every block of ``cur`` against ``ref``.
 
     The frame's slices (``bands`` of block rows) are searched in parallel; a slice's first row
@@ -139,6 +140,9 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
         quarter_points: quarter-pel neighbours of the best half-pel point tried: 8 all, 4 the
             nearest, and the nearest four of the best of those if it moved (a small diamond:
             less work, most of the gain), 0 none (the vectors stay on half pels).
+        predictor_check: finally try the block's exact vector predictor, which the search
+            only reaches by chance (its starting points are whole pixels), credited with
+            ``PREDICTOR_BONUS_BITS``: more blocks end as skips.
 
     Returns:
         (mvs int32 (rows, cols, 2), sads int64 (rows, cols)).
@@ -151,8 +155,8 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
     run_parallel([
         (lambda r0=r0, r1=r1: _search_band(
             cur, ref, halves, bs, search_range, lam, prev_mvs[r0:r1], early_stop,
-            neighbour_stop, pel_shift, quarter_points, r0, mvs[r0:r1], sads[r0:r1],
-            np.zeros((6, 2), np.int64),
+            neighbour_stop, pel_shift, quarter_points, predictor_check, r0, mvs[r0:r1],
+            sads[r0:r1], np.zeros((6, 2), np.int64),
             np.full((2 * search_range + 1, 2 * search_range + 1), -1, np.int64),
             np.empty((bs, bs), np.uint8)))
         for r0, r1 in bands])
@@ -169,15 +173,16 @@ def _keep_better(cost, sad, x, y, best_cost, best_sad, best_x, best_y):
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
-                 neighbour_stop, pel_shift, quarter_points, row0, mvs, sads, cands, visited,
-                 scratch):
+                 neighbour_stop, pel_shift, quarter_points, predictor_check, row0, mvs, sads,
+                 cands, visited, scratch):
     """Diamond search of the block rows ``row0 ..`` into the band views ``mvs``/``sads``.
 
     Per block: start from the best of several predictors (zero, median, left, top, top-right,
     the co-located vector of the previous frame), stop at once when the match is as good as
     the noise, else walk the large diamond until its centre wins, then the small diamond, then
     try the 8 half-pel neighbours (and with quarter-pel vectors the 8 quarter-pel neighbours
-    of the best of those, or up to two steps of the 4-point diamond).
+    of the best of those, or up to two steps of the 4-point diamond); with
+    ``predictor_check``, last the exact predictor.
     Cost = SAD + lam * bits(vector - median).
     """
     rows, cols = sads.shape
@@ -280,6 +285,12 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                             sad + lam * bits, sad, tx, ty, best_cost, best_sad, hx, hy)
                     if hx == cx and hy == cy:
                         break
+            if predictor_check and (hx != pred[0] or hy != pred[1]):
+                bits = mv_bits(0) + mv_bits(0) - PREDICTOR_BONUS_BITS
+                sad = _sad_sub(cur, ref, halves, y0, x0, pred[1], pred[0], pel_shift, bs,
+                               np.int64(best_cost - lam * bits) + 1, scratch)
+                best_cost, best_sad, hx, hy = _keep_better(
+                    sad + lam * bits, sad, pred[0], pred[1], best_cost, best_sad, hx, hy)
             mvs[r, c, 0] = hx
             mvs[r, c, 1] = hy
             sads[r, c] = best_sad

@@ -36,12 +36,13 @@ class CodecParams:
             against compression; the decoder does not need to know it.
         deblock: the in-loop deblocking filter (``codec.common.deblock``); stated in every refresh
             header, so a change takes effect with a refresh. The fast preset leaves it off.
-        intra: spatial intra prediction of refresh-frame blocks (``codec.common.intra_prediction``) beside the
-            palette colour; stated in the refresh header too.
+        intra: spatial intra prediction of refresh-frame blocks
+            (``codec.common.intra_prediction``) beside the palette colour; stated in the
+            refresh header too.
         qpel: quarter-pel motion vectors (else half-pel); stated in the refresh header too.
             The fast preset keeps half-pel vectors.
-        rdoq: rate-distortion optimised quantisation (``codec.encoder.rdoq``): the encoder weighs each
-            level's bits against its error. Encoder only (the stream syntax does not change);
+        rdoq: rate-distortion optimised quantisation (``codec.encoder.rdoq``): the encoder
+            weighs each level's bits against its error. Encoder only (the stream syntax does not change);
             the fast preset leaves it off, and so does rate control (``target_kbps``).
     """
 

@@ -16,7 +16,7 @@ from ..common.transform import LEVEL_DTYPE, MAX_LEVEL, dct_basis, log2_size, zig
 from .rdoq import rate_table, rdo_scratch, rdo_tile
 
 __all__ = ["ROUNDING_INTRA", "ROUNDING_INTER", "forward_quantise", "quantise_tile",
-           "tile_bound"]
+           "quantise_rdo_tile", "tile_bound"]
 
 
 #: Dead-zone rounding offsets (fraction of a step added before truncation). Tuned on the
@@ -47,11 +47,9 @@ def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv
     bound = tile_bound(basis, n, inv_step)
     for tr in range(tile_rows):
         for tc in range(tile_cols):
-            quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step,
-                          rounding, zero_sad, bound, levels, coded, res, rows_t, coeffs)
-            if rd_lambda > 0 and coded[tr, tc]:
-                rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, rd_lambda, rates, kind, levels,
-                         coded, 0, x, chosen, cost_coded, cost_last)
+            quantise_rdo_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step,
+                              rounding, zero_sad, bound, levels, coded, res, rows_t, coeffs,
+                              rd_lambda, rates, kind, 0, x, chosen, cost_coded, cost_last)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -95,6 +93,20 @@ def quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_st
             level = min(np.int64(magnitude), MAX_LEVEL)
             levels[tr, tc, z] = -level if c < 0 else level
             coded[tr, tc] = True
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
+def quantise_rdo_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step, rounding,
+                      zero_sad, bound, levels, coded, res, rows_t, coeffs, rd_lambda, rates, kind,
+                      first_row, x, chosen, cost_coded, cost_last):
+    """``quantise_tile``, then, when ``rd_lambda`` > 0 and the tile codes, its levels chosen
+    again by ``rdoq.rdo_tile`` (``first_row``: the slice's first tile row, for the coded-flag
+    context; x .. cost_last: ``rdoq.rdo_scratch``)."""
+    quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step, rounding,
+                  zero_sad, bound, levels, coded, res, rows_t, coeffs)
+    if rd_lambda > 0 and coded[tr, tc]:
+        rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, rd_lambda, rates, kind, levels, coded,
+                 first_row, x, chosen, cost_coded, cost_last)
 
 
 def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: float,
