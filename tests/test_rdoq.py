@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.bdrate import bd_rate
+from livecodec.app.evaluation.bdrate import bd_rate
 from livecodec.codec import CodecParams, Decoder, Encoder, psnr
 from livecodec.codec.entropy import BIT_COST, PROB_ONE, new_contexts
 from livecodec.codec.rdoq import forward_quantise_rdo, rate_table
