@@ -17,6 +17,7 @@ from livecodec.codec import PRESETS, SSIM_MIN_SIDE, CodecParams, kbps
 
 from .cli import (EXIT_OK, STOP, UsageError, _add_capture_options, _capture, _check_frames_option,
                   _check_output, _frames, _open)
+from .evaluation.anchors import FfmpegError
 from .evaluation.bdrate import BDResult
 from .evaluation.rd import (METHODS, SETTING_NAME, anchor_plan, bd_rates, livecodec_point,
                             run_anchors, sweep_settings)
@@ -93,6 +94,9 @@ def _measure(frames: list[np.ndarray], fps: float, params: CodecParams, quick: b
         sweeps, ceiling, notes = run_anchors(frames, fps, jpeg_q=settings["mjpeg"],
                                              mpeg4_q=settings["mpeg4"],
                                              x264_crf=settings["x264"], on_point=point_done)
+    except FfmpegError as exc:
+        STOP.check()        # a Ctrl+C reached ffmpeg too: report the stop, not its failure
+        raise RuntimeError(str(exc).splitlines()[0]) from exc   # one line; the command after it
     finally:
         bar.close()
     sweeps = {"livecodec": lc, **sweeps}

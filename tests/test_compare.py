@@ -1,6 +1,7 @@
 """``livecodec compare``: the BD-rate table against every anchor, the RD plot and the JSON on a
 few frames of real footage; JPEG alone (and one line saying why) without ffmpeg; bad outputs
-refused in one line before any coding, leaving an existing file as it was."""
+refused in one line before any coding, leaving an existing file as it was; an ffmpeg failure
+in one line, with nothing written."""
 from __future__ import annotations
 
 import json
@@ -109,3 +110,20 @@ class TestRefusedBeforeAnyCoding:
                 "missing source": "missing.mp4"}[case] in line
         assert keep.read_bytes() == OLD and source.read_bytes() == before
         assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "keep.png"]
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None,
+                    reason="ffmpeg is not installed: no ffmpeg anchor to fail")
+def test_an_ffmpeg_failure_is_one_line_and_writes_nothing(monkeypatch, tmp_path, capfd):
+    if "mpeg4" not in anchors.ffmpeg_encoders():
+        pytest.skip("this ffmpeg has no mpeg4 encoder")
+
+    def fail(*args, **kwargs):
+        raise anchors.FfmpegError("ffmpeg encode failed (1): Unknown encoder\n"
+                                  "  command: ffmpeg ...")
+    monkeypatch.setattr(anchors, "mpeg4_point", fail)
+    plot = tmp_path / "rd.png"
+    assert main(["compare", "demo", "--size", "96x64", "--frames", "2", "--quick",
+                 "--out", str(plot)]) == 1
+    assert "ffmpeg encode failed (1): Unknown encoder" in one_error_line(capfd)
+    assert list(tmp_path.iterdir()) == []
