@@ -206,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .link_commands import add_link_commands    # send, receive (it imports these helpers)
     add_link_commands(sub)
+    from .compare_command import add_compare_command    # compare (it imports these helpers too)
+    add_compare_command(sub)
     return parser
 
 
@@ -541,9 +543,15 @@ def cmd_receive(args: argparse.Namespace) -> int:
     return receive(args)
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare_command import cmd_compare as compare     # app/compare_command.py
+    return compare(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "gui": cmd_gui, "encode": cmd_encode, "decode": cmd_decode, "info": cmd_info,
     "eval": cmd_eval, "quantize": cmd_quantize, "send": cmd_send, "receive": cmd_receive,
+    "compare": cmd_compare,
 }
 
 

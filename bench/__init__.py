@@ -5,9 +5,10 @@ Run everything with ``python -m bench.run_all`` (what ``make bench`` does); it w
 
 Modules:
     common   clips, frame loading, machine description
-    bdrate   Bjontegaard delta rate / PSNR (piecewise cubic or cubic polynomial fit)
-    anchors  OpenCV JPEG (MJPEG), ffmpeg MPEG-4 Part 2 and x264, the yuv420p ceiling
-    rd       livecodec quality sweeps and the anchors' sweeps on the same frames
+    rd       livecodec's and the anchors' sweeps on every clip, in worker processes
     speed    encode / decode frames per second and per-stage encoder and decoder times
     run_all  the whole run and the report
+
+The measurements themselves (anchors, BD-rate, sweeps, the RD plot) are in
+``livecodec.app.evaluation``, which ``livecodec compare`` runs on a user's own clip.
 """

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["fmt", "SSIM_STRIDE", "REPO_ROOT", "MEDIA_DIR", "DOCS_DIR", "Clip", "CLIPS",
+__all__ = ["fmt", "REPO_ROOT", "MEDIA_DIR", "DOCS_DIR", "Clip", "CLIPS",
            "load_frames", "machine_info", "clip_pixels", "clip_frame_count"]
 
 #: The repository root, from this file's location (bench/common.py).
@@ -17,10 +17,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Shared test footage, next to the repository (DESIGN.md: ../shared/media).
 MEDIA_DIR = REPO_ROOT.parent / "shared" / "media"
 DOCS_DIR = REPO_ROOT / "docs"
-#: SSIM in the RD tables is the mean over every 7th frame (0, 7, 14, ...): it cost most of the
-#: anchors stage's 33 minutes on every frame. 7 is prime to the 30-frame refresh interval, so
-#: refresh frames weigh in the sample as they do in the clip; PSNR still covers every frame.
-SSIM_STRIDE = 7
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,8 @@ def _summary(before: dict, after: dict, elapsed: float, latencies: list[float],
 
 def hd_clip(width: int, height: int) -> Path:
     """bikes scaled to width x height at 30 fps (made once with ffmpeg, kept in the temp dir)."""
-    from .anchors import ffmpeg_path
+    from livecodec.app.evaluation.anchors import ffmpeg_path
+
     from .common import CLIPS
 
     path = Path(tempfile.gettempdir()) / f"livecodec-bikes-{width}x{height}.mp4"

@@ -24,8 +24,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from . import anchors
-from .bdrate import compare
+from livecodec.app.evaluation import anchors
+from livecodec.app.evaluation.bdrate import compare
+
 from .common import CLIPS, load_frames
 
 #: Quality sweep of the BD-rate comparison (five points span the useful range).
@@ -50,7 +51,7 @@ TOOLS_OFF = {"deblocking filter": {"deblock": False}, "intra prediction": {"intr
 def _point(task: tuple[str, str, dict, int, int]) -> tuple[str, str, int, float, float]:
     from livecodec.codec import CodecParams
 
-    from .rd import livecodec_point
+    from livecodec.app.evaluation.rd import livecodec_point
 
     clip, variant, changes, quality, frames = task
     point = livecodec_point(load_frames(CLIPS[clip], frames)[0], quality, CodecParams(**changes))

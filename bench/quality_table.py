@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .anchors import jpeg_point
+from livecodec.app.evaluation.anchors import jpeg_point
+from livecodec.app.evaluation.rd import livecodec_point
+
 from .common import CLIPS, load_frames
-from .rd import livecodec_point
 
 LIVECODEC = (15, 25, 35, 45, 50, 55, 65, 75, 85, 95)
 JPEG = (5, 10, 20, 30, 40, 50, 60, 70, 80, 95)

@@ -17,9 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import anchors
-from .common import (CLIPS, DOCS_DIR, REPO_ROOT, SSIM_STRIDE, clip_frame_count, fmt,
-                     machine_info)
+from livecodec.app.evaluation import anchors
+from livecodec.app.evaluation.quality import SSIM_STRIDE
+from livecodec.app.evaluation.rd import sweep_settings
+
+from .common import CLIPS, DOCS_DIR, REPO_ROOT, clip_frame_count, fmt, machine_info
 
 #: Frames per clip in the full run when --frames is not given; None = the whole file. The whole
 #: files keep the run near 10 minutes on a quiet 2-core machine; cap them here if the codec gets
@@ -75,7 +77,7 @@ def _loadavg() -> str:
 
 # -- report sections --------------------------------------------------------------------------
 def _summary_section(rd: list[dict]) -> list[str]:
-    from .rd import ANCHORS, METHODS
+    from livecodec.app.evaluation.rd import ANCHORS, METHODS
 
     lines = ["## BD-rate summary", "",
              "livecodec against each anchor: bits saved at equal PSNR (negative = livecodec "
@@ -187,7 +189,7 @@ def _speed_section(speed: list[dict]) -> list[str]:
 
 
 def _clip_section(r: dict) -> list[str]:
-    from .rd import METHODS, SETTING_NAME
+    from livecodec.app.evaluation.rd import METHODS, SETTING_NAME
 
     ceiling = ("not measured (no ffmpeg)" if r["ceiling"] is None
                else f"{r['ceiling']:.2f} dB")
@@ -418,14 +420,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _rewrite(path: Path, out: Path) -> int:
     """Report and plots again from saved results (after a change to the report's layout)."""
-    from . import rd as rd_mod
+    from livecodec.app.evaluation.rdplot import plot_rd
+
     from . import speed as speed_mod
 
     saved = json.loads(path.read_text(encoding="utf-8"))
     meta, rd_results, speed_results = saved["meta"], saved["rd"], saved["speed"]
     if meta.get("plots", True):
         for r in rd_results or []:
-            rd_mod.plot_rd(r, out / f"rd_{r['name']}.png")
+            plot_rd(r, out / f"rd_{r['name']}.png")
         if speed_results:
             speed_mod.plot_speed(speed_results, out / "speed.png")
     write_report(out / "BENCHMARKS.md", rd_results, speed_results, meta,
@@ -475,12 +478,14 @@ def main(argv: list[str] | None = None) -> int:
         plots = False
         print("note: matplotlib not installed: no plots (pip install matplotlib)", file=sys.stderr)
 
-    from . import rd as rd_mod
+    from livecodec.app.evaluation.rdplot import plot_rd
+
+    from .rd import run_rd
     rd_results = speed_results = None
     if not args.no_rd and clips:
-        rd_results = rd_mod.run_rd(clips, caps, quick=args.quick, jobs=args.jobs)
+        rd_results = run_rd(clips, caps, quick=args.quick, jobs=args.jobs)
         for r in rd_results if plots else []:
-            rd_mod.plot_rd(r, out / f"rd_{r['name']}.png")
+            plot_rd(r, out / f"rd_{r['name']}.png")
     if not args.no_speed:
         from . import speed as speed_mod
         speed_results = speed_mod.run_speed(quick=args.quick)
@@ -536,10 +541,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": seconds, "git": _git_revision(), "machine": machine_info(),
         "ffmpeg": anchors.ffmpeg_version(), "frames_text": frames_text, "quick": q,
         "plots": plots, "load": (load_start, _loadavg()),
-        "sweeps": {"livecodec": list(rd_mod.QUICK_QUALITIES if q else rd_mod.LIVECODEC_QUALITIES),
-                   "mjpeg": list(rd_mod.QUICK_JPEG if q else rd_mod.JPEG_QUALITIES),
-                   "mpeg4": list(rd_mod.QUICK_MPEG4 if q else rd_mod.MPEG4_QS),
-                   "x264": list(rd_mod.QUICK_X264 if q else rd_mod.X264_CRFS)},
+        "sweeps": {key: list(values) for key, values in sweep_settings(q).items()},
     }
     report = out / "BENCHMARKS.md"
     write_report(report, rd_results, speed_results, meta, rc_results, entropy_results,

@@ -8,9 +8,9 @@ import time
 import numpy as np
 import pytest
 
-from bench import anchors
-from bench.bdrate import (BDResult, bd_psnr, bd_rate, compare, frontier, pchip_integral,
-                          pchip_slopes)
+from livecodec.app.evaluation import anchors
+from livecodec.app.evaluation.bdrate import (BDResult, bd_psnr, bd_rate, compare, frontier,
+                                             pchip_integral, pchip_slopes)
 
 PSNRS = np.array([30.0, 32.5, 34.0, 36.8, 38.0, 41.0])
 RATES = np.array([0.02, 0.035, 0.05, 0.09, 0.12, 0.25])
@@ -148,12 +148,11 @@ def test_ffmpeg_anchors_round_trip_every_frame_under_the_yuv420_ceiling():
 
 @needs_ffmpeg
 def test_every_x264_preset_is_swept_as_its_own_anchor():
-    from bench import rd
-    from bench.common import CLIPS
+    from livecodec.app.evaluation import rd
 
     if "libx264" not in anchors.ffmpeg_encoders():
         pytest.skip("this ffmpeg has no libx264")
-    sweeps, _, _ = rd.run_anchors(CLIPS["demo"], _tiny_clip(3), 30.0, jpeg_q=(50,),
+    sweeps, _, _ = rd.run_anchors(_tiny_clip(3), 30.0, jpeg_q=(50,),
                                   mpeg4_q=(5,), x264_crf=(30,))
     assert {"x264", "x264_veryfast", "x264_medium"} <= set(sweeps) <= {"mjpeg", "mpeg4", *rd.ANCHORS}
     assert all(sweeps[key][0]["bytes"] > 0 for key in rd.X264_KEYS.values())
@@ -169,18 +168,17 @@ def test_ffmpeg_anchor_rejects_odd_sizes():
 
 
 def test_anchors_skip_ffmpeg_with_a_note_when_it_is_absent(monkeypatch):
-    from bench import rd
-    from bench.common import CLIPS
+    from livecodec.app.evaluation import rd
 
     monkeypatch.setattr(anchors, "ffmpeg_path", lambda: None)
-    sweeps, ceiling, notes = rd.run_anchors(CLIPS["demo"], _tiny_clip(3), 30.0, jpeg_q=(50,),
+    sweeps, ceiling, notes = rd.run_anchors(_tiny_clip(3), 30.0, jpeg_q=(50,),
                                             mpeg4_q=(5,), x264_crf=(30,))
     assert list(sweeps) == ["mjpeg"] and ceiling is None
     assert any("ffmpeg is not installed" in n for n in notes)
 
 
 def test_livecodec_point_on_a_tiny_clip():
-    from bench.rd import livecodec_point
+    from livecodec.app.evaluation.rd import livecodec_point
 
     frames = _tiny_clip(4)
     lo, hi = livecodec_point(frames, 10), livecodec_point(frames, 90)
@@ -192,7 +190,6 @@ def test_livecodec_point_on_a_tiny_clip():
 
 def test_stage_timers_restore_the_codec_functions():
     import livecodec.codec.encoder.encoder as emod
-
     from bench.speed import stage_timers
 
     before = dict(vars(emod))
@@ -252,10 +249,9 @@ def test_tools_table_has_each_switchable_tool_for_each_clip():
 
 
 def test_entropy_report_counts_every_stream_of_a_short_clip():
-    from livecodec.codec import CodecParams
-
     from bench.common import CLIPS, load_frames
     from bench.entropy_report import measure
+    from livecodec.codec import CodecParams
 
     if not CLIPS["carphone"].available():
         pytest.skip("../shared/media/carphone.mp4 not present")
@@ -269,7 +265,6 @@ def test_every_codec_function_the_encoder_and_decoder_call_has_its_own_stage():
     tools' own kernels are named stages (the intra coder once landed in entropy coding)."""
     import livecodec.codec.decoder.decoder as dmod
     import livecodec.codec.encoder.encoder as emod
-
     from bench.speed import DECODER_STAGES, ENCODER_STAGES, _codec_callables, classify
 
     assert classify("code_intra", ENCODER_STAGES).startswith("intra refresh coding")

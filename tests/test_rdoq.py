@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from livecodec.app.evaluation.bdrate import bd_rate
 from livecodec.codec import CodecParams, Decoder, Encoder, psnr
 from livecodec.codec.common.entropy import BIT_COST, PROB_ONE, new_contexts
 from livecodec.codec.common.syntax import N_CONTEXTS
 from livecodec.codec.common.transform import LEVEL_DTYPE
 from livecodec.codec.encoder.quantise import forward_quantise
 from livecodec.codec.encoder.rdoq import rate_table
-
-from bench.bdrate import bd_rate
 from tests.media import read_frames
 
 

@@ -26,9 +26,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from livecodec.codec import psnr, ssim
-
-from .common import SSIM_STRIDE
+from .quality import mean_quality
 
 __all__ = ["SWS_FLAGS", "AnchorPoint", "ffmpeg_path", "ffmpeg_version", "ffmpeg_encoders",
            "jpeg_point", "mpeg4_point", "x264_point", "yuv420_ceiling", "FfmpegError",
@@ -202,14 +200,6 @@ def _run_decode(cmd: list[str], w: int, h: int, n: int) -> np.ndarray:
     return np.frombuffer(out.stdout, np.uint8).reshape(n, h, w, 3)
 
 
-def _mean_quality(frames: Sequence[np.ndarray], decoded) -> tuple[float, float]:
-    """(mean PSNR, mean SSIM) of decoded pictures against their frames (SSIM: every
-    ``SSIM_STRIDE``-th frame)."""
-    pairs = list(zip(frames, decoded, strict=True))
-    return (float(np.mean([psnr(a, b) for a, b in pairs])),
-            float(np.mean([ssim(a, b) for a, b in pairs[::SSIM_STRIDE]])))
-
-
 def _ffmpeg_point(frames, fps, codec_args, fmt, setting, workdir=None) -> AnchorPoint:
     if ffmpeg_path() is None:
         raise FfmpegError("ffmpeg is not installed")
@@ -225,7 +215,7 @@ def _ffmpeg_point(frames, fps, codec_args, fmt, setting, workdir=None) -> Anchor
         decoded = _run_decode(_decode_cmd(fmt_in, path), w, h, len(frames))
     finally:
         os.unlink(path)
-    mean_psnr, mean_ssim = _mean_quality(frames, decoded)
+    mean_psnr, mean_ssim = mean_quality(frames, decoded)
     return AnchorPoint(setting, n_bytes, mean_psnr, len(frames), w, h, seconds, mean_ssim)
 
 
@@ -265,6 +255,6 @@ def jpeg_point(frames: Sequence[np.ndarray], quality: int) -> AnchorPoint:
         encoded.append(buf)
         total += len(buf)
     seconds = time.perf_counter() - t0
-    mean_psnr, mean_ssim = _mean_quality(frames, [cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    mean_psnr, mean_ssim = mean_quality(frames, [cv2.imdecode(buf, cv2.IMREAD_COLOR)
                                                   for buf in encoded])
     return AnchorPoint(int(quality), total, mean_psnr, len(frames), w, h, seconds, mean_ssim)
