@@ -14,8 +14,9 @@ import json
 import sys
 from collections import defaultdict
 
-import livecodec.codec.encoder.encoder as encoder_module
 import numpy as np
+
+import livecodec.codec.encoder.encoder as encoder_module
 from livecodec.codec import CodecParams, Encoder
 from livecodec.codec.common.modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
 

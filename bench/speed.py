@@ -6,7 +6,7 @@ caches, first KMeans) is not counted; then R timed runs, each with a fresh Encod
 (so each run contains its refresh frames); fps = N / time of the run, median over the runs.
 
 Per-stage times come from separate runs in which the functions the encoder and decoder modules
-call (``codec.encoder.diamond_search`` and the like) are replaced *in the benchmark process
+call (``codec.encoder.encoder.diamond_search`` and the like) are replaced *in the benchmark process
 only* by timed wrappers; ``codec/`` is never modified. Each wrapped function is assigned a stage
 by its name, so new codec functions are picked up without editing this file; time not spent
 inside any wrapped function is the modules' own Python ("glue"). Nested wrapped calls are
@@ -133,7 +133,8 @@ class StageTimer:
 
 @contextlib.contextmanager
 def stage_timers() -> Iterator[tuple[StageTimer, StageTimer]]:
-    """Install timed wrappers in codec.encoder and codec.decoder; restore them on exit."""
+    """Install timed wrappers in codec.encoder.encoder and codec.decoder.decoder; restore them on
+    exit."""
     import livecodec.codec.decoder.decoder as dmod
     import livecodec.codec.encoder.encoder as emod
 

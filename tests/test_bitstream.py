@@ -7,6 +7,7 @@ import tracemalloc
 import zlib
 
 import pytest
+
 from livecodec.codec import FORMAT_VERSION, BitstreamError, ChecksumError, PacketReader
 from livecodec.codec.common.bitstream import (FILE_HEADER_SIZE, FILE_MAGIC, MAX_PAYLOAD,
                                               PACKET_PREDICTED, PACKET_REFRESH, SYNC, build_packet,

@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
 from livecodec.app.sources import DemoScene
 from livecodec.codec import (BitstreamError, ChecksumError, CodecParams, Decoder, Encoder,
                              FrameGapError, MissingReferenceError, bits_per_pixel, psnr,
@@ -23,7 +24,6 @@ from livecodec.codec.common.bitstream import (PACKET_PREDICTED, PACKET_REFRESH, 
                                               parse_packet)
 from livecodec.codec.common.modes import (MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V,
                                           MODE_PALETTE, MODE_SKIP)
-
 from tests.media import iter_frames, read_frames
 
 GOLDEN = Path(__file__).with_name("data") / "golden_stream.sha256"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from livecodec.app.sources import DemoScene
 from livecodec.codec import (MODE_INTER, MODE_PALETTE, MODE_SKIP, BitstreamError, CodecParams,
                              Decoder, Encoder, psnr)

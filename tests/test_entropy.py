@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from livecodec.codec.common.entropy import (BIT_COST, PROB_ONE, decode_bit, decode_bypass,
                                             decode_uint, encode_bit, encode_bypass, encode_uint,
                                             finish_encoder, new_contexts, new_decoder, new_encoder)

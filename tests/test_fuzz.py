@@ -25,12 +25,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from livecodec.codec import BitstreamError, Decoder, PacketReader
 from livecodec.codec.common.bitstream import (FILE_HEADER_SIZE, build_packet, parse_packet,
                                               read_leb128)
 from livecodec.codec.decoder.recovery import recover_frames
 from livecodec.codec.encoder.analysis import choose_slice_count
-
 from tests.fuzz_corpus import (CORPUS, FIELD_VALUES, MAX_POSITION, MULTI_SLICE, SLICE_LENGTHS,
                                apply_mutations, build_streams, decode_everything, packet_offsets,
                                symbols_offset)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from livecodec.codec import FORMAT_VERSION, Decoder, FileHeader, read_file_header
 from livecodec.codec.common.bitstream import FILE_HEADER_SIZE, parse_packet
 

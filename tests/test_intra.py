@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from livecodec.app.sources import DemoScene
 from livecodec.codec import (MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE, CodecParams,
                              Decoder, Encoder)

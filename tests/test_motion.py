@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from livecodec.app.sources import DemoScene
 from livecodec.codec import CodecParams, Encoder
 from livecodec.codec.common.blocks import Planes, frame_to_planes
@@ -316,7 +317,6 @@ class TestQuarterPelStreams:
         """Quarter-pel vectors against half-pel ones on carphone: fewer bytes, same PSNR (the
         BD-rate table of README is the measurement), and the decoder agrees bit for bit."""
         from livecodec.codec import Decoder, psnr
-
         from tests.media import read_frames
         frames = read_frames("carphone.mp4", 20)
         results = {}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from livecodec.codec.encoder.palette import MAX_SAMPLES, fit_palette, nearest_labels
 
 

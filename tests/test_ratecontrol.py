@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from livecodec.codec import CodecParams, Encoder
-from livecodec.codec.encoder.ratecontrol import MAX_QUALITY, MIN_QUALITY, RateController
 
 from bench.ratecontrol import TOLERANCE, window_ratios
+from livecodec.codec import CodecParams, Encoder
+from livecodec.codec.encoder.ratecontrol import MAX_QUALITY, MIN_QUALITY, RateController
 from tests.media import read_frames
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from livecodec.codec.common.transform import (LEVEL_DTYPE, MAX_LEVEL, add_residual,
                                               dequantise_inverse, quality_to_step,
                                               step_fixed_point, transform_size, zigzag_order)

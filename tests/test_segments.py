@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+
 from livecodec.app.sources import DemoScene
 from livecodec.codec import (CodecParams, ConcealingDecoder, Encoder, PacketReader,
                              read_stream_info, write_file_header)

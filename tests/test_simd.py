@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
+from numba.core.errors import TypingError
+
 from livecodec.codec.common.inter_prediction import _compensate_plane, _sample
 from livecodec.codec.common.modes import MODE_INTER
 from livecodec.codec.common.simd import (CENTRE_SCALE, NO_LIMIT, YCRCB_TO_BGR, block_abs_dev,
@@ -14,8 +17,6 @@ from livecodec.codec.common.simd import (CENTRE_SCALE, NO_LIMIT, YCRCB_TO_BGR, b
                                          difference_row8, fill_block, fill_row)
 from livecodec.codec.encoder.motion_search import half_pel_planes
 from livecodec.codec.encoder.quantise import _matmul as tile_matmul
-from numba import njit
-from numba.core.errors import TypingError
 
 SIZES = (2, 4, 8, 16, 32)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from livecodec.app.sources import DemoScene
 from livecodec.codec import BitstreamError, CodecParams, Decoder, Encoder
 from livecodec.codec.common.bitstream import PACKET_REFRESH, build_packet, parse_packet

@@ -4,12 +4,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from livecodec.app.cli import main
 from livecodec.app.sources import DemoScene
 from livecodec.codec import (CodecParams, ConcealingDecoder, Decoder, Encoder, check_threads,
                              default_threads)
 from livecodec.codec.encoder.analysis import choose_slice_count
-
 from tests.cli_helpers import one_error_line
 
 

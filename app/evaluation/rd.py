@@ -2,9 +2,9 @@
 and livecodec's BD-rates against each anchor.
 
 PSNR and bitrate exactly as DESIGN.md defines them: PSNR per frame over the three BGR channels
-(``codec.metrics.psnr``), mean over frames, with SSIM (``codec.metrics.ssim``, scikit-image's
-definition; mean over every ``SSIM_STRIDE``-th frame) beside it; bytes = the packets (no file
-header); ``bpp = 8 * bytes / (frames * W * H)``.
+(``codec.psnr``), mean over frames, with SSIM (``codec.ssim``, scikit-image's definition; mean
+over every ``SSIM_STRIDE``-th frame) beside it; bytes = the packets (no file header);
+``bpp = 8 * bytes / (frames * W * H)``.
 """
 from __future__ import annotations
 
