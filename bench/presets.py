@@ -1,6 +1,7 @@
-"""Speed presets: each preset's compression (BD-rate against balanced) and encode speed at
-640x480, 1280x720 and 1920x1080, with x264 ultrafast encoding the same frames in the same run;
-and each coding tool's BD-rate (balanced with it against balanced without it).
+"""Speed presets: each preset's compression (BD-rate against balanced and against x264 medium)
+and encode speed at 640x480, 1280x720 and 1920x1080, with x264 ultrafast encoding the same
+frames in the same run; and each coding tool's BD-rate (balanced with it against balanced
+without it).
 
     python -m bench.presets [--frames 60] [--speed-frames 60] [--quick] [--json]
 
@@ -26,6 +27,7 @@ from tqdm import tqdm
 
 from livecodec.app.evaluation import anchors
 from livecodec.app.evaluation.bdrate import compare
+from livecodec.app.evaluation.rd import X264_CRFS
 
 from .common import CLIPS, load_frames
 
@@ -49,9 +51,8 @@ TOOLS_OFF = {"deblocking filter": {"deblock": False}, "intra prediction": {"intr
 
 
 def _point(task: tuple[str, str, dict, int, int]) -> tuple[str, str, int, float, float]:
-    from livecodec.codec import CodecParams
-
     from livecodec.app.evaluation.rd import livecodec_point
+    from livecodec.codec import CodecParams
 
     clip, variant, changes, quality, frames = task
     point = livecodec_point(load_frames(CLIPS[clip], frames)[0], quality, CodecParams(**changes))
@@ -78,14 +79,26 @@ def run_variants(clips: Sequence[str], frames: int, variants: dict[str, dict],
 
 
 def run_compression(clips: Sequence[str], frames: int, qualities: Sequence[int] = QUALITIES,
-                    jobs: int = 2) -> dict[str, dict[str, float]]:
-    """clip -> preset -> BD-rate (%) against balanced."""
+                    jobs: int = 2) -> tuple[dict[str, dict[str, float]],
+                                            dict[str, dict[str, float | None]]]:
+    """(clip -> preset -> BD-rate (%) against balanced, clip -> preset -> BD-rate against x264
+    medium zerolatency on the same frames: the compression issue reports ``best`` against it;
+    empty without ffmpeg, None where the curves do not overlap)."""
     from livecodec.codec import PRESETS
 
     curves = run_variants(clips, frames, {p: {"preset": p} for p in PRESETS}, qualities, jobs,
                           "presets RD")
-    return {clip: {p: round(compare(c["balanced"], c[p]).bd_rate, 2) for p in PRESETS}
-            for clip, c in curves.items()}
+    against_balanced = {clip: {p: round(compare(c["balanced"], c[p]).bd_rate, 2)
+                               for p in PRESETS} for clip, c in curves.items()}
+    against_medium: dict[str, dict[str, float | None]] = {}
+    if anchors.ffmpeg_path():
+        for clip in tqdm(clips, desc="x264 medium", unit="clip", disable=None):
+            clip_frames, fps = load_frames(CLIPS[clip], frames)
+            points = [anchors.x264_point(clip_frames, fps, crf, "medium") for crf in X264_CRFS]
+            medium = ([p.bpp for p in points], [p.psnr for p in points])
+            bd = {p: compare(medium, curves[clip][p]).bd_rate for p in PRESETS}
+            against_medium[clip] = {p: None if v is None else round(v, 2) for p, v in bd.items()}
+    return against_balanced, against_medium
 
 
 def run_tools(clips: Sequence[str], frames: int, qualities: Sequence[int] = QUALITIES,
@@ -151,8 +164,8 @@ def slice_cost(frames: int, sizes: Sequence[tuple[int, int]] = SPEED_SIZES[1:],
     (balanced, one quality): what the slices cost in bits."""
     from livecodec.codec import CodecParams, Decoder, Encoder, psnr
     from livecodec.codec.common.blocks import padded_size
-    from livecodec.codec.encoder.analysis import choose_slice_count
     from livecodec.codec.encoder import encoder as encoder_module
+    from livecodec.codec.encoder.analysis import choose_slice_count
 
     rows = []
     for width, height in sizes:
@@ -208,14 +221,15 @@ def main() -> None:
     args = parser.parse_args()
     clips = [c for c in args.clips.split(",") if CLIPS[c].available()]
     if args.quick:
-        compression = run_compression(clips[:1], 6, (30, 70))
+        compression, against_medium = run_compression(clips[:1], 6, (30, 70))
         tools = run_tools(clips[:1], 6, (30, 70))
         speed = run_speed(4, SPEED_SIZES[:1], runs=1)
     else:
-        compression = run_compression(clips, args.frames)
+        compression, against_medium = run_compression(clips, args.frames)
         tools = run_tools(clips, args.frames)
         speed = run_speed(args.speed_frames)
-    result = {"compression": compression, "tools": tools, "speed": speed,
+    result = {"compression": compression, "x264_medium": against_medium, "tools": tools,
+              "speed": speed,
               "verdicts": verdicts(speed),
               "slices": slice_cost(4 if args.quick else SLICE_FRAMES)}
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))

@@ -176,11 +176,12 @@ def _speed_section(speed: list[dict]) -> list[str]:
             for fn, st in s[f"{side}_functions"].items():
                 fmap.setdefault(f"{side}: {st}", set()).add(fn)
     lines += ["<details><summary>Which codec functions each stage times</summary>", "",
-              "Timed by wrapping the functions `codec.encoder` and `codec.decoder` import "
-              "(benchmark process only); nested calls are counted once. Only the calling thread "
-              "is timed: where the codec runs a frame's work on both cores, a stage shows the "
-              "wall time the caller spends in it, and waiting for the other core's share counts "
-              "as glue. Functions of `codec.common.parallel` (which only hand work to threads) are not "
+              "Timed by wrapping the functions `codec.encoder.encoder` and "
+              "`codec.decoder.decoder` import (benchmark process only); nested calls are counted "
+              "once. Only the calling thread is timed: where the codec runs a frame's work on "
+              "both cores, a stage shows the wall time the caller spends in it, and waiting for "
+              "the other core's share counts as glue. Functions of `codec.common.parallel` (which "
+              "only hand work to threads) are not "
               "wrapped. The stage totals ran with the wrappers installed, so they can differ "
               "slightly from the fps above.", ""]
     for key in sorted(fmap):
@@ -276,6 +277,14 @@ def _presets_section(presets: dict) -> list[str]:
              "| clip | " + " | ".join(names) + " |", "|" + " --- |" * (len(names) + 1)]
     for clip, row in presets["compression"].items():
         lines.append(f"| {clip} | " + " | ".join(f"{row[n]:+.1f} %" for n in names) + " |")
+    if presets.get("x264_medium"):
+        lines += ["", "The same curves against x264 medium zerolatency (`-g 30 -bf 0`, crf "
+                  "18-45) on the same frames: the compression issue reports `best` here and aims "
+                  "for <= 0 %.", "",
+                  "| clip | " + " | ".join(names) + " |", "|" + " --- |" * (len(names) + 1)]
+        for clip, row in presets["x264_medium"].items():
+            lines.append(f"| {clip} | " + " | ".join(fmt(row[n], "{:+.1f} %") for n in names)
+                         + " |")
     lines += ["", "Encode speed, frames per second (first frames of bikes scaled to each size, "
               "one process, default threads, median of 3 runs interleaved with x264 ultrafast "
               f"zerolatency crf {X264_SPEED_CRF} through ffmpeg on the same frames, process start "
@@ -504,11 +513,12 @@ def main(argv: list[str] | None = None) -> int:
         from . import presets as presets_mod
         frames = args.frames or presets_mod.DEFAULT_FRAMES
         speed_rows = presets_mod.run_speed(presets_mod.SPEED_FRAMES)
+        compression, against_medium = presets_mod.run_compression([c.name for c in clips],
+                                                                  frames, jobs=args.jobs)
         presets_results = {"frames": frames, "speed": speed_rows,
                            "tools": presets_mod.run_tools([c.name for c in clips], frames,
                                                           jobs=args.jobs),
-                           "compression": presets_mod.run_compression([c.name for c in clips],
-                                                                      frames, jobs=args.jobs),
+                           "compression": compression, "x264_medium": against_medium,
                            "verdicts": presets_mod.verdicts(speed_rows),
                            "slices": presets_mod.slice_cost(presets_mod.SLICE_FRAMES)}
     if not args.no_live and not args.quick and anchors.ffmpeg_path():

@@ -273,3 +273,17 @@ def test_every_codec_function_the_encoder_and_decoder_call_has_its_own_stage():
     assert classify("reconstruct_intra", DECODER_STAGES).startswith("reconstruction")
     for module, rules in ((emod, ENCODER_STAGES), (dmod, DECODER_STAGES)):
         assert "deblock" in _codec_callables(module)
+
+
+def test_presets_section_reports_each_preset_against_x264_medium():
+    from bench.run_all import _presets_section
+
+    presets = {"frames": 60, "compression": {"bikes": {"fast": 20.0, "balanced": 0.0,
+                                                       "best": -2.0}},
+               "x264_medium": {"bikes": {"fast": 55.5, "balanced": 28.0, "best": None}},
+               "speed": [], "verdicts": []}
+    text = "\n".join(_presets_section(presets))
+    assert "against x264 medium zerolatency" in text
+    assert "| bikes | +55.5 % | +28.0 % | - |" in text
+    without = "\n".join(_presets_section({**presets, "x264_medium": {}}))
+    assert "x264 medium" not in without

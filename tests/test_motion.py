@@ -120,6 +120,22 @@ class TestDiamondSearchSynthetic:
         four, _ = diamond_search(cur, ref, 16, 16, 1.0, zero, [(0, 6)], 0.0, False, 2, 4)
         assert (four % 2 == 1).any()
 
+    def test_a_block_no_vector_tells_apart_takes_its_exact_sub_pel_predictor(self):
+        """A textured block moved a quarter pixel, then flat blocks, where every vector matches
+        equally: the search stops at once at a whole pixel, but the flat blocks end at their
+        exact (quarter-pel) predictor, the left block's vector, so they can be coded as skips."""
+        ref = np.full((16, 64), 128, np.uint8)
+        ref[:, :16] = np.random.default_rng(5).integers(0, 256, (16, 16))
+        mvs = np.zeros((1, 4, 2), np.int32)
+        mvs[0, 0] = (1, 0)                                   # +1/4 pixel horizontally
+        chroma = np.zeros((8, 32), np.uint8)
+        cur = predict_planes(Planes(ref, chroma, chroma), mvs, np.full((1, 4), MODE_INTER, np.int8),
+                             np.zeros((1, 4, 3), np.uint8), 16, pel_shift=2)[0]
+        found, sads = diamond_search(cur, ref, 16, 8, 1.0, np.zeros((1, 4, 2), np.int32),
+                                     [(0, 1)], 0.0, False, 2, 8)
+        assert (sads == 0).all()
+        assert found[0].tolist() == [[1, 0]] * 4
+
     def test_stays_within_search_range(self):
         rng = np.random.default_rng(1)
         ref = rng.integers(0, 256, (64, 64)).astype(np.uint8)

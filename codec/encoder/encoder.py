@@ -296,7 +296,7 @@ class Encoder:
         ref = self._reference
         mvs, sads = diamond_search(planes.y, ref.y, bs, p.search_range, lam, self._prev_mvs,
                                    self._bands, work.early_stop, work.neighbour_stop,
-                                   self._tools.pel_shift, work.quarter_pel, work.predictor_check)
+                                   self._tools.pel_shift, work.quarter_pel)
         means = block_means(planes, bs)
         rows, cols = means.shape[:2]
         nearest = nearest_labels(means.reshape(-1, 3), palette).reshape(rows, cols)

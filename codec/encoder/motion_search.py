@@ -23,11 +23,13 @@ _SDSP = np.array([[0, -1], [1, 0], [0, 1], [-1, 0]], np.int64)
 _RING = np.array([[-1, -1], [0, -1], [1, -1], [-1, 0], [1, 0], [-1, 1], [0, 1], [1, 1]],
                  np.int64)
 _MAX_DIAMOND_STEPS = 64
-#: Bits the exact (sub-pel) vector predictor is credited with when ``predictor_check`` tries it
-#: last: a block left at its predictor with no residual is coded as a skip, a flag and nothing
-#: else. BD-rate against not trying it (balanced, 40 frames, quality 25-85; carphone / bikes /
-#: scene_cuts / demo): 0 bits -0.7 / -1.7 / -0.6 / -0.1 %, 1.5 bits -0.9 / -2.2 / -1.1 / -0.0 %,
-#: 3 bits -0.6 / -2.4 / -1.7 / +0.2 %, 6 bits -0.5 / -2.1 / -1.0 / +0.9 %.
+#: Bits the exact (sub-pel) vector predictor is credited with when the search tries it last: a
+#: block left at its predictor with no residual is coded as a skip, a flag and nothing else.
+#: BD-rate against not trying it (40 frames, quality 25-85; carphone / bikes / scene_cuts /
+#: demo; /tmp/s11/rdbd.py): balanced with 0 bits -0.7 / -1.7 / -0.6 / -0.1 %, 1.5 bits -0.9 /
+#: -2.2 / -1.1 / -0.0 %, 3 bits -0.6 / -2.4 / -1.7 / +0.2 %, 6 bits -0.5 / -2.1 / -1.0 / +0.9 %;
+#: fast (half-pel) with 1.5 bits -2.7 / -4.4 / -2.6 / -0.1 %. One more SAD per block: no
+#: measurable time at 640x480 balanced or 1920x1080 fast.
 PREDICTOR_BONUS_BITS = 1.5
 
 
@@ -120,8 +122,7 @@ def _sad_sub(cur, ref, halves, y0, x0, vy, vx, pel_shift, bs, limit, scratch):
 def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int, lam: float,
                    prev_mvs: np.ndarray, bands: list[tuple[int, int]],
                    early_stop: float = 1.0, neighbour_stop: bool = True, pel_shift: int = 1,
-                   quarter_points: int = 8, predictor_check: bool = False
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   quarter_points: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Motion vectors (sub-pel units) and SADs for every block of ``cur`` against ``ref``.
 
     The frame's slices (``bands`` of block rows) are searched in parallel; a slice's first row
@@ -140,9 +141,6 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
         quarter_points: quarter-pel neighbours of the best half-pel point tried: 8 all, 4 the
             nearest, and the nearest four of the best of those if it moved (a small diamond:
             less work, most of the gain), 0 none (the vectors stay on half pels).
-        predictor_check: finally try the block's exact vector predictor, which the search
-            only reaches by chance (its starting points are whole pixels), credited with
-            ``PREDICTOR_BONUS_BITS``: more blocks end as skips.
 
     Returns:
         (mvs int32 (rows, cols, 2), sads int64 (rows, cols)).
@@ -155,8 +153,8 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
     run_parallel([
         (lambda r0=r0, r1=r1: _search_band(
             cur, ref, halves, bs, search_range, lam, prev_mvs[r0:r1], early_stop,
-            neighbour_stop, pel_shift, quarter_points, predictor_check, r0, mvs[r0:r1],
-            sads[r0:r1], np.zeros((6, 2), np.int64),
+            neighbour_stop, pel_shift, quarter_points, r0, mvs[r0:r1], sads[r0:r1],
+            np.zeros((6, 2), np.int64),
             np.full((2 * search_range + 1, 2 * search_range + 1), -1, np.int64),
             np.empty((bs, bs), np.uint8)))
         for r0, r1 in bands])
@@ -173,16 +171,16 @@ def _keep_better(cost, sad, x, y, best_cost, best_sad, best_x, best_y):
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
-                 neighbour_stop, pel_shift, quarter_points, predictor_check, row0, mvs, sads,
-                 cands, visited, scratch):
+                 neighbour_stop, pel_shift, quarter_points, row0, mvs, sads, cands, visited,
+                 scratch):
     """Diamond search of the block rows ``row0 ..`` into the band views ``mvs``/``sads``.
 
     Per block: start from the best of several predictors (zero, median, left, top, top-right,
     the co-located vector of the previous frame), stop at once when the match is as good as
     the noise, else walk the large diamond until its centre wins, then the small diamond, then
     try the 8 half-pel neighbours (and with quarter-pel vectors the 8 quarter-pel neighbours
-    of the best of those, or up to two steps of the 4-point diamond); with
-    ``predictor_check``, last the exact predictor.
+    of the best of those, or up to two steps of the 4-point diamond); last the exact sub-pel
+    predictor, which the whole-pixel starting points miss (``PREDICTOR_BONUS_BITS``).
     Cost = SAD + lam * bits(vector - median).
     """
     rows, cols = sads.shape
@@ -285,7 +283,7 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                             sad + lam * bits, sad, tx, ty, best_cost, best_sad, hx, hy)
                     if hx == cx and hy == cy:
                         break
-            if predictor_check and (hx != pred[0] or hy != pred[1]):
+            if hx != pred[0] or hy != pred[1]:
                 bits = mv_bits(0) + mv_bits(0) - PREDICTOR_BONUS_BITS
                 sad = _sad_sub(cur, ref, halves, y0, x0, pred[1], pred[0], pel_shift, bs,
                                np.int64(best_cost - lam * bits) + 1, scratch)

@@ -44,9 +44,6 @@ class Effort:
         -4 to -9 % bits (BD-rate) for about 12 % of balanced's 640x480 encoding time; fast
         keeps the dead-zone quantiser alone, as x264's fastest presets skip trellis (so does
         rate control for now: see ``Encoder._rdoq``).
-    predictor_check: the motion search finally tries each block's exact sub-pel vector
-        predictor (``motion_search.PREDICTOR_BONUS_BITS``): -0.9 / -2.2 / -1.1 / -0.0 % bits
-        for one more SAD per block; fast keeps its speed margin at 1080p.
 
     Tried and left out (measured on 60 frames of bikes and carphone): no half-pel refinement
     (+34 % / +24 % bits for little speed), a search range capped at 8 (+6 % on bikes, no speed),
@@ -63,19 +60,15 @@ class Effort:
     quarter_pel: int
     deblock: bool
     rdoq: bool
-    predictor_check: bool
 
 
 _EFFORTS = {
     "fast": Effort(early_stop=2.0, neighbour_stop=True, palette_iterations=6, zero_residual=0.25,
-                   quarter_pel=0, deblock=False, rdoq=False,
-                   predictor_check=False),
+                   quarter_pel=0, deblock=False, rdoq=False),
     "balanced": Effort(early_stop=0.5, neighbour_stop=False, palette_iterations=20,
-                       zero_residual=0.1, quarter_pel=4, deblock=True, rdoq=True,
-                       predictor_check=True),
+                       zero_residual=0.1, quarter_pel=4, deblock=True, rdoq=True),
     "best": Effort(early_stop=0.0, neighbour_stop=False, palette_iterations=50, zero_residual=0.1,
-                   quarter_pel=8, deblock=True, rdoq=True,
-                   predictor_check=True),
+                   quarter_pel=8, deblock=True, rdoq=True),
 }
 
 
