@@ -18,8 +18,13 @@ __all__ = ["RateController"]
 Q_DOUBLING = 12.0
 #: Frames over which a bucket excess is paid back (in seconds of video).
 PAYBACK_SECONDS = 0.5
-#: Largest quality step between consecutive predicted frames: big jumps flicker.
-MAX_STEP_PREDICTED = 6
+#: Largest quality step between consecutive predicted frames: big jumps flicker, and at low
+#: rates they feed an alternation (a fine frame after a coarse one pays for its reference's
+#: errors): with 6, carphone at 40 kbps swung 14 / 20 frame by frame and a 2-s window ran
+#: 10.1 % over once the motion search took its exact predictors; 4 holds all 12 cases of
+#: bench.ratecontrol (lowest window 0.939, highest 1.058; PSNR 0.0-0.3 dB lower), 5 let
+#: scene_cuts at 440 kbps fall 11.3 % short, 3 costs up to 0.4 dB.
+MAX_STEP_PREDICTED = 4
 #: A refresh frame may spend at most this many frame budgets; its excess is paid back after, so
 #: it is the deficit of a 2-s window that holds the payback but not the refresh (3 let
 #: scene_cuts fall 10.5 % short at 440 kbps after a scheduled refresh and a cut in a row; 2.5
