@@ -36,15 +36,22 @@ LAMBDA_INTRA = 0.05
 _MAX_COEFFS = 64
 
 
-def rate_table(contexts: list[np.ndarray] | None) -> np.ndarray:
-    """float64 (N_CONTEXTS, 2): bits of a 0 and of a 1 in each context, from the slices'
-    probabilities (averaged), or from fresh contexts (one bit each) when there are none."""
-    if contexts:
-        probs = np.rint(np.mean(contexts, axis=0)).astype(np.int64)
-    else:
-        probs = np.full(N_CONTEXTS, PROB_ONE // 2, np.int64)
+def _table(probs: np.ndarray) -> np.ndarray:
     probs = np.clip(probs, 1, PROB_ONE - 1)
     return np.ascontiguousarray(np.stack([BIT_COST[probs], BIT_COST[PROB_ONE - probs]], axis=1))
+
+
+#: The table of fresh contexts, built once: every dead-zone-only call passes it as a placeholder.
+_FRESH_RATES = _table(np.full(N_CONTEXTS, PROB_ONE // 2, np.int64))
+
+
+def rate_table(contexts: list[np.ndarray] | None) -> np.ndarray:
+    """float64 (N_CONTEXTS, 2): bits of a 0 and of a 1 in each context, from the slices'
+    probabilities (averaged), or from fresh contexts (one bit each) when there are none (a
+    shared table: read it, never write it)."""
+    if contexts:
+        return _table(np.rint(np.mean(contexts, axis=0)).astype(np.int64))
+    return _FRESH_RATES
 
 
 def rdo_scratch() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
