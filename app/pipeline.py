@@ -161,7 +161,11 @@ class PipelineFrame:
                                          #: stream without its reference video)
     reconstruction: np.ndarray           #: H×W×3 uint8 BGR as decoded
     motion_vectors: np.ndarray | None    #: (rows, cols, 2) (dx, dy); None on refresh frames
-    block_modes: np.ndarray              #: (rows, cols): codec MODE_* (skip, motion, palette, intra)
+    #: (rows, cols, 4, 2) (dx, dy) per quadrant, raster order: four different ones where a block
+    #: is MODE_SPLIT, else its vector four times; None on refresh frames
+    quadrant_vectors: np.ndarray | None
+    block_modes: np.ndarray              #: (rows, cols): codec MODE_* (skip, motion, split,
+                                         #: palette, intra)
     block_size: int
     params: CodecParams                  #: the settings the encoder used for this frame
     source_fps: float
@@ -824,7 +828,8 @@ class Pipeline:
             nbytes=len(encoded.data), bytes_by_part=dict(encoded.bytes_by_part),
             psnr=live_psnr(raw.frame, reconstruction), encode_ms=packet.encode_ms,
             decode_ms=decode_ms, latency_ms=0.0, shown_at=0.0),
-            encoded.motion_vectors, encoded.block_modes, encoded.block_size, packet.params)
+            encoded.motion_vectors, encoded.quadrant_vectors, encoded.block_modes,
+            encoded.block_size, packet.params)
 
     def _deliver_coded(self, packet: _Packet, image: np.ndarray, decoded: DecodedFrame,
                        concealed: bool, decode_ms: float) -> None:
@@ -841,11 +846,12 @@ class Pipeline:
             psnr=live_psnr(reference, image) if reference is not None else float("nan"),
             encode_ms=0.0, decode_ms=decode_ms, latency_ms=0.0, shown_at=0.0),
             None if concealed else decoded.motion_vectors,
+            None if concealed else decoded.quadrant_vectors,
             decoded.block_modes, decoded.block_size, packet.params)
 
     def _show(self, raw: _Raw, reconstruction: np.ndarray, stats: FrameStats,
-              motion_vectors: np.ndarray | None, block_modes: np.ndarray, block_size: int,
-              params: CodecParams) -> None:
+              motion_vectors: np.ndarray | None, quadrant_vectors: np.ndarray | None,
+              block_modes: np.ndarray, block_size: int, params: CodecParams) -> None:
         """Record, count and hand one frame to ``on_frame``; the latency is taken here."""
         self._record(raw, reconstruction)
         now = time.monotonic()
@@ -855,8 +861,8 @@ class Pipeline:
         stats = replace(stats, latency_ms=(now - captured_at) * 1000, shown_at=now)
         self._count_shown(stats, (reconstruction.shape[1], reconstruction.shape[0]))
         if self._on_frame is not None:
-            frame = PipelineFrame(raw.frame, reconstruction, motion_vectors, block_modes,
-                                  block_size, params, raw.fps, stats)
+            frame = PipelineFrame(raw.frame, reconstruction, motion_vectors, quadrant_vectors,
+                                  block_modes, block_size, params, raw.fps, stats)
             try:
                 self._on_frame(frame)
             except Exception:  # a broken view must not stop the stream

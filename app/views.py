@@ -14,7 +14,8 @@ from typing import Callable
 import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, Qt
 
-from livecodec.app.view_images import ERROR_GAIN, LENGTH_BINS, LENGTH_COLOURS, ViewImages
+from livecodec.app.view_images import (ERROR_GAIN, LENGTH_BINS, LENGTH_COLOURS, PARTITION_COLOUR,
+                                       ViewImages)
 
 __all__ = ["VideoViews"]
 
@@ -32,6 +33,7 @@ def _legend() -> str:
         swatches.append(f"<span style='color:rgb{colour}'>■</span>{label}")
     return ("Motion vectors &nbsp;<small>" + " ".join(swatches) + " px &nbsp;"
             "<span style='color:#6e8cff'>■</span>skip "
+            f"<span style='color:rgb{PARTITION_COLOUR}'>┼</span>split "
             "<span style='color:#e63cc8'>■</span>intra</small>")
 
 

@@ -14,7 +14,7 @@ written to what YUView's own reader (YUViewLib/src/statistics/StatisticsFileCSV.
 - an arrow starts at the block's centre and is VX/scaleFactor, VY/scaleFactor pixels long. The
   decoder reports vectors in whole pixels (rounded from its sub-pel vectors), so they are
   written as they are with scaleFactor 1, always written rather than left to the reader's
-  default;
+  default. A split block's four quadrant vectors are written as four half-size blocks;
 - a POC's rows are kept together, so YUView reads the file as sorted by POC.
 
 POC is the output frame number, counting concealed frames as `livecodec decode` writes them,
@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from typing import Callable, TextIO
 
 from livecodec.codec import (FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_INTRA_DC,
-                             MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE, MODE_SKIP, BitstreamError, ConcealingDecoder, FileHeader, PacketReader,
-                             RecoveredFrame, read_stream_info)
+                             MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE, MODE_SKIP, MODE_SPLIT,
+                             BitstreamError, ConcealingDecoder, DecodedFrame, FileHeader,
+                             PacketReader, RecoveredFrame, read_stream_info)
 
 __all__ = ["write_yuview_stats", "YuviewSummary", "SYNTAX_VERSION", "VECTOR_SCALE",
            "TYPE_VECTOR", "TYPE_MODE", "TYPE_FRAME", "TYPE_BITS", "FRAME_CONCEALED",
@@ -46,11 +47,14 @@ FRAME_CONCEALED = "concealed"
 #: Value of the frame-type statistic.
 FRAME_TYPE_VALUES = {FRAME_REFRESH: 0, FRAME_PREDICTED: 1, FRAME_CONCEALED: 2}
 
-#: RGBA per block mode: the window's tints (skip blue-grey, palette magenta), motion green,
-#: the spatial intra modes of refresh frames in oranges.
-_MODE_COLOURS = {MODE_SKIP: (70, 110, 200, 255), MODE_INTER: (60, 190, 90, 255),
-                 MODE_PALETTE: (230, 60, 200, 255), MODE_INTRA_DC: (250, 170, 60, 255),
-                 MODE_INTRA_V: (250, 120, 40, 255), MODE_INTRA_H: (220, 90, 20, 255)}
+#: Name and RGBA of each block mode: the window's tints (skip blue-grey, palette magenta,
+#: split white), motion green, the spatial intra modes of refresh frames in oranges.
+_MODES = {MODE_SKIP: ("skip", (70, 110, 200, 255)), MODE_INTER: ("motion", (60, 190, 90, 255)),
+          MODE_SPLIT: ("split", (240, 240, 240, 255)),
+          MODE_PALETTE: ("palette", (230, 60, 200, 255)),
+          MODE_INTRA_DC: ("intra_DC", (250, 170, 60, 255)),
+          MODE_INTRA_V: ("intra_V", (250, 120, 40, 255)),
+          MODE_INTRA_H: ("intra_H", (220, 90, 20, 255))}
 _FRAME_COLOURS = {FRAME_REFRESH: (255, 170, 0, 255), FRAME_PREDICTED: (128, 128, 128, 255),
                   FRAME_CONCEALED: (230, 30, 30, 255)}
 _VECTOR_COLOUR = (255, 255, 0, 255)
@@ -85,9 +89,9 @@ def _header(name: str, size: tuple[int, int], fps: float, max_bits: int) -> list
         line("type", TYPE_VECTOR, "Motion_vector_(pixels)", "vector"),
         line("vectorColor", rgba(_VECTOR_COLOUR)),
         line("scaleFactor", VECTOR_SCALE),
-        line("type", TYPE_MODE, "Block_mode_(0_skip,1_motion,2_palette,3_intra_DC,4_intra_V,"
-                                "5_intra_H)", "map"),
-        *(line("mapColor", mode, rgba(c)) for mode, c in _MODE_COLOURS.items()),
+        line("type", TYPE_MODE, "Block_mode_(" + ",".join(
+            f"{mode}_{name}" for mode, (name, _) in sorted(_MODES.items())) + ")", "map"),
+        *(line("mapColor", mode, rgba(c)) for mode, (_, c) in _MODES.items()),
         line("type", TYPE_FRAME, "Frame_type_(0_refresh,1_predicted,2_concealed)", "map"),
         *(line("mapColor", FRAME_TYPE_VALUES[kind], rgba(c)) for kind, c in _FRAME_COLOURS.items()),
         line("type", TYPE_BITS, "Frame_bits_(whole_packet,_not_per_block)", "range"),
@@ -104,18 +108,34 @@ def _frame_rows(poc: int, frame: RecoveredFrame, bits: int | None) -> list[str]:
         return [f"{whole};{TYPE_FRAME};{FRAME_TYPE_VALUES[FRAME_CONCEALED]}"]
     bs = decoded.block_size
     modes = decoded.block_modes
-    blocks = [(r, c, f"{poc};{x};{y};{min(bs, width - x)};{min(bs, height - y)}")
-              for r, y in enumerate(range(0, modes.shape[0] * bs, bs))
-              for c, x in enumerate(range(0, modes.shape[1] * bs, bs))]
+
+    def rect(x: int, y: int, side: int) -> str:
+        return f"{poc};{x};{y};{min(side, width - x)};{min(side, height - y)}"
+
+    blocks = [(r, c) for r in range(modes.shape[0]) for c in range(modes.shape[1])]
     rows = []
     if decoded.motion_vectors is not None:
-        mvs = decoded.motion_vectors
-        rows += [f"{block};{TYPE_VECTOR};{mvs[r, c, 0]};{mvs[r, c, 1]}"
-                 for r, c, block in blocks if modes[r, c] != MODE_PALETTE]
-    rows += [f"{block};{TYPE_MODE};{modes[r, c]}" for r, c, block in blocks]
+        rows += [f"{rect(x, y, side)};{TYPE_VECTOR};{vx};{vy}"
+                 for r, c in blocks if modes[r, c] != MODE_PALETTE
+                 for x, y, side, (vx, vy) in _vector_parts(decoded, r, c)
+                 if x < width and y < height]
+    rows += [f"{rect(c * bs, r * bs, bs)};{TYPE_MODE};{modes[r, c]}" for r, c in blocks]
     rows.append(f"{whole};{TYPE_FRAME};{FRAME_TYPE_VALUES[decoded.frame_type]}")
     rows.append(f"{whole};{TYPE_BITS};{bits}")
     return rows
+
+
+def _vector_parts(decoded: DecodedFrame, r: int, c: int
+                  ) -> list[tuple[int, int, int, tuple[int, int]]]:
+    """(x, y, side, (dx, dy)) of block (r, c)'s vectors: the whole block's, or a split block's
+    four quadrants' (raster order) as half-size blocks."""
+    bs = decoded.block_size
+    x, y = c * bs, r * bs
+    if decoded.block_modes[r, c] != MODE_SPLIT:
+        return [(x, y, bs, tuple(decoded.motion_vectors[r, c]))]
+    half = bs // 2
+    return [(x + q % 2 * half, y + q // 2 * half, half, tuple(decoded.quadrant_vectors[r, c, q]))
+            for q in range(4)]
 
 
 def write_yuview_stats(reader: PacketReader, out: TextIO, *, name: str,

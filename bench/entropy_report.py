@@ -18,7 +18,7 @@ import numpy as np
 
 import livecodec.codec.encoder.encoder as encoder_module
 from livecodec.codec import CodecParams, Encoder
-from livecodec.codec.common.modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
+from livecodec.codec.common.modes import MODE_INTER, MODE_PALETTE, MODE_SKIP, MODE_SPLIT
 
 from .common import CLIPS, load_frames
 
@@ -37,11 +37,14 @@ def measure(frames: list[np.ndarray], params: CodecParams) -> dict[str, dict[str
     captured: dict = {}
     original = encoder_module.encode_slices
 
-    def spy(is_refresh, modes, mvd, labels, label_bits, levels, *layout, intra=False):
+    def spy(is_refresh, modes, mvd, labels, label_bits, levels, *layout, intra=False,
+            quadrant_mvd=None, **options):
         captured.update(is_refresh=is_refresh, intra=intra, coded=levels is not None,
                         modes=modes.copy(), mvd=mvd.copy(), labels=labels.copy(),
+                        quadrant_mvd=None if quadrant_mvd is None else quadrant_mvd.copy(),
                         levels=None if levels is None else [lev.copy() for lev in levels])
-        return original(is_refresh, modes, mvd, labels, label_bits, levels, *layout, intra=intra)
+        return original(is_refresh, modes, mvd, labels, label_bits, levels, *layout, intra=intra,
+                        quadrant_mvd=quadrant_mvd, **options)
 
     totals: dict[str, dict[str, float]] = defaultdict(lambda: {"coded_bytes": 0.0, "h0_bytes": 0.0})
     encoder_module.encode_slices = spy
@@ -57,9 +60,12 @@ def measure(frames: list[np.ndarray], params: CodecParams) -> dict[str, dict[str
                 label_h0 += zeroth_order_bits(modes.ravel())
             motion_h0 = 0.0
             if not c["is_refresh"]:
-                motion_h0 += zeroth_order_bits(modes.ravel())       # skip / motion / palette
-                inter = modes == MODE_INTER
-                motion_h0 += zeroth_order_bits(c["mvd"][inter].ravel())
+                motion_h0 += zeroth_order_bits(modes.ravel())   # skip / motion / split / palette
+                # A motion block codes one vector difference, a split block one per quadrant.
+                differences = [c["mvd"][modes == MODE_INTER].ravel()]
+                if c["quadrant_mvd"] is not None:
+                    differences.append(c["quadrant_mvd"][modes == MODE_SPLIT].ravel())
+                motion_h0 += zeroth_order_bits(np.concatenate(differences))
             residual_h0 = 0.0
             if c["coded"]:
                 coded_blocks = modes != MODE_SKIP

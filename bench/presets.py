@@ -46,7 +46,7 @@ DEFAULT_FRAMES, SPEED_FRAMES, SLICE_FRAMES = 60, 60, 30
 #: The coding tools that can be switched off, as CodecParams changes: the tools table gives
 #: each one's BD-rate, balanced with every tool against balanced without that one.
 TOOLS_OFF = {"deblocking filter": {"deblock": False}, "intra prediction": {"intra": False},
-             "quarter-pel motion": {"qpel": False},
+             "quarter-pel motion": {"qpel": False}, "split blocks": {"split": False},
              "RD-optimised quantisation": {"rdoq": False}}
 
 

@@ -19,7 +19,7 @@ from .common.errors import BitstreamError, ChecksumError, FrameGapError, Missing
 from .common.limits import BLOCK_SIZES, MAX_DIMENSION, check_frame_size
 from .common.metrics import PSNR_CAP, SSIM_MIN_SIDE, bits_per_pixel, kbps, psnr, ssim
 from .common.modes import (FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H,
-                           MODE_INTRA_V, MODE_PALETTE, MODE_SKIP)
+                           MODE_INTRA_V, MODE_PALETTE, MODE_SKIP, MODE_SPLIT)
 from .common.parallel import check_threads, default_threads
 from .common.tools import Tools
 from .decoder.decoder import DecodedFrame, Decoder
@@ -42,7 +42,7 @@ __all__ = [
     "BitstreamError", "ChecksumError", "FrameGapError", "MissingReferenceError",
     "PacketReader", "FileHeader", "read_file_header", "write_file_header", "FORMAT_VERSION",
     "StreamInfo", "read_stream_info",
-    "MODE_SKIP", "MODE_INTER", "MODE_PALETTE", "MODE_INTRA_DC", "MODE_INTRA_V", "MODE_INTRA_H", "FRAME_REFRESH", "FRAME_PREDICTED",
+    "MODE_SKIP", "MODE_INTER", "MODE_SPLIT", "MODE_PALETTE", "MODE_INTRA_DC", "MODE_INTRA_V", "MODE_INTRA_H", "FRAME_REFRESH", "FRAME_PREDICTED",
     "default_threads", "check_threads", "fit_palette", "nearest_labels",
     "psnr", "PSNR_CAP", "ssim", "SSIM_MIN_SIDE", "bits_per_pixel", "kbps",
 ]

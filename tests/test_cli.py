@@ -119,9 +119,12 @@ class TestEval:
             results[preset] = json.loads(capsys.readouterr().out)
         assert [results[p]["params"]["preset"] for p in ("fast", "best")] == ["fast", "best"]
         assert results["fast"]["bytes"] != results["best"]["bytes"]
-        # The tools the stream used: fast leaves the deblocking filter and quarter pels out.
-        assert results["fast"]["tools"] == {"deblock": False, "intra": True, "qpel": False}
-        assert results["best"]["tools"] == {"deblock": True, "intra": True, "qpel": True}
+        # The tools the stream used: fast leaves the deblocking filter, quarter pels and split
+        # blocks out.
+        assert results["fast"]["tools"] == {"deblock": False, "intra": True, "qpel": False,
+                                            "split": False}
+        assert results["best"]["tools"] == {"deblock": True, "intra": True, "qpel": True,
+                                            "split": True}
 
     def test_human_readable(self, carphone, capsys):
         assert main(["eval", str(carphone), "--frames", "3"]) == 0

@@ -23,7 +23,7 @@ from livecodec.codec import (BitstreamError, ChecksumError, CodecParams, Decoder
 from livecodec.codec.common.bitstream import (PACKET_PREDICTED, PACKET_REFRESH, build_packet,
                                               parse_packet)
 from livecodec.codec.common.modes import (MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V,
-                                          MODE_PALETTE, MODE_SKIP)
+                                          MODE_PALETTE, MODE_SKIP, MODE_SPLIT)
 from tests.media import iter_frames, read_frames
 
 GOLDEN = Path(__file__).with_name("data") / "golden_stream.sha256"
@@ -85,7 +85,9 @@ class TestRoundTrip:
                                                           MODE_INTRA_V, MODE_INTRA_H}
             else:
                 assert ef.motion_vectors.shape == (rows, cols, 2)
-                assert set(np.unique(ef.block_modes)) <= {MODE_SKIP, MODE_INTER, MODE_PALETTE}
+                assert ef.quadrant_vectors.shape == (rows, cols, 4, 2)
+                assert set(np.unique(ef.block_modes)) <= {MODE_SKIP, MODE_INTER, MODE_SPLIT,
+                                                          MODE_PALETTE}
 
     @pytest.mark.parametrize("size", [(1, 1), (2, 3), (31, 1), (33, 17), (17, 33)])
     @pytest.mark.parametrize("block", [4, 32])

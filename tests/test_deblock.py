@@ -10,6 +10,7 @@ from livecodec.codec import (MODE_INTER, MODE_PALETTE, MODE_SKIP, BitstreamError
                              Decoder, Encoder, psnr)
 from livecodec.codec.common.blocks import Planes
 from livecodec.codec.common.deblock import deblock, edge_thresholds
+from livecodec.codec.common.inter_prediction import whole_block_quadrants
 from livecodec.codec.common.framing import (RefreshHeader, pack_refresh_header,
                                             unpack_refresh_header)
 from livecodec.codec.common.transform import plane_steps
@@ -35,7 +36,7 @@ def _filtered(planes: Planes, modes, vectors=None, coded: bool = True,
     if vectors is None:
         vectors = np.zeros((1, 2, 2), np.int32)
     deblock(planes, plane_steps(QUALITY), (luma_tiles, chroma_tiles, chroma_tiles.copy()),
-            np.array([modes], np.int8), vectors, BLOCK, pel_shift)
+            np.array([modes], np.int8), whole_block_quadrants(vectors), BLOCK, pel_shift)
     return planes
 
 
@@ -128,13 +129,15 @@ def test_fast_preset_leaves_the_filter_off_from_the_next_refresh() -> None:
 class TestToolsByte:
     HEADER = RefreshHeader(64, 48, 16, 50, np.zeros((2, 3), np.uint8), 1, True)
 
-    @pytest.mark.parametrize("tools", [(False, False, False, False), (True, False, True, False),
-                                       (False, True, False, True), (True, True, True, True)])
+    @pytest.mark.parametrize("tools", [(False, False, False, False, False),
+                                       (True, False, True, False, True),
+                                       (False, True, False, True, False),
+                                       (True, True, True, True, True)])
     def test_round_trip(self, tools) -> None:
         header = RefreshHeader(64, 48, 16, 50, np.arange(6, dtype=np.uint8).reshape(2, 3), 1,
                                *tools)
         parsed, end = unpack_refresh_header(pack_refresh_header(header) + b"symbols")
-        stated = (parsed.deblock, parsed.intra, parsed.qpel, parsed.carry_contexts)
+        stated = (parsed.deblock, parsed.intra, parsed.qpel, parsed.carry_contexts, parsed.split)
         assert (stated, parsed.quality, end) == (tools, 50, 7 + 1 + 6)
         assert (parsed.palette == header.palette).all()
 

@@ -16,7 +16,7 @@ from livecodec.app.sources import DemoScene
 from livecodec.codec import CodecParams, Encoder
 from livecodec.codec.common.blocks import Planes, frame_to_planes
 from livecodec.codec.common.inter_prediction import (predict_planes, vector_predictors,
-                                                     vectors_in_pixels)
+                                                     vectors_in_pixels, whole_block_quadrants)
 from livecodec.codec.common.modes import MODE_INTER, MODE_PALETTE, MODE_SKIP
 from livecodec.codec.common.slices import slice_rows
 from livecodec.codec.encoder.motion_search import diamond_search
@@ -89,7 +89,8 @@ class TestDiamondSearchSynthetic:
         ref = np.round((smooth - smooth.min()) / np.ptp(smooth) * 255).astype(np.uint8)
         mvs = np.broadcast_to(np.array(vector, np.int32), (6, 8, 2)).copy()
         chroma = np.zeros((48, 64), np.uint8)
-        cur = predict_planes(Planes(ref, chroma, chroma), mvs, np.full((6, 8), MODE_INTER, np.int8),
+        cur = predict_planes(Planes(ref, chroma, chroma), whole_block_quadrants(mvs),
+                             np.full((6, 8), MODE_INTER, np.int8),
                              np.zeros((6, 8, 3), np.uint8), 16, pel_shift=2)[0]
         return cur, ref
 
@@ -129,7 +130,8 @@ class TestDiamondSearchSynthetic:
         mvs = np.zeros((1, 4, 2), np.int32)
         mvs[0, 0] = (1, 0)                                   # +1/4 pixel horizontally
         chroma = np.zeros((8, 32), np.uint8)
-        cur = predict_planes(Planes(ref, chroma, chroma), mvs, np.full((1, 4), MODE_INTER, np.int8),
+        cur = predict_planes(Planes(ref, chroma, chroma), whole_block_quadrants(mvs),
+                             np.full((1, 4), MODE_INTER, np.int8),
                              np.zeros((1, 4, 3), np.uint8), 16, pel_shift=2)[0]
         found, sads = diamond_search(cur, ref, 16, 8, 1.0, np.zeros((1, 4, 2), np.int32),
                                      [(0, 1)], 0.0, False, 2, 8)
@@ -157,7 +159,7 @@ class TestDiamondSearchSynthetic:
         mvs = np.zeros((2, 3, 2), np.int32)
         mvs[0, :, 0] = [2, 4, 8]
         mvs[1, 0, 0] = 6
-        pred = vector_predictors(mvs, [(0, 2)])        # one slice
+        pred = vector_predictors(whole_block_quadrants(mvs), [(0, 2)])        # one slice
         assert pred[0, 0, 0] == 0                      # nothing to the left on row 0
         assert pred[0, 1, 0] == 2 and pred[0, 2, 0] == 4   # row 0: the left vector
         assert pred[1, 0, 0] == 2                      # median(0 (no left), top 2, top-right 4)
@@ -168,7 +170,7 @@ class TestDiamondSearchSynthetic:
     def test_each_band_of_a_large_frame_is_predicted_on_its_own(self):
         rows, cols = 30, 40                             # 640x480 at block 16: two slices
         mvs = np.full((rows, cols, 2), 6, np.int32)
-        pred = vector_predictors(mvs, slice_rows(rows, 2))
+        pred = vector_predictors(whole_block_quadrants(mvs), slice_rows(rows, 2))
         assert pred[15, 0].tolist() == [0, 0]           # first block of band 2: no neighbour
         assert pred[15, 1].tolist() == [6, 6]           # then the left vector, as on row 0
         assert pred[14, 1].tolist() == [6, 6] and pred[16, 1].tolist() == [6, 6]
@@ -253,7 +255,7 @@ class TestPredictPlanes:
         pixel_mvs = 2 * rng.integers(-bs, bs + 1, (rows, cols, 2)).astype(np.int32)
         modes = np.full((rows, cols), MODE_INTER, np.int8)
         flat = np.zeros((rows, cols, 3), np.uint8)
-        pred = predict_planes(ref, 2 * pixel_mvs, modes, flat, bs)
+        pred = predict_planes(ref, whole_block_quadrants(2 * pixel_mvs), modes, flat, bs)
         for k, (plane, side, scale) in enumerate(((ref.y, bs, 1), (ref.cr, bs // 2, 2),
                                                  (ref.cb, bs // 2, 2))):
             margin = 2 * bs
@@ -271,7 +273,8 @@ class TestPredictPlanes:
         ref = Planes(np.ascontiguousarray(np.tile(row, (4, 1))), np.zeros((2, 4), np.uint8),
                      np.zeros((2, 4), np.uint8))
         mvs = np.array([[[1, 0], [0, 0]]], np.int32)          # +half a pixel to the right
-        pred = predict_planes(ref, mvs, np.full((1, 2), MODE_INTER, np.int8),
+        pred = predict_planes(ref, whole_block_quadrants(mvs),
+                              np.full((1, 2), MODE_INTER, np.int8),
                               np.zeros((1, 2, 3), np.uint8), 4)
         # (0+11)/2 = 5.5 -> 6 (rounded half up), (11+20)/2 = 15.5 -> 16, ...
         assert pred[0][0, :4].tolist() == [6, 16, 25, 35]
@@ -285,11 +288,13 @@ class TestPredictPlanes:
         ref = Planes(np.ascontiguousarray(np.tile(row, (4, 1))), chroma, chroma.copy())
         modes = np.full((1, 2), MODE_INTER, np.int8)
         flat = np.zeros((1, 2, 3), np.uint8)
-        quarter = predict_planes(ref, np.array([[[1, 0], [2, 0]]], np.int32), modes, flat, 4,
+        quarter = predict_planes(ref, whole_block_quadrants(np.array([[[1, 0], [2, 0]]], np.int32)),
+                                 modes, flat, 4,
                                  pel_shift=2)
         # (3 * 0 + 11) / 4 = 2.75 -> 3, (3 * 11 + 20) / 4 = 13.25 -> 13, ...
         assert quarter[0][0, :4].tolist() == [3, 13, 23, 33]
-        half = predict_planes(ref, np.array([[[0, 0], [1, 0]]], np.int32), modes, flat, 4)
+        half = predict_planes(ref, whole_block_quadrants(np.array([[[0, 0], [1, 0]]], np.int32)),
+                              modes, flat, 4)
         assert np.array_equal(quarter[0][:, 4:], half[0][:, 4:])
         # Chroma of the first block moves an eighth of its pixel: (7 * 0 + 22) / 8 = 2.75 -> 3,
         # (7 * 22 + 40) / 8 = 24.25 -> 24
@@ -306,7 +311,7 @@ class TestPredictPlanes:
         flat = np.zeros((2, 2, 3), np.uint8)
         flat[0, 0] = (10, 20, 30)
         flat[1, 1] = (40, 50, 60)
-        pred = predict_planes(ref, np.zeros((2, 2, 2), np.int32), modes, flat, 8)
+        pred = predict_planes(ref, np.zeros((2, 2, 4, 2), np.int32), modes, flat, 8)
         assert (pred[0][:8, :8] == 10).all() and (pred[1][:4, :4] == 20).all()
         assert (pred[2][:4, :4] == 30).all() and (pred[0][8:, 8:] == 40).all()
         assert np.array_equal(pred[0][:8, 8:], ref.y[:8, 8:])    # zero vector: a copy
@@ -315,7 +320,8 @@ class TestPredictPlanes:
         ref = self.random_planes(16, 16, 8)
         mvs = np.full((2, 2, 2), 512, np.int32)
         mvs[0, 0] = -512
-        pred = predict_planes(ref, mvs, np.full((2, 2), MODE_INTER, np.int8),
+        pred = predict_planes(ref, whole_block_quadrants(mvs),
+                              np.full((2, 2), MODE_INTER, np.int8),
                               np.zeros((2, 2, 3), np.uint8), 8)
         assert (pred[0][8:, 8:] == ref.y[-1, -1]).all()    # far bottom-right: the corner pixel
         assert (pred[0][:8, :8] == ref.y[0, 0]).all()

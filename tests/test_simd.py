@@ -10,8 +10,9 @@ import pytest
 from numba import njit
 from numba.core.errors import TypingError
 
-from livecodec.codec.common.inter_prediction import _compensate_plane, _sample
-from livecodec.codec.common.modes import MODE_INTER
+from livecodec.codec.common.inter_prediction import (_compensate_plane, _sample,
+                                                     whole_block_quadrants)
+from livecodec.codec.common.modes import MODE_INTER, MODE_SPLIT
 from livecodec.codec.common.simd import (CENTRE_SCALE, NO_LIMIT, YCRCB_TO_BGR, block_abs_dev,
                                          block_sad, copy_row, difference_row2, difference_row4,
                                          difference_row8, fill_block, fill_row)
@@ -144,7 +145,9 @@ def test_row_copies_and_fills_touch_exactly_their_pixels(width):
 @pytest.mark.parametrize("shift", (1, 2, 3))   # half- and quarter-pel luma, eighth-pel chroma
 @pytest.mark.parametrize("bs", SIZES)
 def test_compensation_equals_the_bilinear_sample_everywhere(bs, shift):
-    """Vectors inside, across and far outside the picture, every fraction and whole pels."""
+    """Vectors inside, across and far outside the picture, every fraction and whole pels;
+    split blocks (where quadrants are at least 2 samples wide) sample each quadrant with its
+    own vector."""
     rng = np.random.default_rng(bs * 10 + shift)
     rows, cols = 4, 5
     ref = rng.integers(0, 256, (rows * bs, cols * bs), dtype=np.uint8)
@@ -156,14 +159,21 @@ def test_compensation_equals_the_bilinear_sample_everywhere(bs, shift):
     mvs[rows - 1, 0] = (0, scale)            # whole pels one row over the bottom edge
     mvs[0, cols - 1] = (scale, 0)            # whole pels one column over the right edge
     modes = np.full((rows, cols), MODE_INTER, np.int8)
+    quadrants = whole_block_quadrants(mvs)
+    if bs >= 4:
+        modes[::2, 1::2] = MODE_SPLIT
+        quadrants[modes == MODE_SPLIT] = rng.integers(-3 * bs * scale, 3 * bs * scale,
+                                                      (int((modes == MODE_SPLIT).sum()), 4, 2))
     out = np.zeros_like(ref)
-    _compensate_plane(ref, out, mvs, modes, np.zeros((rows, cols), np.uint8), bs, shift, 0)
+    _compensate_plane(ref, out, quadrants, modes, np.zeros((rows, cols), np.uint8), bs, shift, 0)
     mask = scale - 1
+    half = bs // 2
     for r in range(rows):
         for c in range(cols):
-            mx, my = int(mvs[r, c, 0]), int(mvs[r, c, 1])
             for i in range(bs):
                 for j in range(bs):
+                    q = 2 * (i // half) + j // half if modes[r, c] == MODE_SPLIT else 0
+                    mx, my = int(quadrants[r, c, q, 0]), int(quadrants[r, c, q, 1])
                     expected = _sample(ref, r * bs + i + (my >> shift), c * bs + j + (mx >> shift),
                                        my & mask, mx & mask, shift)
                     assert out[r * bs + i, c * bs + j] == expected

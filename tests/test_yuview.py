@@ -17,8 +17,8 @@ from livecodec.app.sources import DemoScene
 from livecodec.app.stopsignals import raise_interrupt
 from livecodec.app.yuview import (FRAME_TYPE_VALUES, TYPE_BITS, TYPE_FRAME, TYPE_MODE,
                                   TYPE_VECTOR, VECTOR_SCALE, write_yuview_stats)
-from livecodec.codec import (MODE_PALETTE, CodecParams, Decoder, Encoder, PacketReader,
-                             write_file_header)
+from livecodec.codec import (MODE_PALETTE, MODE_SPLIT, CodecParams, DecodedFrame, Decoder, Encoder,
+                             PacketReader, write_file_header)
 from tests.cli_helpers import one_error_line
 
 SIZE, BLOCK, FRAMES, REFRESH, FPS = (160, 120), 16, 16, 8, 30.0
@@ -67,7 +67,7 @@ def parse(path: Path) -> Stats:
 @pytest.fixture(scope="module")
 def stream(tmp_path_factory) -> tuple[Path, list[bytes]]:
     scene = DemoScene(*SIZE, fps=FPS)
-    encoder = Encoder(CodecParams(block_size=BLOCK, refresh_interval=REFRESH), fps=FPS)
+    encoder = Encoder(CodecParams(block_size=BLOCK, refresh_interval=REFRESH, split=True), fps=FPS)
     packets = [encoder.encode(scene.read()).data for _ in range(FRAMES)]
     path = tmp_path_factory.mktemp("yuview") / "demo.lvc"
     path.write_bytes(write_file_header(FPS) + b"".join(packets))
@@ -103,7 +103,7 @@ def test_the_header_declares_every_type_used(written):
                            TYPE_BITS: "range"}
     assert stats.lines[TYPE_VECTOR] == ["vectorColor", "scaleFactor"]
     assert f"% ;scaleFactor;{VECTOR_SCALE}" in lines
-    assert stats.lines[TYPE_MODE] == ["mapColor"] * 6     # skip, motion, palette, 3 intra
+    assert stats.lines[TYPE_MODE] == ["mapColor"] * 7     # skip, motion, split, palette, 3 intra
     assert stats.lines[TYPE_FRAME] == ["mapColor"] * 3
     assert stats.lines[TYPE_BITS] == ["range"]
     used = {t for per_poc in stats.rows.values() for t in per_poc}
@@ -123,31 +123,47 @@ def test_every_block_of_the_grid_is_there_clipped_to_the_picture(written):
         assert stats.of(poc, TYPE_FRAME) == [(0, 0, *SIZE, FRAME_TYPE_VALUES[kind])]
 
 
+def _vector_rows(decoded: DecodedFrame) -> list[tuple[int, ...]]:
+    """(x, y, w, h, vx, vy) of every vector the decoder reports, in block order: a block's own,
+    or a split block's four quadrants' (raster order) as half-size blocks; clipped to the
+    picture, quadrants wholly outside it left out."""
+    rows = []
+    half = BLOCK // 2
+    for r, c in np.argwhere(decoded.block_modes != MODE_PALETTE):
+        if decoded.block_modes[r, c] == MODE_SPLIT:
+            parts = [((2 * c + q % 2) * half, (2 * r + q // 2) * half, half,
+                      decoded.quadrant_vectors[r, c, q]) for q in range(4)]
+        else:
+            parts = [(c * BLOCK, r * BLOCK, BLOCK, decoded.motion_vectors[r, c])]
+        rows += [(x, y, min(side, SIZE[0] - x), min(side, SIZE[1] - y), int(v[0]), int(v[1]))
+                 for x, y, side, v in parts if x < SIZE[0] and y < SIZE[1]]
+    return rows
+
+
 def test_vectors_modes_and_bits_are_the_decoders(stream, written):
     path, packets = stream
     stats = parse(written[1])
     with open(path, "rb") as f:
         reader = PacketReader(f)
     decoder = Decoder()
-    vectors_seen = 0
+    vectors_seen = split_seen = 0
     for poc, packet in enumerate(reader):
         decoded = decoder.decode_packet(packet)
         modes = decoded.block_modes
         rows = stats.of(poc, TYPE_MODE)
         assert [(y // BLOCK, x // BLOCK, m) for x, y, w, h, m in rows] == \
                [(r, c, modes[r, c]) for r in range(GRID[0]) for c in range(GRID[1])]
-        vectors = {(y // BLOCK, x // BLOCK): (vx, vy)
-                   for x, y, w, h, vx, vy in stats.of(poc, TYPE_VECTOR)}
+        vectors = [(x, y, w, h, vx // VECTOR_SCALE, vy // VECTOR_SCALE)
+                   for x, y, w, h, vx, vy in stats.of(poc, TYPE_VECTOR)]
         if decoded.motion_vectors is None:
-            assert vectors == {}
+            assert vectors == []
         else:
-            inter = modes != MODE_PALETTE
-            assert sorted(vectors) == [tuple(rc) for rc in np.argwhere(inter)]
-            for (r, c), v in vectors.items():
-                assert np.array_equal(np.array(v) / VECTOR_SCALE, decoded.motion_vectors[r, c])
-            vectors_seen += sum(v != (0, 0) for v in vectors.values())
+            assert vectors == _vector_rows(decoded)
+            vectors_seen += sum(v[4:] != (0, 0) for v in vectors)
+            split_seen += int((modes == MODE_SPLIT).sum())
         assert stats.of(poc, TYPE_BITS) == [(0, 0, *SIZE, 8 * len(packets[poc]))]
     assert vectors_seen > 0          # the demo scene pans: the check compared real vectors
+    assert split_seen > 0            # and split some blocks: it compared quadrants too
     range_line = next(line for line in written[1].read_text().splitlines() if ";range;" in line)
     assert range_line.split(";")[3] == str(8 * max(map(len, packets)))
 

@@ -43,19 +43,20 @@ def edge_thresholds(step: int) -> tuple[int, int, np.ndarray]:
 
 
 def deblock(planes: Planes, steps: tuple[int, int, int], coded: tuple[np.ndarray, ...],
-            modes: np.ndarray, mvs: np.ndarray, block_size: int, pel_shift: int = 1) -> None:
+            modes: np.ndarray, quadrants: np.ndarray, block_size: int, pel_shift: int = 1) -> None:
     """Filter the reconstructed planes in place: every vertical edge first (left to right),
     then every horizontal edge (top to bottom).
 
-    coded: per plane, the tiles with a non-zero level; modes, mvs: the blocks' coded modes and
-    vectors in 1/2^pel_shift pixels (intra blocks: any vector).
+    coded: per plane, the tiles with a non-zero level; modes: the blocks' coded modes;
+    quadrants: int32 (rows, cols, 4, 2) the vectors of each block's quadrants in
+    1/2^pel_shift pixels (an unsplit block's four equal; intra blocks: any vector).
     """
     blocks = (block_size, block_size // 2, block_size // 2)
     limits = [edge_thresholds(step) for step in steps]
 
     def filtering(edges: Callable) -> Callable[[int, int, int], None]:
         def band(k: int, t0: int, t1: int) -> None:
-            edges(planes[k], coded[k], modes, mvs, 1 << pel_shift, blocks[k],
+            edges(planes[k], coded[k], modes, quadrants, 1 << pel_shift, blocks[k],
                   transform_size(blocks[k]), k == 0, *limits[k], t0, t1)
         return band
 
@@ -66,21 +67,29 @@ def deblock(planes: Planes, steps: tuple[int, int, int], coded: tuple[np.ndarray
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _strength(coded, modes, mvs, pixel, block, tile, ar, ac, br, bc):
+def _quadrant(tile_index, tile, block):
+    """0 or 1: the half of its block (along one axis) a tile lies in."""
+    return (2 * (tile_index * tile % block)) // block
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
+def _strength(coded, modes, quadrants, pixel, block, tile, ar, ac, br, bc):
     """Edge strength between tiles (ar, ac) and (br, bc): 3 an intra (palette or spatially
-    predicted) block on either side of a block edge, 2 coded residual on either side, 1 vectors
-    a pixel (``pixel`` vector units) or more apart, else 0."""
+    predicted) block on either side of a block edge, 2 coded residual on either side, 1 the
+    vectors of the quadrants on either side a pixel (``pixel`` vector units) or more apart,
+    else 0."""
     residual = coded[ar, ac] or coded[br, bc]
     ra, ca = ar * tile // block, ac * tile // block
     rb, cb = br * tile // block, bc * tile // block
-    if ra == rb and ca == cb:
-        return 2 if residual else 0
-    if modes[ra, ca] >= MODE_PALETTE or modes[rb, cb] >= MODE_PALETTE:
+    same_block = ra == rb and ca == cb
+    if not same_block and (modes[ra, ca] >= MODE_PALETTE or modes[rb, cb] >= MODE_PALETTE):
         return 3
     if residual:
         return 2
-    if (abs(mvs[ra, ca, 0] - mvs[rb, cb, 0]) >= pixel
-            or abs(mvs[ra, ca, 1] - mvs[rb, cb, 1]) >= pixel):
+    qa = 2 * _quadrant(ar, tile, block) + _quadrant(ac, tile, block)
+    qb = 2 * _quadrant(br, tile, block) + _quadrant(bc, tile, block)
+    if (abs(quadrants[ra, ca, qa, 0] - quadrants[rb, cb, qb, 0]) >= pixel
+            or abs(quadrants[ra, ca, qa, 1] - quadrants[rb, cb, qb, 1]) >= pixel):
         return 1
     return 0
 
@@ -114,14 +123,14 @@ def _filter_line(plane, y, x, dy, dx, luma, alpha, beta, tc0):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _vertical_edges(plane, coded, modes, mvs, pixel, block, tile, luma, alpha, beta, tc0,
+def _vertical_edges(plane, coded, modes, quadrants, pixel, block, tile, luma, alpha, beta, tc0,
                     t0, t1):
     """Edges between horizontally adjacent tiles, tile rows t0..t1, left to right."""
     if alpha == 0:
         return
     for tr in range(t0, t1):
         for tc in range(1, coded.shape[1]):
-            strength = _strength(coded, modes, mvs, pixel, block, tile, tr, tc - 1, tr, tc)
+            strength = _strength(coded, modes, quadrants, pixel, block, tile, tr, tc - 1, tr, tc)
             if strength == 0:
                 continue
             x = tc * tile
@@ -130,7 +139,7 @@ def _vertical_edges(plane, coded, modes, mvs, pixel, block, tile, luma, alpha, b
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _horizontal_edges(plane, coded, modes, mvs, pixel, block, tile, luma, alpha, beta, tc0,
+def _horizontal_edges(plane, coded, modes, quadrants, pixel, block, tile, luma, alpha, beta, tc0,
                       t0, t1):
     """Edges between vertically adjacent tiles, tile columns t0..t1, top to bottom."""
     if alpha == 0:
@@ -138,7 +147,7 @@ def _horizontal_edges(plane, coded, modes, mvs, pixel, block, tile, luma, alpha,
     for tr in range(1, coded.shape[0]):
         y = tr * tile
         for tc in range(t0, t1):
-            strength = _strength(coded, modes, mvs, pixel, block, tile, tr - 1, tc, tr, tc)
+            strength = _strength(coded, modes, quadrants, pixel, block, tile, tr - 1, tc, tr, tc)
             if strength == 0:
                 continue
             for x in range(tc * tile, (tc + 1) * tile):

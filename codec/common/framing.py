@@ -24,7 +24,7 @@ from .slices import MAX_SLICES, legacy_slice_count
 
 __all__ = ["RefreshHeader", "pack_refresh_header", "unpack_refresh_header",
            "pack_predicted_header", "unpack_predicted_header", "TOOLS_FOLLOW", "TOOL_DEBLOCK",
-           "TOOL_INTRA", "TOOL_QPEL", "TOOL_CARRY_CONTEXTS"]
+           "TOOL_INTRA", "TOOL_QPEL", "TOOL_CARRY_CONTEXTS", "TOOL_SPLIT", "MIN_SPLIT_BLOCK"]
 
 _REFRESH_FIXED = struct.Struct("<HHBBB")
 #: Bit 7 of a refresh header's quality byte: a tools byte follows it (format version 3).
@@ -34,7 +34,10 @@ TOOL_DEBLOCK = 0x01
 TOOL_INTRA = 0x02
 TOOL_QPEL = 0x04
 TOOL_CARRY_CONTEXTS = 0x08
-_KNOWN_TOOLS = TOOL_DEBLOCK | TOOL_INTRA | TOOL_QPEL | TOOL_CARRY_CONTEXTS
+TOOL_SPLIT = 0x10
+#: Smallest block the split tool may quarter: its chroma quadrants are 2 x 2 samples.
+MIN_SPLIT_BLOCK = 8
+_KNOWN_TOOLS = TOOL_DEBLOCK | TOOL_INTRA | TOOL_QPEL | TOOL_CARRY_CONTEXTS | TOOL_SPLIT
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class RefreshHeader:
     intra: bool = False     # blocks of this picture may be intra-predicted
     qpel: bool = False      # vectors of the following pictures in quarter pels (else half)
     carry_contexts: bool = False    # predicted pictures' slices start from the last picture's
+    split: bool = False     # blocks of the following pictures may have a vector per quadrant
 
 
 def pack_refresh_header(header: RefreshHeader) -> bytes:
@@ -58,7 +62,8 @@ def pack_refresh_header(header: RefreshHeader) -> bytes:
     layout = header.slices << 2 | BLOCK_SIZES.index(header.block_size)
     tools = ((TOOL_DEBLOCK if header.deblock else 0) | (TOOL_INTRA if header.intra else 0)
              | (TOOL_QPEL if header.qpel else 0)
-             | (TOOL_CARRY_CONTEXTS if header.carry_contexts else 0))
+             | (TOOL_CARRY_CONTEXTS if header.carry_contexts else 0)
+             | (TOOL_SPLIT if header.split else 0))
     return (_REFRESH_FIXED.pack(header.width, header.height, layout, k - 1,
                                 header.quality | TOOLS_FOLLOW)
             + bytes([tools]) + np.ascontiguousarray(header.palette, dtype=np.uint8).tobytes())
@@ -86,6 +91,9 @@ def unpack_refresh_header(payload: bytes) -> tuple[RefreshHeader, int]:
         if tools & ~_KNOWN_TOOLS:
             raise BitstreamError(f"refresh header asks for coding tools this decoder does not "
                                  f"know (tools byte 0x{tools:02x}): a newer livecodec wrote it")
+        if tools & TOOL_SPLIT and block_size < MIN_SPLIT_BLOCK:
+            raise BitstreamError(f"refresh header splits {block_size}x{block_size} blocks "
+                                 f"(quadrants need blocks of {MIN_SPLIT_BLOCK} or more)")
     _check_quality(quality)
     k = k1 + 1
     end = start + 3 * k
@@ -94,7 +102,8 @@ def unpack_refresh_header(payload: bytes) -> tuple[RefreshHeader, int]:
     palette = np.frombuffer(payload, np.uint8, 3 * k, start).reshape(k, 3)
     return RefreshHeader(width, height, block_size, quality, palette.copy(), slices,
                          bool(tools & TOOL_DEBLOCK), bool(tools & TOOL_INTRA),
-                         bool(tools & TOOL_QPEL), bool(tools & TOOL_CARRY_CONTEXTS)), end
+                         bool(tools & TOOL_QPEL), bool(tools & TOOL_CARRY_CONTEXTS),
+                         bool(tools & TOOL_SPLIT)), end
 
 
 def pack_predicted_header(quality: int) -> bytes:

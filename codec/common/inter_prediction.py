@@ -11,20 +11,23 @@ codes each vector as its difference from it. Finding the vectors is the encoder'
 (``codec.encoder.motion_search``).
 
 Block modes (``codec.common.modes``): ``MODE_SKIP`` (vector = its prediction, no residual),
-``MODE_INTER`` (coded vector and residual), ``MODE_PALETTE`` (flat palette colour, vector
-counts as zero).
+``MODE_INTER`` (coded vector and residual), ``MODE_SPLIT`` (a vector per quadrant, each
+predicted from the block's prediction or from its earlier quadrants), ``MODE_PALETTE`` (flat
+palette colour, vector counts as zero). Compensation works from the quadrant field
+(rows, cols, 4, 2): quadrants in raster order, an unsplit block's four equal to its vector.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from .modes import MODE_PALETTE
+from .modes import MODE_PALETTE, MODE_SPLIT
 from .parallel import per_plane_in_bands
 from .simd import bilinear_row2, bilinear_row4, bilinear_row8, bilinear_row16, copy_row, fill_block
 
-__all__ = ["MAX_VECTOR", "vector_predictor", "vector_predictors", "predict_block",
-           "predict_planes", "vectors_in_pixels", "clamp"]
+__all__ = ["MAX_VECTOR", "vector_predictor", "vector_predictors", "quadrant_vector_predictor",
+           "quadrant_differences", "whole_block_quadrants", "predict_block", "predict_planes",
+           "vectors_in_pixels", "clamp"]
 
 #: Largest |component| of a vector the stream accepts, in either unit (search range 64 px plus
 #: the sub-pel refinement is 259 quarter-pels): anything larger is corrupt data.
@@ -42,26 +45,33 @@ def _median3(a, b, c):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def vector_predictor(mvs, r, c):
-    """Median of the left, top and top-right (else top-left) vectors; only left on row 0.
+def vector_predictor(field, r, c):
+    """Median of the vectors next to block (r, c)'s top-left corner: the left block's (its
+    top-right quadrant), the top block's (bottom-left) and the top-right block's
+    (bottom-left; else the top-left block's bottom-right); only the left one on row 0.
     Returns (x, y).
 
-    Shared by encoder and decoder, so both derive the same prediction from the same field.
+    ``field``: (rows, cols, Q, 2) vectors per quadrant, Q = 4 (raster order), or Q = 1 for a
+    field of whole blocks. Shared by encoder and decoder, so both derive the same prediction
+    from the same field.
     """
-    cols = mvs.shape[1]
+    cols = field.shape[1]
+    last = field.shape[2] - 1
+    left_q = last & 1
+    below_q = last & 2
     if r == 0:
         if c > 0:
-            return np.int64(mvs[r, c - 1, 0]), np.int64(mvs[r, c - 1, 1])
+            return np.int64(field[r, c - 1, left_q, 0]), np.int64(field[r, c - 1, left_q, 1])
         return np.int64(0), np.int64(0)
     x = np.int64(0)
     y = np.int64(0)
     for k in range(2):
-        a = mvs[r, c - 1, k] if c > 0 else 0
-        b = mvs[r - 1, c, k]
+        a = field[r, c - 1, left_q, k] if c > 0 else 0
+        b = field[r - 1, c, below_q, k]
         if c + 1 < cols:
-            cc = mvs[r - 1, c + 1, k]
+            cc = field[r - 1, c + 1, below_q, k]
         elif c > 0:
-            cc = mvs[r - 1, c - 1, k]
+            cc = field[r - 1, c - 1, last, k]
         else:
             cc = 0
         if k == 0:
@@ -71,26 +81,58 @@ def vector_predictor(mvs, r, c):
     return x, y
 
 
-def vector_predictors(mvs: np.ndarray, bands: list[tuple[int, int]]) -> np.ndarray:
-    """``vector_predictor`` for every block of a final vector field, slice by slice.
+@njit(cache=True, nogil=True, _nrt=False)
+def quadrant_vector_predictor(quadrants, r, c, q, px, py):
+    """Prediction of quadrant ``q`` (raster order) of split block (r, c): the block's own
+    prediction (px, py) for the first, the first quadrant for its right and lower
+    neighbours, the median of the other three for the last. Returns (x, y)."""
+    if q == 0:
+        return np.int64(px), np.int64(py)
+    if q < 3:
+        return np.int64(quadrants[r, c, 0, 0]), np.int64(quadrants[r, c, 0, 1])
+    x = _median3(quadrants[r, c, 0, 0], quadrants[r, c, 1, 0], quadrants[r, c, 2, 0])
+    y = _median3(quadrants[r, c, 0, 1], quadrants[r, c, 1, 1], quadrants[r, c, 2, 1])
+    return np.int64(x), np.int64(y)
+
+
+def quadrant_differences(quadrants: np.ndarray, predictors: np.ndarray) -> np.ndarray:
+    """Every quadrant vector minus its ``quadrant_vector_predictor`` (the block predictions
+    ``predictors`` (rows, cols, 2) from ``vector_predictors``): what a split block codes."""
+    out = np.empty_like(quadrants)
+    out[:, :, 0] = quadrants[:, :, 0] - predictors
+    out[:, :, 1] = quadrants[:, :, 1] - quadrants[:, :, 0]
+    out[:, :, 2] = quadrants[:, :, 2] - quadrants[:, :, 0]
+    median = np.median(quadrants[:, :, :3], axis=2).astype(quadrants.dtype)
+    out[:, :, 3] = quadrants[:, :, 3] - median
+    return out
+
+
+def whole_block_quadrants(mvs: np.ndarray) -> np.ndarray:
+    """The quadrant field of blocks none of which is split: each vector four times."""
+    return np.ascontiguousarray(np.repeat(mvs[:, :, None, :], 4, axis=2), dtype=np.int32)
+
+
+def vector_predictors(quadrants: np.ndarray, bands: list[tuple[int, int]]) -> np.ndarray:
+    """``vector_predictor`` for every block of a final quadrant field (rows, cols, 4, 2),
+    slice by slice; returns (rows, cols, 2).
 
     Each band of block rows (a slice, ``codec.common.slices.slice_rows``) is predicted as if it
     were a picture of its own (its first row has no top neighbours), so slices decode
     independently.
     """
-    out = np.empty_like(mvs, dtype=np.int32)
+    out = np.empty((*quadrants.shape[:2], 2), np.int32)
     for r0, r1 in bands:
-        out[r0:r1] = _band_vector_predictors(mvs[r0:r1])
+        out[r0:r1] = _band_vector_predictors(quadrants[r0:r1])
     return out
 
 
 @njit(cache=True, nogil=True)
-def _band_vector_predictors(mvs):
-    rows, cols = mvs.shape[:2]
+def _band_vector_predictors(quadrants):
+    rows, cols = quadrants.shape[:2]
     out = np.zeros((rows, cols, 2), np.int32)
     for r in range(rows):
         for c in range(cols):
-            p = vector_predictor(mvs, r, c)
+            p = vector_predictor(quadrants, r, c)
             out[r, c, 0] = p[0]
             out[r, c, 1] = p[1]
     return out
@@ -120,22 +162,28 @@ def _sample(ref, y, x, fy, fx, shift):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _compensate_plane(ref, out, mvs, modes, flat, bs, shift, row0):
-    """Fill ``out`` block by block: motion-compensated, or the flat palette value. The
-    block arguments are the band of block rows from ``row0``."""
+def _compensate_plane(ref, out, quadrants, modes, flat, bs, shift, row0):
+    """Fill ``out`` block by block: motion-compensated (a split block quadrant by quadrant),
+    or the flat palette value. The block arguments are the band of block rows from ``row0``."""
     rows, cols = modes.shape
     mask = (1 << shift) - 1
+    half = bs // 2
     for r in range(rows):
         for c in range(cols):
             y0 = (row0 + r) * bs
             x0 = c * bs
-            if modes[r, c] == MODE_PALETTE:
+            mode = modes[r, c]
+            if mode == MODE_PALETTE:
                 fill_block(out, y0, x0, bs, flat[r, c])
                 continue
-            mx = np.int64(mvs[r, c, 0])
-            my = np.int64(mvs[r, c, 1])
-            predict_block(ref, y0 + (my >> shift), x0 + (mx >> shift), my & mask, mx & mask,
-                          shift, bs, out, y0, x0)
+            for q in range(4 if mode == MODE_SPLIT else 1):
+                side = half if mode == MODE_SPLIT else bs
+                qy = y0 + (q >> 1) * half
+                qx = x0 + (q & 1) * half
+                mx = np.int64(quadrants[r, c, q, 0])
+                my = np.int64(quadrants[r, c, q, 1])
+                predict_block(ref, qy + (my >> shift), qx + (mx >> shift), my & mask, mx & mask,
+                              shift, side, out, qy, qx)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -172,13 +220,14 @@ def predict_block(ref, ty, tx, fy, fx, shift, bs, out, y0, x0):
                                    y0 + i, x0 + j)
 
 
-def predict_planes(ref, mvs: np.ndarray, modes: np.ndarray, flat_colours: np.ndarray,
+def predict_planes(ref, quadrants: np.ndarray, modes: np.ndarray, flat_colours: np.ndarray,
                    block_size: int, pel_shift: int = 1):
     """Prediction planes (y, cr, cb) for a predicted frame.
 
     Args:
         ref: reference ``Planes``.
-        mvs: int32 (rows, cols, 2) vectors in 1/2^pel_shift pixels; modes: int8 (rows, cols).
+        quadrants: int32 (rows, cols, 4, 2) quadrant vectors in 1/2^pel_shift pixels (an
+            unsplit block's four equal); modes: int8 (rows, cols).
         flat_colours: uint8 (rows, cols, 3) palette colour (Y, Cr, Cb) of palette blocks.
         block_size: luma block side.
     """
@@ -188,8 +237,8 @@ def predict_planes(ref, mvs: np.ndarray, modes: np.ndarray, flat_colours: np.nda
 
     def compensate(k: int, r0: int, r1: int) -> None:
         bs = block_size if k == 0 else block_size // 2
-        _compensate_plane(planes[k], predictions[k], mvs[r0:r1], modes[r0:r1], flat[k][r0:r1],
-                          bs, pel_shift if k == 0 else pel_shift + 1, r0)
+        _compensate_plane(planes[k], predictions[k], quadrants[r0:r1], modes[r0:r1],
+                          flat[k][r0:r1], bs, pel_shift if k == 0 else pel_shift + 1, r0)
 
     per_plane_in_bands(compensate, [len(modes)] * 3)
     return predictions

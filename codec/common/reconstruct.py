@@ -26,14 +26,16 @@ def flat_planes(colours: np.ndarray, block_size: int) -> Planes:
     return Planes(y, cr, cb)
 
 
-def predict(reference: Planes | None, modes: np.ndarray, mvs: np.ndarray, labels: np.ndarray,
-            palette: np.ndarray, block_size: int, pel_shift: int = 1) -> Planes:
+def predict(reference: Planes | None, modes: np.ndarray, quadrants: np.ndarray | None,
+            labels: np.ndarray, palette: np.ndarray, block_size: int, pel_shift: int = 1) -> Planes:
     """Prediction planes: palette mosaic or motion compensation, block by block.
 
     Args:
         reference: previous reconstruction; None for a refresh frame without intra
             prediction (all blocks palette).
-        modes, mvs, labels: per-block decisions as coded; labels -1 where not a palette block.
+        modes, labels: per-block decisions as coded; labels -1 where not a palette block.
+        quadrants: int32 (rows, cols, 4, 2) vectors per block quadrant
+            (``codec.common.inter_prediction.predict_planes``); None for a refresh frame.
         palette: uint8 (K, 3).
         block_size: luma block side.
         pel_shift: vectors in 1/2^pel_shift pixels (1 half-pel, 2 quarter-pel).
@@ -41,7 +43,7 @@ def predict(reference: Planes | None, modes: np.ndarray, mvs: np.ndarray, labels
     colours = palette[np.maximum(labels, 0)]
     if reference is None:
         return flat_planes(colours, block_size)
-    return Planes(*predict_planes(reference, mvs, modes, colours, block_size, pel_shift))
+    return Planes(*predict_planes(reference, quadrants, modes, colours, block_size, pel_shift))
 
 
 def reconstruct(prediction: Planes, levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None,

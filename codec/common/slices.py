@@ -90,18 +90,22 @@ def _band_levels(levels, r0: int, r1: int, ky: int, kc: int):
 
 def encode_slices(is_refresh: bool, modes: np.ndarray, mvd: np.ndarray, labels: np.ndarray,
                   label_bits: int, levels, block_size: int, bands: list[tuple[int, int]],
-                  contexts: list[np.ndarray], intra: bool = False) -> tuple[bytes, np.ndarray]:
+                  contexts: list[np.ndarray], intra: bool = False, split: bool = False,
+                  quadrant_mvd: np.ndarray | None = None) -> tuple[bytes, np.ndarray]:
     """Range-code a frame's symbols slice by slice (see ``syntax.encode_symbols`` for the
     arguments; ``levels`` None for a frame without residual; ``bands`` from ``slice_rows``;
-    ``contexts`` from ``SliceContexts.start``, one per slice, updated in place).
+    ``contexts`` from ``SliceContexts.start``, one per slice, updated in place;
+    ``quadrant_mvd`` None when no block is split).
     Returns the symbol bytes and the estimated bits per part."""
     ky, kc = _tiles_per_block(block_size)
+    if quadrant_mvd is None:
+        quadrant_mvd = np.zeros((*mvd.shape[:2], 4, 2), np.int32)
 
     def code_band(i: int):
         r0, r1 = bands[i]
-        return encode_symbols(is_refresh, intra, levels is not None, modes[r0:r1], mvd[r0:r1],
-                              labels[r0:r1], label_bits, *_band_levels(levels, r0, r1, ky, kc),
-                              ky, kc, contexts[i])
+        return encode_symbols(is_refresh, intra, split, levels is not None, modes[r0:r1],
+                              mvd[r0:r1], quadrant_mvd[r0:r1], labels[r0:r1], label_bits,
+                              *_band_levels(levels, r0, r1, ky, kc), ky, kc, contexts[i])
 
     results = run_parallel([lambda i=i: code_band(i) for i in range(len(bands))])
     parts = [chunk.tobytes() for chunk, _ in results]
@@ -111,15 +115,15 @@ def encode_slices(is_refresh: bool, modes: np.ndarray, mvd: np.ndarray, labels: 
 
 def decode_slices(data: np.ndarray, is_refresh: bool, cols: int, n_labels: int,
                   label_bits: int, levels, block_size: int, bands: list[tuple[int, int]],
-                  contexts: list[np.ndarray], intra: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  contexts: list[np.ndarray], intra: bool = False, split: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Decode every slice (filling the zeroed ``levels`` in place; None: no residual;
     ``contexts``: one per slice, as ``encode_slices`` started from, updated in place;
-    ``intra``: refresh blocks carry intra modes).
+    ``intra``: refresh blocks carry intra modes; ``split``: predicted blocks may be split).
 
     Returns:
-        (modes, mvs, labels) of the whole frame. Raises BitstreamError for a slice that is
-        malformed or runs past its bytes.
+        (modes, mvs, quadrant vectors, labels) of the whole frame. Raises BitstreamError for
+        a slice that is malformed or runs past its bytes.
     """
     ky, kc = _tiles_per_block(block_size)
     chunks = []
@@ -135,14 +139,14 @@ def decode_slices(data: np.ndarray, is_refresh: bool, cols: int, n_labels: int,
     def decode_band(i: int):
         r0, r1 = bands[i]
         chunk = chunks[i]
-        modes, mvs, labels, error, consumed = decode_symbols(
-            chunk, is_refresh, intra, levels is not None, r1 - r0, cols, n_labels, label_bits,
-            *_band_levels(levels, r0, r1, ky, kc), ky, kc, contexts[i])
+        modes, mvs, quadrants, labels, error, consumed = decode_symbols(
+            chunk, is_refresh, intra, split, levels is not None, r1 - r0, cols, n_labels,
+            label_bits, *_band_levels(levels, r0, r1, ky, kc), ky, kc, contexts[i])
         if error:
             raise BitstreamError(f"slice {i}: {DECODE_ERRORS[error]}")
         if consumed > len(chunk):
             raise BitstreamError(f"slice {i} ends {consumed - len(chunk)} bytes early")
-        return modes, mvs, labels
+        return modes, mvs, quadrants, labels
 
     results = run_parallel([lambda i=i: decode_band(i) for i in range(len(bands))])
-    return tuple(np.concatenate([r[k] for r in results]) for k in range(3))
+    return tuple(np.concatenate([r[k] for r in results]) for k in range(4))

@@ -3,8 +3,9 @@
 Blocks are coded in raster order; each block is self-contained in the stream:
 
 - predicted frames: skip flag (context: skipped neighbours); unless skipped, a mode flag
-  (motion-compensated or palette; context: palette neighbours); then either the vector
-  difference from the median predictor or a palette label;
+  (motion-compensated or palette; context: palette neighbours); with the split tool, a split
+  flag for a motion-compensated block (context: split neighbours); then either the vector
+  difference from the median predictor, four quadrant vector differences, or a palette label;
 - refresh frames: a palette label for every block; with intra prediction (a tool of the
   refresh header) first a palette flag (context: palette neighbours), and for a spatially
   predicted block its mode (DC, V, H) instead of a label;
@@ -26,8 +27,9 @@ from numba import njit
 
 from .entropy import (decode_bit, decode_bypass, decode_uint, encode_bit, encode_bypass,
                       encode_uint, finish_encoder, new_decoder, new_encoder)
-from .inter_prediction import MAX_VECTOR, vector_predictor
-from .modes import MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE, MODE_SKIP
+from .inter_prediction import MAX_VECTOR, quadrant_vector_predictor, vector_predictor
+from .modes import (MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE, MODE_SKIP,
+                    MODE_SPLIT)
 from .transform import MAX_LEVEL, log2_size
 
 __all__ = ["encode_symbols", "decode_symbols", "label_bits", "PART_LABELS", "PART_MOTION",
@@ -60,7 +62,8 @@ REM_BINS = 8
 CTX_REM = 397           # 2 plane kinds x REM_BINS
 CTX_INTRA_PALETTE = 413  # 3: number of palette neighbours (refresh frames with intra prediction)
 CTX_INTRA_MODE = 416    # 2: DC or not, then V or H
-N_CONTEXTS = 418        # a significance context per previous-significance: 0.7 % fewer bits
+CTX_SPLIT = 418         # 3: number of split neighbours (predicted frames with the split tool)
+N_CONTEXTS = 421        # a significance context per previous-significance: 0.7 % fewer bits
 
 #: Error codes of ``decode_symbols`` (0 = fine) and what they mean.
 DECODE_ERRORS = {
@@ -135,6 +138,45 @@ def _activity_class(mvd, r, c, k):
     if r > 0:
         a += abs(mvd[r - 1, c, k])
     return 0 if a == 0 else (1 if a < 4 else 2)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _encode_vector_difference(est, out, probs, costs, mvd, r, c, dx, dy):
+    """One vector difference (x then y); contexts from the left and top blocks' differences."""
+    for k in range(2):
+        v = dx if k == 0 else dy
+        zctx = CTX_MVD_ZERO + 3 * k + _activity_class(mvd, r, c, k)
+        est = encode_bit(est, out, probs, zctx, 1 if v != 0 else 0, costs, PART_MOTION)
+        if v != 0:
+            est = encode_bypass(est, out, 1 if v < 0 else 0, costs, PART_MOTION)
+            est = encode_uint(est, out, probs, CTX_MVD_MAG + MVD_BINS * k, MVD_BINS,
+                              abs(v) - 1, costs, PART_MOTION)
+    return est
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _decode_vector(dst, data, probs, mvd, r, c, px, py):
+    """Decode one vector difference from the prediction (px, py). Returns (new state,
+    difference x, y, vector x, y, error: 0, or 2 for a vector out of range)."""
+    dx = 0
+    dy = 0
+    for k in range(2):
+        zctx = CTX_MVD_ZERO + 3 * k + _activity_class(mvd, r, c, k)
+        v = 0
+        dst, nonzero = decode_bit(dst, data, probs, zctx)
+        if nonzero:
+            dst, negative = decode_bypass(dst, data)
+            dst, mag = decode_uint(dst, data, probs, CTX_MVD_MAG + MVD_BINS * k, MVD_BINS)
+            if mag < 0 or mag + 1 > 2 * MAX_VECTOR:
+                return dst, 0, 0, 0, 0, 2
+            v = -(mag + 1) if negative else mag + 1
+        if k == 0:
+            dx = v
+        else:
+            dy = v
+    if abs(px + dx) > MAX_VECTOR or abs(py + dy) > MAX_VECTOR:
+        return dst, 0, 0, 0, 0, 2
+    return dst, dx, dy, px + dx, py + dy, 0
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -214,18 +256,22 @@ def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind):
 
 
 @njit(cache=True, nogil=True)
-def encode_symbols(is_refresh, intra, coded_residual, modes, mvd, labels, label_bits,
-                   lev_y, lev_cr, lev_cb, ky, kc, contexts):
+def encode_symbols(is_refresh, intra, split, coded_residual, modes, mvd, quadrant_mvd, labels,
+                   label_bits, lev_y, lev_cr, lev_cb, ky, kc, contexts):
     """Range-code one frame's symbols (of one slice).
 
     Args:
         is_refresh: refresh frame (intra blocks only) or predicted frame.
         intra: refresh blocks may be spatially predicted: a palette flag per block, then
             either its label or its spatial mode (``codec.common.intra_prediction``).
+        split: predicted blocks may be split into quadrants with a vector each (a split flag
+            per motion-compensated block).
         coded_residual: whether tiles are coded at all (quality > 0).
         modes: int8 (rows, cols) block modes; mvd: int32 (rows, cols, 2) vector minus its
-            median prediction (0 where not MODE_INTER); labels: int32 (rows, cols), -1 where
-            the block has no label; label_bits: bits of a palette index.
+            median prediction (0 where not MODE_INTER; a split block's first quadrant's);
+            quadrant_mvd: int32 (rows, cols, 4, 2) the quadrant differences of split blocks
+            (``codec.common.inter_prediction.quadrant_vector_predictor``); labels: int32
+            (rows, cols), -1 where the block has no label; label_bits: bits of a palette index.
         lev_y, lev_cr, lev_cb: int16 zigzag levels (tile rows, tile cols, n*n) per plane.
         ky, kc: transform tiles per block side in luma and in chroma.
         contexts: int64 (N_CONTEXTS,) probabilities to start from (``entropy.new_contexts``,
@@ -241,8 +287,9 @@ def encode_symbols(is_refresh, intra, coded_residual, modes, mvd, labels, label_
     costs = np.zeros(3)
     n = _encode_blocks(out, contexts, costs,
                        np.zeros(lev_y.shape[:2], np.int64), np.zeros(lev_cr.shape[:2], np.int64),
-                       np.zeros(lev_cb.shape[:2], np.int64), is_refresh, intra, coded_residual,
-                       modes, mvd, labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc)
+                       np.zeros(lev_cb.shape[:2], np.int64), is_refresh, intra, split,
+                       coded_residual, modes, mvd, quadrant_mvd, labels, label_bits, lev_y, lev_cr,
+                       lev_cb, ky, kc)
     return out[:n].copy(), costs
 
 
@@ -250,8 +297,9 @@ def encode_symbols(is_refresh, intra, coded_residual, modes, mvd, labels, label_
 # (_nrt=False): its atomic increments on every array passed to a helper took 70 % of the
 # coding time (and are shared between threads' cores).
 @njit(cache=True, nogil=True, _nrt=False)
-def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, intra, coded_residual,
-                   modes, mvd, labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc):
+def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, intra, split,
+                   coded_residual, modes, mvd, quadrant_mvd, labels, label_bits, lev_y, lev_cr,
+                   lev_cb, ky, kc):
     """The loop of ``encode_symbols`` into its buffers; returns the bytes written."""
     rows, cols = modes.shape
     est = new_encoder()
@@ -265,6 +313,10 @@ def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, intra, 
                     continue
                 ctx = CTX_MODE + _neighbours_in_mode(modes, r, c, MODE_PALETTE)
                 est = encode_bit(est, out, probs, ctx, 1 if mode == MODE_PALETTE else 0, costs, PART_LABELS)
+                if split and mode != MODE_PALETTE:
+                    ctx = CTX_SPLIT + _neighbours_in_mode(modes, r, c, MODE_SPLIT)
+                    est = encode_bit(est, out, probs, ctx, 1 if mode == MODE_SPLIT else 0, costs,
+                                     PART_MOTION)
             elif intra:
                 ctx = CTX_INTRA_PALETTE + _neighbours_in_mode(modes, r, c, MODE_PALETTE)
                 est = encode_bit(est, out, probs, ctx, 1 if mode == MODE_PALETTE else 0, costs, PART_LABELS)
@@ -277,14 +329,13 @@ def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, intra, 
             if mode == MODE_PALETTE:
                 est = _encode_label(est, out, probs, costs, labels, r, c, labels[r, c], label_bits)
             elif mode == MODE_INTER:
-                for k in range(2):
-                    v = mvd[r, c, k]
-                    zctx = CTX_MVD_ZERO + 3 * k + _activity_class(mvd, r, c, k)
-                    est = encode_bit(est, out, probs, zctx, 1 if v != 0 else 0, costs, PART_MOTION)
-                    if v != 0:
-                        est = encode_bypass(est, out, 1 if v < 0 else 0, costs, PART_MOTION)
-                        est = encode_uint(est, out, probs, CTX_MVD_MAG + MVD_BINS * k, MVD_BINS,
-                                    abs(v) - 1, costs, PART_MOTION)
+                est = _encode_vector_difference(est, out, probs, costs, mvd, r, c, mvd[r, c, 0],
+                                                mvd[r, c, 1])
+            elif mode == MODE_SPLIT:
+                for q in range(4):
+                    est = _encode_vector_difference(est, out, probs, costs, mvd, r, c,
+                                                    quadrant_mvd[r, c, q, 0],
+                                                    quadrant_mvd[r, c, q, 1])
             if coded_residual:
                 for i in range(ky):
                     for j in range(ky):
@@ -296,30 +347,43 @@ def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, intra, 
     return finish_encoder(est, out)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _same_quadrants(quadrant_mvs, mvs, r, c):
+    """An unsplit block's four quadrants move with its one vector."""
+    for q in range(4):
+        quadrant_mvs[r, c, q, 0] = mvs[r, c, 0]
+        quadrant_mvs[r, c, q, 1] = mvs[r, c, 1]
+
+
 @njit(cache=True, nogil=True)
-def decode_symbols(data, is_refresh, intra, coded_residual, rows, cols, n_labels, label_bits,
-                   lev_y, lev_cr, lev_cb, ky, kc, contexts):
+def decode_symbols(data, is_refresh, intra, split, coded_residual, rows, cols, n_labels,
+                   label_bits, lev_y, lev_cr, lev_cb, ky, kc, contexts):
     """Inverse of ``encode_symbols``; fills the zeroed level arrays and updates ``contexts``
     in place.
 
     Returns:
-        (modes int8, mvs int32 (rows, cols, 2) absolute sub-pel vectors, labels int32,
-        error code (0 = fine, see DECODE_ERRORS), bytes consumed).
+        (modes int8, mvs int32 (rows, cols, 2) absolute sub-pel vectors (a split block's:
+        its last quadrant's), quadrant vectors int32 (rows, cols, 4, 2) (the block's own
+        vector four times unless split), labels int32, error code (0 = fine, see
+        DECODE_ERRORS), bytes consumed).
     """
     modes = np.zeros((rows, cols), np.int8)
     mvs = np.zeros((rows, cols, 2), np.int32)
+    quadrant_mvs = np.zeros((rows, cols, 4, 2), np.int32)
     labels = np.full((rows, cols), -1, np.int32)
     error, consumed = _decode_blocks(
-        data, modes, mvs, np.zeros((rows, cols, 2), np.int32), labels,
+        data, modes, mvs, quadrant_mvs, np.zeros((rows, cols, 2), np.int32), labels,
         contexts, np.zeros(lev_y.shape[:2], np.int64),
         np.zeros(lev_cr.shape[:2], np.int64), np.zeros(lev_cb.shape[:2], np.int64),
-        is_refresh, intra, coded_residual, n_labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc)
-    return modes, mvs, labels, error, consumed
+        is_refresh, intra, split, coded_residual, n_labels, label_bits, lev_y, lev_cr, lev_cb,
+        ky, kc)
+    return modes, mvs, quadrant_mvs, labels, error, consumed
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _decode_blocks(data, modes, mvs, mvd, labels, probs, cbf_y, cbf_cr, cbf_cb, is_refresh,
-                   intra, coded_residual, n_labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc):
+def _decode_blocks(data, modes, mvs, quadrant_mvs, mvd, labels, probs, cbf_y, cbf_cr, cbf_cb,
+                   is_refresh, intra, split, coded_residual, n_labels, label_bits, lev_y, lev_cr,
+                   lev_cb, ky, kc):
     """The loop of ``decode_symbols`` (no allocation, hence no reference counting, as in
     ``_encode_blocks``); returns (error code, bytes consumed)."""
     rows, cols = modes.shape
@@ -332,13 +396,19 @@ def _decode_blocks(data, modes, mvs, mvd, labels, probs, cbf_y, cbf_cr, cbf_cb, 
                 dst, skipped = decode_bit(dst, data, probs, ctx)
                 if skipped:
                     modes[r, c] = MODE_SKIP
-                    p = vector_predictor(mvs, r, c)
+                    p = vector_predictor(quadrant_mvs, r, c)
                     mvs[r, c, 0] = p[0]
                     mvs[r, c, 1] = p[1]
+                    _same_quadrants(quadrant_mvs, mvs, r, c)
                     continue
                 ctx = CTX_MODE + _neighbours_in_mode(modes, r, c, MODE_PALETTE)
                 dst, palette = decode_bit(dst, data, probs, ctx)
                 mode = MODE_PALETTE if palette else MODE_INTER
+                if split and not palette:
+                    ctx = CTX_SPLIT + _neighbours_in_mode(modes, r, c, MODE_SPLIT)
+                    dst, quartered = decode_bit(dst, data, probs, ctx)
+                    if quartered:
+                        mode = MODE_SPLIT
             elif intra:
                 ctx = CTX_INTRA_PALETTE + _neighbours_in_mode(modes, r, c, MODE_PALETTE)
                 dst, palette = decode_bit(dst, data, probs, ctx)
@@ -355,23 +425,32 @@ def _decode_blocks(data, modes, mvs, mvd, labels, probs, cbf_y, cbf_cr, cbf_cb, 
                     return 1, dst[2]
                 labels[r, c] = label
             elif mode == MODE_INTER:
-                p = vector_predictor(mvs, r, c)
-                for k in range(2):
-                    zctx = CTX_MVD_ZERO + 3 * k + _activity_class(mvd, r, c, k)
-                    v = 0
-                    dst, nonzero = decode_bit(dst, data, probs, zctx)
-                    if nonzero:
-                        dst, negative = decode_bypass(dst, data)
-                        dst, mag = decode_uint(dst, data, probs, CTX_MVD_MAG + MVD_BINS * k,
-                                               MVD_BINS)
-                        if mag < 0 or mag + 1 > 2 * MAX_VECTOR:
-                            return 2, dst[2]
-                        v = -(mag + 1) if negative else mag + 1
-                    mvd[r, c, k] = v
-                    total = p[k] + v
-                    if abs(total) > MAX_VECTOR:
-                        return 2, dst[2]
-                    mvs[r, c, k] = total
+                p = vector_predictor(quadrant_mvs, r, c)
+                dst, dx, dy, vx, vy, error = _decode_vector(dst, data, probs, mvd, r, c, p[0],
+                                                            p[1])
+                if error:
+                    return error, dst[2]
+                mvd[r, c, 0] = dx
+                mvd[r, c, 1] = dy
+                mvs[r, c, 0] = vx
+                mvs[r, c, 1] = vy
+            elif mode == MODE_SPLIT:
+                p = vector_predictor(quadrant_mvs, r, c)
+                for q in range(4):
+                    pq = quadrant_vector_predictor(quadrant_mvs, r, c, q, p[0], p[1])
+                    dst, dx, dy, vx, vy, error = _decode_vector(dst, data, probs, mvd, r, c,
+                                                                pq[0], pq[1])
+                    if error:
+                        return error, dst[2]
+                    quadrant_mvs[r, c, q, 0] = vx
+                    quadrant_mvs[r, c, q, 1] = vy
+                    if q == 0:
+                        mvd[r, c, 0] = dx
+                        mvd[r, c, 1] = dy
+                mvs[r, c, 0] = quadrant_mvs[r, c, 3, 0]
+                mvs[r, c, 1] = quadrant_mvs[r, c, 3, 1]
+            if mode != MODE_SPLIT:
+                _same_quadrants(quadrant_mvs, mvs, r, c)
             if coded_residual:
                 for i in range(ky):
                     for j in range(ky):

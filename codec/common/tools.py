@@ -13,6 +13,7 @@ class Tools:
     deblock: bool
     intra: bool
     qpel: bool
+    split: bool = False
 
     @property
     def pel_shift(self) -> int:

@@ -34,6 +34,9 @@ class DecodedFrame:
     motion_vectors: np.ndarray | None   # pixels, None on refresh
     block_size: int
     quality: int               # the quality the frame was coded with (0 = no residual)
+    #: pixels (rows, cols, 4, 2): each block's quadrant vectors (four different ones where
+    #: block_modes is MODE_SPLIT); None on refresh.
+    quadrant_vectors: np.ndarray | None = None
 
 
 @dataclass
@@ -92,7 +95,8 @@ class Decoder:
         if packet.type == PACKET_REFRESH:
             header, offset = unpack_refresh_header(payload)
             state = _StreamState(header.width, header.height, header.block_size, header.palette,
-                                 header.slices, Tools(header.deblock, header.intra, header.qpel),
+                                 header.slices,
+                                 Tools(header.deblock, header.intra, header.qpel, header.split),
                                  header.carry_contexts)
             quality = header.quality
             reference = None
@@ -118,9 +122,9 @@ class Decoder:
         intra = is_refresh and state.tools.intra
         contexts = self._contexts.start(len(bands), not is_refresh and state.carry_contexts)
         try:
-            modes, mvs, labels = decode_slices(symbols, is_refresh, cols, n_labels,
-                                               label_bits(n_labels), levels, bs, bands, contexts,
-                                               intra)
+            modes, mvs, quadrants, labels = decode_slices(
+                symbols, is_refresh, cols, n_labels, label_bits(n_labels), levels, bs, bands,
+                contexts, intra, not is_refresh and state.tools.split)
         except BitstreamError as exc:
             raise BitstreamError(f"frame {packet.frame_index}: {exc}") from None
         steps = plane_steps(quality) if levels is not None else None
@@ -128,10 +132,10 @@ class Decoder:
         if intra:
             recon = reconstruct_intra(modes, labels, state.palette, levels, coded, steps, bs, bands)
         else:
-            recon = reconstruct(predict(reference, modes, mvs, labels, state.palette, bs,
+            recon = reconstruct(predict(reference, modes, quadrants, labels, state.palette, bs,
                                         state.tools.pel_shift), levels, steps, coded)
         if state.tools.deblock and levels is not None:
-            deblock(recon, steps, coded, modes, mvs, bs, state.tools.pel_shift)
+            deblock(recon, steps, coded, modes, quadrants, bs, state.tools.pel_shift)
         self._state = state
         self._reference = recon
         self._last_index = packet.frame_index
@@ -142,4 +146,6 @@ class Decoder:
             frame_index=packet.frame_index,
             block_modes=modes, block_size=bs,
             motion_vectors=None if is_refresh else vectors_in_pixels(mvs, state.tools.pel_shift),
-            quality=quality)
+            quality=quality,
+            quadrant_vectors=None if is_refresh else vectors_in_pixels(quadrants,
+                                                                       state.tools.pel_shift))

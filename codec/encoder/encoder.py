@@ -14,9 +14,11 @@ from ..common.bitstream import PACKET_PREDICTED, PACKET_REFRESH, build_packet
 from ..common.blocks import Planes, frame_to_planes, planes_to_frame
 from ..common.deblock import deblock
 from ..common.framing import RefreshHeader, pack_predicted_header, pack_refresh_header
-from ..common.inter_prediction import vector_predictors, vectors_in_pixels
+from ..common.inter_prediction import (quadrant_differences, vector_predictors, vectors_in_pixels,
+                                      whole_block_quadrants)
 from ..common.limits import check_frame_size
-from ..common.modes import FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP
+from ..common.modes import (FRAME_PREDICTED, FRAME_REFRESH, MODE_INTER, MODE_PALETTE, MODE_SKIP,
+                            MODE_SPLIT)
 from ..common.parallel import check_threads, per_plane_in_bands, using_threads
 from ..common.reconstruct import predict, reconstruct
 from ..common.slices import SliceContexts, encode_slices, slice_rows
@@ -24,7 +26,7 @@ from ..common.syntax import PART_LABELS, PART_MOTION, PART_RESIDUAL, label_bits
 from ..common.transform import STEP_ONE, plane_steps, quality_to_step, transform_size, zero_levels
 from .analysis import block_means, block_sums_abs_dev, choose_slice_count
 from .intra_decision import code_intra
-from .motion_search import diamond_search
+from .motion_search import diamond_search, half_pel_planes, split_search
 from .palette import fit_palette, nearest_labels
 from .params import CodecParams
 from .presets import effort, tools_in_effect
@@ -76,13 +78,16 @@ class EncodedFrame:
     frame_type: str                       # "refresh" or "predicted"
     frame_index: int
     motion_vectors: np.ndarray | None     # int32 (rows, cols, 2) (dx, dy) in pixels; None on refresh
-    block_modes: np.ndarray               # int8 (rows, cols): MODE_* (skip, motion, palette, intra)
+    block_modes: np.ndarray               # int8 (rows, cols): MODE_* (skip, motion, split, palette, intra)
     block_size: int
     quality: int
     bytes_by_part: dict[str, int]         # header, palette, labels, motion, residual
     width: int
     height: int
     planes: Planes                        # the reconstruction as coded (padded YCrCb 4:2:0)
+    #: int32 (rows, cols, 4, 2) each block's quadrant vectors in pixels (four different ones
+    #: where block_modes is MODE_SPLIT); None on refresh.
+    quadrant_vectors: np.ndarray | None = None
 
     @cached_property
     def reconstruction(self) -> np.ndarray:
@@ -213,7 +218,8 @@ class Encoder:
         self._since_refresh += 1
         self._prev_mvs = vectors
         return self._finish(PACKET_PREDICTED, pack_predicted_header(0), symbols, costs,
-                            self._reference, modes, vectors, 0, *self._size, palette_bytes=0)
+                            self._reference, modes, vectors, whole_block_quadrants(vectors), 0,
+                            *self._size, palette_bytes=0)
 
     def _encode(self, frame: np.ndarray) -> EncodedFrame:
         frame = _check_frame(frame)
@@ -266,14 +272,14 @@ class Encoder:
                                                                  ROUNDING_INTRA)
             header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette, slices,
                                                        tools.deblock, tools.intra, tools.qpel,
-                                                       carry_contexts=True))
+                                                       carry_contexts=True, split=tools.split))
             symbols, costs = self._entropy_code(True, quality, modes, mvs, coded_labels, palette,
                                                 levels, bs)
             retry = self._retry_quality("refresh", quality, len(header) + len(symbols), attempt)
             if retry is None:
                 break
             quality = retry
-        self._filter(recon, quality, tiles_coded, modes, mvs)
+        self._filter(recon, quality, tiles_coded, modes, whole_block_quadrants(mvs))
         self._palette = palette
         # Refresh frames' levels are chosen with the last refresh's statistics, not the
         # predicted frames' in between.
@@ -281,8 +287,8 @@ class Encoder:
         self._since_refresh = 0
         self._force_refresh = False
         self._prev_mvs = mvs
-        return self._finish(PACKET_REFRESH, header, symbols, costs, recon, modes, None, quality,
-                            w, h, palette_bytes=3 * len(palette))
+        return self._finish(PACKET_REFRESH, header, symbols, costs, recon, modes, None, None,
+                            quality, w, h, palette_bytes=3 * len(palette))
 
     # -- predicted -----------------------------------------------------------------------
     def _encode_predicted(self, planes: Planes, quality: int, w: int, h: int) -> EncodedFrame | None:
@@ -294,9 +300,10 @@ class Encoder:
         step = quality_to_step(quality) if quality > 0 else None
         lam = LAMBDA_PER_STEP * step if step is not None else LAMBDA_NO_RESIDUAL
         ref = self._reference
+        halves = half_pel_planes(np.ascontiguousarray(ref.y))
         mvs, sads = diamond_search(planes.y, ref.y, bs, p.search_range, lam, self._prev_mvs,
                                    self._bands, work.early_stop, work.neighbour_stop,
-                                   self._tools.pel_shift, work.quarter_pel)
+                                   self._tools.pel_shift, work.quarter_pel, halves)
         means = block_means(planes, bs)
         rows, cols = means.shape[:2]
         nearest = nearest_labels(means.reshape(-1, 3), palette).reshape(rows, cols)
@@ -307,14 +314,33 @@ class Encoder:
         previous, self._prediction_ratio = self._prediction_ratio, ratio
         if ratio > SCENE_CUT_RATIO and (previous is None or ratio > SCENE_CUT_JUMP * previous):
             return None
+        split = None
+        if self._tools.split:
+            split, quadrants = split_search(planes.y, ref.y, bs, p.search_range, lam, mvs, sads,
+                                            self._bands, work.early_stop, work.neighbour_stop,
+                                            self._tools.pel_shift, work.quarter_pel, halves,
+                                            step, rate_table(self._contexts.kept))
         nbits = label_bits(len(palette)) + _PALETTE_MODE_EXTRA_BITS
         use_palette = palette_sad + lam * nbits < sads + lam * _INTER_MODE_BITS
         modes = np.where(use_palette, MODE_PALETTE, MODE_INTER).astype(np.int8)
         mvs[use_palette] = 0
+        if split is None:
+            quadrants = whole_block_quadrants(mvs)
+        else:
+            modes[split & ~use_palette] = MODE_SPLIT
+            quadrants[use_palette] = 0
         labels = np.where(use_palette, nearest, -1).astype(np.int32)
-        prediction = predict(ref, modes, mvs, labels, palette, bs, self._tools.pel_shift)
-        mvd = mvs - vector_predictors(mvs, self._bands)
+        prediction = predict(ref, modes, quadrants, labels, palette, bs, self._tools.pel_shift)
+        predictors = vector_predictors(quadrants, self._bands)
+        mvd = mvs - predictors
         mvd[use_palette] = 0
+        quadrant_mvd = None
+        if split is not None:
+            # A split block codes its quadrants; its first one's difference is what its
+            # neighbours' vector contexts see.
+            quadrant_mvd = quadrant_differences(quadrants, predictors)
+            is_split = modes == MODE_SPLIT
+            mvd[is_split] = quadrant_mvd[is_split, 0]
         coded_modes = modes
         for attempt in range(_ATTEMPTS):
             levels, tiles_coded, recon = self._code_residual(prediction, planes, quality,
@@ -323,17 +349,17 @@ class Encoder:
             coded_modes = modes.copy()
             coded_modes[(modes == MODE_INTER) & ~coded & ~mvd.any(axis=2)] = MODE_SKIP
             symbols, costs = self._entropy_code(False, quality, coded_modes, mvd, labels, palette,
-                                                levels, bs)
+                                                levels, bs, quadrant_mvd)
             retry = self._retry_quality("predicted", quality, 1 + len(symbols), attempt)
             if retry is None:
                 break
             quality = retry
         modes = coded_modes
-        self._filter(recon, quality, tiles_coded, modes, mvs)
+        self._filter(recon, quality, tiles_coded, modes, quadrants)
         self._since_refresh += 1
         self._prev_mvs = mvs
         return self._finish(PACKET_PREDICTED, pack_predicted_header(quality), symbols, costs, recon,
-                            modes, mvs, quality, w, h, palette_bytes=0)
+                            modes, mvs, quadrants, quality, w, h, palette_bytes=0)
 
     # -- shared steps --------------------------------------------------------------------
     def _code_residual(self, prediction: Planes, planes: Planes, quality: int, rounding: float,
@@ -373,10 +399,10 @@ class Encoder:
                 and effort(self._params.preset).rdoq)
 
     def _filter(self, recon: Planes, quality: int, tiles_coded: tuple[np.ndarray, ...] | None,
-                modes: np.ndarray, mvs: np.ndarray) -> None:
+                modes: np.ndarray, quadrants: np.ndarray) -> None:
         """The in-loop deblocking filter on the reconstruction, as the decoder applies it."""
         if self._tools.deblock and tiles_coded is not None:
-            deblock(recon, plane_steps(quality), tiles_coded, modes, mvs, self._block_size,
+            deblock(recon, plane_steps(quality), tiles_coded, modes, quadrants, self._block_size,
                     self._tools.pel_shift)
 
     def _retry_quality(self, frame_type: str, quality: int, n_bytes: int,
@@ -398,17 +424,21 @@ class Encoder:
             coded |= tiles.reshape(rows, tr // rows, cols, tc // cols).any(axis=(1, 3))
         return coded
 
-    def _entropy_code(self, is_refresh, quality, modes, mvd, labels, palette, levels, bs):
+    def _entropy_code(self, is_refresh, quality, modes, mvd, labels, palette, levels, bs,
+                      quadrant_mvd=None):
         """The frame's symbols, from the contexts the decoder will start from (every refresh
         header says that predicted frames carry them on); ``_finish`` keeps what they end
         with, once the frame is the one sent."""
         self._coded_contexts = self._contexts.start(len(self._bands), not is_refresh)
         return encode_slices(is_refresh, modes, mvd.astype(np.int32), labels,
                              label_bits(len(palette)), levels, bs, self._bands,
-                             self._coded_contexts, intra=is_refresh and self._tools.intra)
+                             self._coded_contexts, intra=is_refresh and self._tools.intra,
+                             split=not is_refresh and self._tools.split,
+                             quadrant_mvd=None if quadrant_mvd is None
+                             else quadrant_mvd.astype(np.int32))
 
-    def _finish(self, packet_type, header, symbols, costs, recon, modes, mvs, quality, w, h,
-                palette_bytes) -> EncodedFrame:
+    def _finish(self, packet_type, header, symbols, costs, recon, modes, mvs, quadrants, quality,
+                w, h, palette_bytes) -> EncodedFrame:
         index = self._frame_index
         data = build_packet(packet_type, index, header + symbols)
         labels_b, motion_b, residual_b = _split_bytes(len(symbols), costs[[PART_LABELS, PART_MOTION,
@@ -420,9 +450,11 @@ class Encoder:
         self._frame_index += 1
         self._contexts.keep(self._coded_contexts)
         pixel_mvs = None if mvs is None else vectors_in_pixels(mvs, self._tools.pel_shift)
+        pixel_quadrants = (None if quadrants is None
+                           else vectors_in_pixels(quadrants, self._tools.pel_shift))
         return EncodedFrame(
             data=data,
             frame_type=FRAME_REFRESH if packet_type == PACKET_REFRESH else FRAME_PREDICTED,
             frame_index=index, motion_vectors=pixel_mvs, block_modes=modes,
             block_size=self._block_size, quality=quality, bytes_by_part=parts,
-            width=w, height=h, planes=recon)
+            width=w, height=h, planes=recon, quadrant_vectors=pixel_quadrants)

@@ -9,11 +9,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..common.inter_prediction import clamp, predict_block, vector_predictor
+from ..common.inter_prediction import (clamp, predict_block, quadrant_vector_predictor,
+                                      vector_predictor)
 from ..common.parallel import run_parallel
 from ..common.simd import bilinear_row16, block_sad
+from ..common.transform import LEVEL_DTYPE, dct_basis, transform_size, zigzag_order
+from .quantise import block_rd_cost
+from .rdoq import LAMBDA_INTER, rdo_scratch
 
-__all__ = ["diamond_search", "mv_bits", "half_pel_planes", "PREDICTOR_BONUS_BITS"]
+__all__ = ["diamond_search", "split_search", "mv_bits", "half_pel_planes", "PREDICTOR_BONUS_BITS",
+           "SPLIT_FLAG_BITS"]
 
 
 #: Large diamond (8 points at distance 2) and small diamond (4 points at distance 1).
@@ -31,6 +36,16 @@ _MAX_DIAMOND_STEPS = 64
 #: fast (half-pel) with 1.5 bits -2.7 / -4.4 / -2.6 / -0.1 %. One more SAD per block: no
 #: measurable time at 640x480 balanced or 1920x1080 fast.
 PREDICTOR_BONUS_BITS = 1.5
+#: Bits a split block is charged beyond its four vectors (its split flag; the unsplit blocks'
+#: flags are cheap once most blocks stay whole).
+SPLIT_FLAG_BITS = 1.0
+#: A block whose whole match is within this many quantiser steps of SAD per pixel is not
+#: searched for a split: the quantiser drops most of what quadrants could save there. BD-rate
+#: of the split tool (balanced, 30 frames, quality 25-85; carphone / bikes / scene_cuts /
+#: demo): every block -3.3 / -0.7 / -1.7 / -6.9 %, 0.1 -3.2 / -0.8 / -1.7 / -6.8 %, 0.25 -3.1 /
+#: -0.6 / -2.0 / -6.5 %, 0.5 -1.3 / -0.5 / -1.2 / -4.1 %; 0.25 halves the split search's time
+#: on the demo scene, whose background is still.
+SPLIT_MIN_SAD = 0.25
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -122,7 +137,8 @@ def _sad_sub(cur, ref, halves, y0, x0, vy, vx, pel_shift, bs, limit, scratch):
 def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int, lam: float,
                    prev_mvs: np.ndarray, bands: list[tuple[int, int]],
                    early_stop: float = 1.0, neighbour_stop: bool = True, pel_shift: int = 1,
-                   quarter_points: int = 8) -> tuple[np.ndarray, np.ndarray]:
+                   quarter_points: int = 8, halves: np.ndarray | None = None,
+                   active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Motion vectors (sub-pel units) and SADs for every block of ``cur`` against ``ref``.
 
     The frame's slices (``bands`` of block rows) are searched in parallel; a slice's first row
@@ -141,6 +157,9 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
         quarter_points: quarter-pel neighbours of the best half-pel point tried: 8 all, 4 the
             nearest, and the nearest four of the best of those if it moved (a small diamond:
             less work, most of the gain), 0 none (the vectors stay on half pels).
+        halves: ``half_pel_planes(ref)`` when the caller has them already.
+        active: bool (rows, cols), the blocks to search (default all); the others keep their
+            ``prev_mvs`` vector, with an unknown SAD (2^60).
 
     Returns:
         (mvs int32 (rows, cols, 2), sads int64 (rows, cols)).
@@ -149,14 +168,17 @@ def diamond_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int,
     mvs = np.zeros((rows, cols, 2), np.int32)
     sads = np.zeros((rows, cols), np.int64)
     cur, ref = np.ascontiguousarray(cur), np.ascontiguousarray(ref)   # rows load as vectors
-    halves = half_pel_planes(ref)
+    if halves is None:
+        halves = half_pel_planes(ref)
+    if active is None:
+        active = np.ones((rows, cols), np.bool_)
     run_parallel([
         (lambda r0=r0, r1=r1: _search_band(
             cur, ref, halves, bs, search_range, lam, prev_mvs[r0:r1], early_stop,
             neighbour_stop, pel_shift, quarter_points, r0, mvs[r0:r1], sads[r0:r1],
             np.zeros((6, 2), np.int64),
             np.full((2 * search_range + 1, 2 * search_range + 1), -1, np.int64),
-            np.empty((bs, bs), np.uint8)))
+            np.empty((bs, bs), np.uint8), mvs[r0:r1, :, None, :], active[r0:r1]))
         for r0, r1 in bands])
     return mvs, sads
 
@@ -172,7 +194,7 @@ def _keep_better(cost, sad, x, y, best_cost, best_sad, best_x, best_y):
 @njit(cache=True, nogil=True, _nrt=False)
 def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
                  neighbour_stop, pel_shift, quarter_points, row0, mvs, sads, cands, visited,
-                 scratch):
+                 scratch, field, active):
     """Diamond search of the block rows ``row0 ..`` into the band views ``mvs``/``sads``.
 
     Per block: start from the best of several predictors (zero, median, left, top, top-right,
@@ -181,7 +203,8 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
     try the 8 half-pel neighbours (and with quarter-pel vectors the 8 quarter-pel neighbours
     of the best of those, or up to two steps of the 4-point diamond); last the exact sub-pel
     predictor, which the whole-pixel starting points miss (``PREDICTOR_BONUS_BITS``).
-    Cost = SAD + lam * bits(vector - median).
+    Cost = SAD + lam * bits(vector - median). ``field``: ``mvs`` seen as whole-block quadrant
+    fields (rows, cols, 1, 2), for ``vector_predictor``.
     """
     rows, cols = sads.shape
     # cands: (6, 2) scratch for the starting points. visited[dy + R, dx + R] == id of the block
@@ -192,10 +215,15 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
     big = np.int64(1) << 60
     for r in range(rows):
         for c in range(cols):
+            if not active[r, c]:
+                mvs[r, c, 0] = prev_mvs[r, c, 0]
+                mvs[r, c, 1] = prev_mvs[r, c, 1]
+                sads[r, c] = big
+                continue
             y0 = (row0 + r) * bs
             x0 = c * bs
             block_id = r * cols + c
-            pred = vector_predictor(mvs, r, c)
+            pred = vector_predictor(field, r, c)
             # Candidate starting points, in whole pixels (sub-pel predictors rounded down).
             cands[0, 0] = 0
             cands[0, 1] = 0
@@ -292,3 +320,150 @@ def _search_band(cur, ref, halves, bs, search_range, lam, prev_mvs, early_stop,
             mvs[r, c, 0] = hx
             mvs[r, c, 1] = hy
             sads[r, c] = best_sad
+
+
+def split_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int, lam: float,
+                 mvs: np.ndarray, sads: np.ndarray, bands: list[tuple[int, int]],
+                 early_stop: float, neighbour_stop: bool, pel_shift: int, quarter_points: int,
+                 halves: np.ndarray, step: float | None, rates: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Which blocks to split into quadrants, and the quadrants' vectors.
+
+    Every quadrant is searched as a block of its own (``diamond_search`` at half the block
+    size, starting from its whole block's vector). Each quadrant then keeps the cheapest of
+    that match, its whole block's vector and its own exact prediction, counting the bits of
+    its difference as ``quadrant_vector_predictor`` codes it. Where the quadrants' SADs and
+    vector bits undercut the whole block's, the two predictions are compared by what their
+    luma residual costs to code (``quantise.block_rd_cost`` at quantiser ``step``, bits from
+    ``rates``) plus their vector bits; SAD alone splits far too often, since much of what a
+    split saves is noise the quantiser drops anyway. Without residual (``step`` None) the
+    SAD comparison decides. Blocks whose whole match is already close (``SPLIT_MIN_SAD``)
+    are neither searched nor split. Blocks are decided in raster order per slice, with the
+    vector predictions of the decisions made so far; ``mvs`` and ``sads`` are updated in
+    place (a split block's vector is its last quadrant's, as the stream defines it).
+
+    Returns:
+        (split bool (rows, cols), quadrant vectors int32 (rows, cols, 4, 2); an unsplit
+        block's four equal its vector).
+    """
+    cur, ref = np.ascontiguousarray(cur), np.ascontiguousarray(ref)
+    parents = np.repeat(np.repeat(mvs, 2, axis=0), 2, axis=1)
+    candidates = sads > (SPLIT_MIN_SAD * step * bs * bs if step else 0)
+    quarter_mvs, quarter_sads = diamond_search(
+        cur, ref, bs // 2, search_range, lam, parents, [(2 * r0, 2 * r1) for r0, r1 in bands],
+        early_stop, neighbour_stop, pel_shift, quarter_points, halves,
+        np.repeat(np.repeat(candidates, 2, axis=0), 2, axis=1))
+    split = np.zeros(sads.shape, np.bool_)
+    quadrants = np.empty((*sads.shape, 4, 2), np.int32)
+    n = transform_size(bs)
+    basis = dct_basis(n)
+    tiles = bs // n
+
+    def band(r0: int, r1: int) -> None:
+        _choose_splits(cur, ref, halves, bs, pel_shift, r0, mvs[r0:r1], sads[r0:r1],
+                       quarter_mvs[2 * r0:2 * r1], quarter_sads[2 * r0:2 * r1], lam,
+                       split[r0:r1], quadrants[r0:r1], candidates[r0:r1],
+                       0.0 if step is None else 1.0 / step, rates,
+                       n, basis, np.ascontiguousarray(basis.T), zigzag_order(n),
+                       *(np.empty((bs, bs), np.uint8) for _ in range(3)),
+                       np.empty((tiles, tiles, n * n), LEVEL_DTYPE),
+                       np.empty((tiles, tiles), np.bool_), *(np.empty((n, n)) for _ in range(3)),
+                       *rdo_scratch())
+
+    run_parallel([lambda r0=r0, r1=r1: band(r0, r1) for r0, r1 in bands])
+    return split, quadrants
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _predict_into(ref, y0, x0, vx, vy, pel_shift, side, out, oy, ox):
+    """The side x side block at (y0, x0) moved by sub-pel vector (vx, vy), into ``out`` at
+    (oy, ox)."""
+    mask = (1 << pel_shift) - 1
+    predict_block(ref, y0 + (vy >> pel_shift), x0 + (vx >> pel_shift), vy & mask, vx & mask,
+                  pel_shift, side, out, oy, ox)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _choose_splits(cur, ref, halves, bs, pel_shift, row0, mvs, sads, quarter_mvs, quarter_sads,
+                   lam, split, quadrants, candidates, inv_step, rates, n, basis, basis_t, zigzag,
+                   block, whole_pred, split_pred, levels, coded, res, rows_t, coeffs, x, chosen,
+                   cost_coded, cost_last):
+    """``split_search``'s decisions for one slice's band of block rows (from ``row0``);
+    ``inv_step`` 0 without residual. The arguments from ``block`` on are scratch."""
+    rows, cols = sads.shape
+    half = bs // 2
+    big = np.int64(1) << 60
+    scratch = split_pred    # the quadrant SADs predict into its corner before it is used
+    for r in range(rows):
+        for c in range(cols):
+            pred = vector_predictor(quadrants, r, c)
+            wx = mvs[r, c, 0]
+            wy = mvs[r, c, 1]
+            if not candidates[r, c]:
+                for q in range(4):
+                    quadrants[r, c, q, 0] = wx
+                    quadrants[r, c, q, 1] = wy
+                continue
+            whole_bits = mv_bits(wx - pred[0]) + mv_bits(wy - pred[1])
+            whole = sads[r, c] + lam * whole_bits
+            total_sad = 0
+            split_bits = SPLIT_FLAG_BITS
+            cost = lam * SPLIT_FLAG_BITS
+            by = (row0 + r) * bs
+            bx = c * bs
+            for q in range(4):
+                y0 = by + (q >> 1) * half
+                x0 = bx + (q & 1) * half
+                p = quadrant_vector_predictor(quadrants, r, c, q, pred[0], pred[1])
+                qr = 2 * r + (q >> 1)
+                qc = 2 * c + (q & 1)
+                best_x = quarter_mvs[qr, qc, 0]
+                best_y = quarter_mvs[qr, qc, 1]
+                best_sad = quarter_sads[qr, qc]
+                best_bits = mv_bits(best_x - p[0]) + mv_bits(best_y - p[1])
+                best_cost = best_sad + lam * best_bits
+                for k in range(2):
+                    tx = wx if k == 0 else p[0]
+                    ty = wy if k == 0 else p[1]
+                    if tx == best_x and ty == best_y:
+                        continue
+                    bits = mv_bits(tx - p[0]) + mv_bits(ty - p[1])
+                    sad = _sad_sub(cur, ref, halves, y0, x0, ty, tx, pel_shift, half, big, scratch)
+                    if sad + lam * bits < best_cost:
+                        best_cost = sad + lam * bits
+                        best_sad = sad
+                        best_bits = bits
+                        best_x = tx
+                        best_y = ty
+                quadrants[r, c, q, 0] = best_x
+                quadrants[r, c, q, 1] = best_y
+                total_sad += best_sad
+                cost += best_cost
+                split_bits += best_bits
+            chosen_split = cost < whole
+            if chosen_split and inv_step > 0.0:
+                for i in range(bs):
+                    for j in range(bs):
+                        block[i, j] = cur[by + i, bx + j]
+                _predict_into(ref, by, bx, wx, wy, pel_shift, bs, whole_pred, 0, 0)
+                for q in range(4):
+                    _predict_into(ref, by + (q >> 1) * half, bx + (q & 1) * half,
+                                  quadrants[r, c, q, 0], quadrants[r, c, q, 1], pel_shift, half,
+                                  split_pred, (q >> 1) * half, (q & 1) * half)
+                j_whole = block_rd_cost(block, whole_pred, bs, n, basis, basis_t, zigzag,
+                                        inv_step, LAMBDA_INTER, rates, levels, coded, res, rows_t,
+                                        coeffs, x, chosen, cost_coded, cost_last)
+                j_split = block_rd_cost(block, split_pred, bs, n, basis, basis_t, zigzag,
+                                        inv_step, LAMBDA_INTER, rates, levels, coded, res, rows_t,
+                                        coeffs, x, chosen, cost_coded, cost_last)
+                chosen_split = (j_split + LAMBDA_INTER * split_bits
+                                < j_whole + LAMBDA_INTER * whole_bits)
+            if chosen_split:
+                split[r, c] = True
+                mvs[r, c, 0] = quadrants[r, c, 3, 0]
+                mvs[r, c, 1] = quadrants[r, c, 3, 1]
+                sads[r, c] = total_sad
+            else:
+                for q in range(4):
+                    quadrants[r, c, q, 0] = wx
+                    quadrants[r, c, q, 1] = wy

@@ -41,6 +41,9 @@ class CodecParams:
             refresh header too.
         qpel: quarter-pel motion vectors (else half-pel); stated in the refresh header too.
             The fast preset keeps half-pel vectors.
+        split: predicted blocks may be split into quadrants with a vector each, where the
+            quadrants' matches pay for their vectors; stated in the refresh header. The fast
+            preset and 4x4 blocks leave it off.
         rdoq: rate-distortion optimised quantisation (``codec.encoder.rdoq``): the encoder
             weighs each level's bits against its error. Encoder only (the stream syntax does not change);
             the fast preset leaves it off, and so does rate control (``target_kbps``).
@@ -56,6 +59,7 @@ class CodecParams:
     deblock: bool = True
     intra: bool = True
     qpel: bool = True
+    split: bool = True
     rdoq: bool = True
 
     def __post_init__(self) -> None:
@@ -65,7 +69,7 @@ class CodecParams:
                 if value not in PRESETS:
                     raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {value!r}")
                 continue
-            if f.name in ("deblock", "intra", "qpel", "rdoq"):
+            if f.name in ("deblock", "intra", "qpel", "split", "rdoq"):
                 if not isinstance(value, bool):
                     raise ValueError(f"{f.name} must be True or False, got {value!r}")
                 continue

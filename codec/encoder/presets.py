@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..common.framing import MIN_SPLIT_BLOCK
 from ..common.tools import Tools
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ class Effort:
     deblock: whether the in-loop deblocking filter runs when ``CodecParams.deblock`` asks for
         it. fast leaves it off, as x264's ultrafast does: measured at 1080p it made fast 6 %
         slower to encode (and the decoder with it) for 3-8 % fewer bits.
+    split: blocks split into quadrants with a vector each (``CodecParams.split``): a second
+        diamond search over the quadrants of every block. fast leaves it out.
     rdoq: rate-distortion optimised quantisation (``codec.encoder.rdoq``) of both frame kinds:
         -4 to -9 % bits (BD-rate) for about 12 % of balanced's 640x480 encoding time; fast
         keeps the dead-zone quantiser alone, as x264's fastest presets skip trellis (so does
@@ -59,16 +62,17 @@ class Effort:
     zero_residual: float
     quarter_pel: int
     deblock: bool
+    split: bool
     rdoq: bool
 
 
 _EFFORTS = {
     "fast": Effort(early_stop=2.0, neighbour_stop=True, palette_iterations=6, zero_residual=0.25,
-                   quarter_pel=0, deblock=False, rdoq=False),
+                   quarter_pel=0, deblock=False, split=False, rdoq=False),
     "balanced": Effort(early_stop=0.5, neighbour_stop=False, palette_iterations=20,
-                       zero_residual=0.1, quarter_pel=4, deblock=True, rdoq=True),
+                       zero_residual=0.1, quarter_pel=4, deblock=True, split=True, rdoq=True),
     "best": Effort(early_stop=0.0, neighbour_stop=False, palette_iterations=50, zero_residual=0.1,
-                   quarter_pel=8, deblock=True, rdoq=True),
+                   quarter_pel=8, deblock=True, split=True, rdoq=True),
 }
 
 
@@ -82,4 +86,5 @@ def tools_in_effect(params: CodecParams) -> Tools:
     parameters ask for, less what the preset leaves out."""
     work = effort(params.preset)
     return Tools(params.deblock and work.deblock, params.intra,
-                 params.qpel and work.quarter_pel > 0)
+                 params.qpel and work.quarter_pel > 0,
+                 params.split and work.split and params.block_size >= MIN_SPLIT_BLOCK)

@@ -12,11 +12,12 @@ from numba import njit
 
 from ..common.simd import (NO_LIMIT, block_sad, difference_row2, difference_row4, difference_row8,
                            matmul2, matmul4, matmul8)
+from ..common.syntax import CTX_CBF
 from ..common.transform import LEVEL_DTYPE, MAX_LEVEL, dct_basis, log2_size, zigzag_order
 from .rdoq import rate_table, rdo_scratch, rdo_tile
 
 __all__ = ["ROUNDING_INTRA", "ROUNDING_INTER", "forward_quantise", "quantise_tile",
-           "quantise_rdo_tile", "tile_bound"]
+           "quantise_rdo_tile", "tile_bound", "block_rd_cost"]
 
 
 #: Dead-zone rounding offsets (fraction of a step added before truncation). Tuned on the
@@ -107,6 +108,38 @@ def quantise_rdo_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, in
     if rd_lambda > 0 and coded[tr, tc]:
         rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, rd_lambda, rates, kind, levels, coded,
                  first_row, x, chosen, cost_coded, cost_last)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def block_rd_cost(current, prediction, side, n, basis, basis_t, zigzag, inv_step, lam, rates,
+                  levels, coded, res, rows_t, coeffs, x, chosen, cost_coded, cost_last):
+    """The cost of coding the luma block ``current`` (side x side) from ``prediction``: per
+    n x n tile, squared error in step^2 units + ``lam`` x bits, with its levels chosen as
+    RDOQ would (``rdoq.rdo_tile``). For mode decisions that weigh a better prediction
+    against its bits by what the residual then costs. levels, coded: scratch for the block's
+    tiles; the rest as ``quantise_rdo_tile``'s."""
+    k = side // n
+    bound = tile_bound(basis, n, inv_step)
+    total = 0.0
+    for tr in range(k):
+        for tc in range(k):
+            for z in range(n * n):
+                levels[tr, tc, z] = 0
+            quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step,
+                          ROUNDING_INTER, 0.0, bound, levels, coded, res, rows_t, coeffs)
+            if coded[tr, tc]:
+                total += rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, 0, levels,
+                                  coded, 0, x, chosen, cost_coded, cost_last)
+                continue
+            error = 0.0
+            for i in range(tr * n, (tr + 1) * n):
+                for j in range(tc * n, (tc + 1) * n):
+                    d = np.float64(current[i, j]) - np.float64(prediction[i, j])
+                    error += d * d
+            context = CTX_CBF + (1 if tc > 0 and coded[tr, tc - 1] else 0) + (
+                1 if tr > 0 and coded[tr - 1, tc] else 0)
+            total += error * inv_step * inv_step + lam * rates[context, 0]
+    return total
 
 
 def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: float,

@@ -86,7 +86,8 @@ def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, code
     """Choose the levels of coded tile (tr, tc) again from its coefficients ``coeffs`` (n x n,
     as ``quantise_tile`` left them) by distortion + ``lam`` x bits. ``first_row``: the first
     tile row of the slice, whose top neighbours (another thread's) are not read. x, chosen,
-    cost_coded, cost_last: scratch of n*n entries."""
+    cost_coded, cost_last: scratch of n*n entries. Returns the tile's cost as chosen (squared
+    error in step^2 units + ``lam`` x bits), which mode decisions compare."""
     count = n * n
     log_n = log2_size(n)
     shift = log2_size(count)      # band = i * BANDS >> shift, as the syntax
@@ -150,3 +151,4 @@ def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, code
         level = chosen[z] if z <= last else 0
         idx = zigzag[z]
         levels[tr, tc, z] = -level if coeffs[idx >> log_n, idx & (n - 1)] < 0 else level
+    return best
