@@ -131,3 +131,34 @@ def test_the_edge_between_quadrants_moving_apart_is_filtered() -> None:
     assert np.array_equal(results[0], y)                 # same vectors: no edge
     assert not np.array_equal(results[1], y)             # a pixel apart: filtered
     assert np.abs(np.diff(results[1].astype(int), axis=1)).max() < 4
+
+
+def test_an_edge_takes_the_quadrants_next_to_it() -> None:
+    """Across a block edge the strength comes from the quadrants touching it: a split block
+    whose right-hand quadrants move with its right neighbour leaves that edge alone, in chroma
+    too (where one tile covers the whole block)."""
+    y = np.full((BLOCK, 2 * BLOCK), 100, np.uint8)
+    chroma = np.full((BLOCK // 2, BLOCK), 120, np.uint8)
+    chroma[:, BLOCK // 2:] = 124
+    no_residual = (np.zeros((2, 4), bool), np.zeros((1, 2), bool), np.zeros((1, 2), bool))
+    modes = np.array([[MODE_SPLIT, MODE_INTER]], np.int8)
+    left = [[0, 0], [8, 0], [0, 0], [8, 0]]
+    results = []
+    for right in ([8, 0], [0, 0]):
+        planes = Planes(y.copy(), chroma.copy(), chroma.copy())
+        deblock(planes, plane_steps(30), no_residual, modes,
+                np.array([[left, [right] * 4]], np.int32), BLOCK, 2)
+        results.append(planes.cr)
+    assert np.array_equal(results[0], chroma)            # the quadrants at the edge agree
+    assert not np.array_equal(results[1], chroma)        # they are two pixels apart
+
+
+def test_switching_split_blocks_off_sends_a_refresh_that_says_so() -> None:
+    frames = _checkerboard_motion(frames=3)
+    encoder = Encoder(CodecParams(quality=60, block_size=BLOCK), threads=1)
+    encoder.encode(frames[0])
+    assert (encoder.encode(frames[1]).block_modes == MODE_SPLIT).any()
+    encoder.set_params(encoder.params.with_changes(split=False))
+    refresh = encoder.encode(frames[2])
+    assert refresh.frame_type == "refresh"
+    assert not unpack_refresh_header(parse_packet(refresh.data).payload)[0].split

@@ -67,27 +67,20 @@ def deblock(planes: Planes, steps: tuple[int, int, int], coded: tuple[np.ndarray
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _quadrant(tile_index, tile, block):
-    """0 or 1: the half of its block (along one axis) a tile lies in."""
-    return (2 * (tile_index * tile % block)) // block
-
-
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _strength(coded, modes, quadrants, pixel, block, tile, ar, ac, br, bc):
-    """Edge strength between tiles (ar, ac) and (br, bc): 3 an intra (palette or spatially
+def _strength(coded, modes, quadrants, pixel, block, ar, ac, br, bc, ya, xa, yb, xb):
+    """Strength of the lines across the edge between tiles (ar, ac) and (br, bc) whose
+    samples next to the edge are (ya, xa) and (yb, xb): 3 an intra (palette or spatially
     predicted) block on either side of a block edge, 2 coded residual on either side, 1 the
-    vectors of the quadrants on either side a pixel (``pixel`` vector units) or more apart,
-    else 0."""
-    residual = coded[ar, ac] or coded[br, bc]
-    ra, ca = ar * tile // block, ac * tile // block
-    rb, cb = br * tile // block, bc * tile // block
-    same_block = ra == rb and ca == cb
-    if not same_block and (modes[ra, ca] >= MODE_PALETTE or modes[rb, cb] >= MODE_PALETTE):
+    vectors of the quadrants holding those samples a pixel (``pixel`` vector units) or more
+    apart, else 0."""
+    ra, ca = ya // block, xa // block
+    rb, cb = yb // block, xb // block
+    if (ra != rb or ca != cb) and (modes[ra, ca] >= MODE_PALETTE or modes[rb, cb] >= MODE_PALETTE):
         return 3
-    if residual:
+    if coded[ar, ac] or coded[br, bc]:
         return 2
-    qa = 2 * _quadrant(ar, tile, block) + _quadrant(ac, tile, block)
-    qb = 2 * _quadrant(br, tile, block) + _quadrant(bc, tile, block)
+    qa = 2 * (2 * (ya % block) // block) + 2 * (xa % block) // block
+    qb = 2 * (2 * (yb % block) // block) + 2 * (xb % block) // block
     if (abs(quadrants[ra, ca, qa, 0] - quadrants[rb, cb, qb, 0]) >= pixel
             or abs(quadrants[ra, ca, qa, 1] - quadrants[rb, cb, qb, 1]) >= pixel):
         return 1
@@ -128,14 +121,17 @@ def _vertical_edges(plane, coded, modes, quadrants, pixel, block, tile, luma, al
     """Edges between horizontally adjacent tiles, tile rows t0..t1, left to right."""
     if alpha == 0:
         return
+    half = block // 2       # a quadrant's side: the strength may change between quadrants
     for tr in range(t0, t1):
         for tc in range(1, coded.shape[1]):
-            strength = _strength(coded, modes, quadrants, pixel, block, tile, tr, tc - 1, tr, tc)
-            if strength == 0:
-                continue
             x = tc * tile
+            strength = 0
             for y in range(tr * tile, (tr + 1) * tile):
-                _filter_line(plane, y, x, 0, 1, luma, alpha, beta, tc0[strength])
+                if y == tr * tile or y % half == 0:
+                    strength = _strength(coded, modes, quadrants, pixel, block, tr, tc - 1, tr,
+                                         tc, y, x - 1, y, x)
+                if strength:
+                    _filter_line(plane, y, x, 0, 1, luma, alpha, beta, tc0[strength])
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -144,11 +140,14 @@ def _horizontal_edges(plane, coded, modes, quadrants, pixel, block, tile, luma, 
     """Edges between vertically adjacent tiles, tile columns t0..t1, top to bottom."""
     if alpha == 0:
         return
+    half = block // 2
     for tr in range(1, coded.shape[0]):
         y = tr * tile
         for tc in range(t0, t1):
-            strength = _strength(coded, modes, quadrants, pixel, block, tile, tr - 1, tc, tr, tc)
-            if strength == 0:
-                continue
+            strength = 0
             for x in range(tc * tile, (tc + 1) * tile):
-                _filter_line(plane, y, x, 1, 0, luma, alpha, beta, tc0[strength])
+                if x == tc * tile or x % half == 0:
+                    strength = _strength(coded, modes, quadrants, pixel, block, tr - 1, tc, tr,
+                                         tc, y - 1, x, y, x)
+                if strength:
+                    _filter_line(plane, y, x, 1, 0, luma, alpha, beta, tc0[strength])

@@ -26,7 +26,8 @@ from .parallel import per_plane_in_bands
 from .simd import bilinear_row2, bilinear_row4, bilinear_row8, bilinear_row16, copy_row, fill_block
 
 __all__ = ["MAX_VECTOR", "vector_predictor", "vector_predictors", "quadrant_vector_predictor",
-           "quadrant_differences", "whole_block_quadrants", "predict_block", "predict_planes",
+           "quadrant_differences", "whole_block_quadrants", "predict_block",
+           "predict_moved_block", "predict_planes",
            "vectors_in_pixels", "clamp"]
 
 #: Largest |component| of a vector the stream accepts, in either unit (search range 64 px plus
@@ -166,7 +167,6 @@ def _compensate_plane(ref, out, quadrants, modes, flat, bs, shift, row0):
     """Fill ``out`` block by block: motion-compensated (a split block quadrant by quadrant),
     or the flat palette value. The block arguments are the band of block rows from ``row0``."""
     rows, cols = modes.shape
-    mask = (1 << shift) - 1
     half = bs // 2
     for r in range(rows):
         for c in range(cols):
@@ -177,13 +177,20 @@ def _compensate_plane(ref, out, quadrants, modes, flat, bs, shift, row0):
                 fill_block(out, y0, x0, bs, flat[r, c])
                 continue
             for q in range(4 if mode == MODE_SPLIT else 1):
-                side = half if mode == MODE_SPLIT else bs
                 qy = y0 + (q >> 1) * half
                 qx = x0 + (q & 1) * half
-                mx = np.int64(quadrants[r, c, q, 0])
-                my = np.int64(quadrants[r, c, q, 1])
-                predict_block(ref, qy + (my >> shift), qx + (mx >> shift), my & mask, mx & mask,
-                              shift, side, out, qy, qx)
+                predict_moved_block(ref, qy, qx, np.int64(quadrants[r, c, q, 0]),
+                                    np.int64(quadrants[r, c, q, 1]), shift,
+                                    half if mode == MODE_SPLIT else bs, out, qy, qx)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def predict_moved_block(ref, y0, x0, vx, vy, shift, side, out, oy, ox):
+    """The side x side block at (y0, x0) moved by the sub-pel vector (vx, vy) (units of
+    1/2^shift), predicted into ``out`` at (oy, ox)."""
+    mask = (1 << shift) - 1
+    predict_block(ref, y0 + (vy >> shift), x0 + (vx >> shift), vy & mask, vx & mask, shift, side,
+                  out, oy, ox)
 
 
 @njit(cache=True, nogil=True, _nrt=False)

@@ -31,7 +31,7 @@ class DecodedFrame:
     frame_type: str
     frame_index: int
     block_modes: np.ndarray
-    motion_vectors: np.ndarray | None   # pixels, None on refresh
+    motion_vectors: np.ndarray | None   # pixels (a split block's: its last quadrant's), None on refresh
     block_size: int
     quality: int               # the quality the frame was coded with (0 = no residual)
     #: pixels (rows, cols, 4, 2): each block's quadrant vectors (four different ones where

@@ -77,7 +77,8 @@ class EncodedFrame:
     data: bytes
     frame_type: str                       # "refresh" or "predicted"
     frame_index: int
-    motion_vectors: np.ndarray | None     # int32 (rows, cols, 2) (dx, dy) in pixels; None on refresh
+    motion_vectors: np.ndarray | None     # int32 (rows, cols, 2) (dx, dy) in pixels (a split
+                                          # block's: its last quadrant's); None on refresh
     block_modes: np.ndarray               # int8 (rows, cols): MODE_* (skip, motion, split, palette, intra)
     block_size: int
     quality: int
@@ -160,14 +161,16 @@ class Encoder:
 
     def set_params(self, params: CodecParams) -> None:
         """New settings: quality, search range and preset apply to the next frame; block size,
-        palette size and the coding tools (deblocking, intra prediction, quarter-pel vectors)
-        take effect with a refresh, which is then sent as the next frame. A preset's own
-        choice of tools (fast: no deblocking, half-pel vectors) waits for the next refresh."""
+        palette size and the coding tools (deblocking, intra prediction, quarter-pel vectors,
+        split blocks) take effect with a refresh, which is then sent as the next frame. A
+        preset's own choice of tools (fast: no deblocking, half-pel vectors, no split blocks)
+        waits for the next refresh."""
         if not isinstance(params, CodecParams):
             raise ValueError(f"params must be a CodecParams, got {type(params).__name__}")
         old = self._params
-        if ((params.block_size, params.n_clusters, params.deblock, params.intra, params.qpel)
-                != (old.block_size, old.n_clusters, old.deblock, old.intra, old.qpel)):
+        if ((params.block_size, params.n_clusters, params.deblock, params.intra, params.qpel,
+             params.split)
+                != (old.block_size, old.n_clusters, old.deblock, old.intra, old.qpel, old.split)):
             self._force_refresh = True
         if params.target_kbps != old.target_kbps:
             self._rate_control = self._new_rate_control(params)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..common.inter_prediction import (clamp, predict_block, quadrant_vector_predictor,
-                                      vector_predictor)
+from ..common.inter_prediction import (clamp, predict_block, predict_moved_block,
+                                      quadrant_vector_predictor, vector_predictor)
 from ..common.parallel import run_parallel
 from ..common.simd import bilinear_row16, block_sad
 from ..common.transform import LEVEL_DTYPE, dct_basis, transform_size, zigzag_order
@@ -375,15 +375,6 @@ def split_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int, l
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _predict_into(ref, y0, x0, vx, vy, pel_shift, side, out, oy, ox):
-    """The side x side block at (y0, x0) moved by sub-pel vector (vx, vy), into ``out`` at
-    (oy, ox)."""
-    mask = (1 << pel_shift) - 1
-    predict_block(ref, y0 + (vy >> pel_shift), x0 + (vx >> pel_shift), vy & mask, vx & mask,
-                  pel_shift, side, out, oy, ox)
-
-
-@njit(cache=True, nogil=True, _nrt=False)
 def _choose_splits(cur, ref, halves, bs, pel_shift, row0, mvs, sads, quarter_mvs, quarter_sads,
                    lam, split, quadrants, candidates, inv_step, rates, n, basis, basis_t, zigzag,
                    block, whole_pred, split_pred, levels, coded, res, rows_t, coeffs, x, chosen,
@@ -445,9 +436,9 @@ def _choose_splits(cur, ref, halves, bs, pel_shift, row0, mvs, sads, quarter_mvs
                 for i in range(bs):
                     for j in range(bs):
                         block[i, j] = cur[by + i, bx + j]
-                _predict_into(ref, by, bx, wx, wy, pel_shift, bs, whole_pred, 0, 0)
+                predict_moved_block(ref, by, bx, wx, wy, pel_shift, bs, whole_pred, 0, 0)
                 for q in range(4):
-                    _predict_into(ref, by + (q >> 1) * half, bx + (q & 1) * half,
+                    predict_moved_block(ref, by + (q >> 1) * half, bx + (q & 1) * half,
                                   quadrants[r, c, q, 0], quadrants[r, c, q, 1], pel_shift, half,
                                   split_pred, (q >> 1) * half, (q & 1) * half)
                 j_whole = block_rd_cost(block, whole_pred, bs, n, basis, basis_t, zigzag,
