@@ -129,15 +129,16 @@ def test_fast_preset_leaves_the_filter_off_from_the_next_refresh() -> None:
 class TestToolsByte:
     HEADER = RefreshHeader(64, 48, 16, 50, np.zeros((2, 3), np.uint8), 1, True)
 
-    @pytest.mark.parametrize("tools", [(False, False, False, False, False),
-                                       (True, False, True, False, True),
-                                       (False, True, False, True, False),
-                                       (True, True, True, True, True)])
+    @pytest.mark.parametrize("tools", [(False, False, False, False, False, 1),
+                                       (True, False, True, False, True, 2),
+                                       (False, True, False, True, False, 1),
+                                       (True, True, True, True, True, 2)])
     def test_round_trip(self, tools) -> None:
         header = RefreshHeader(64, 48, 16, 50, np.arange(6, dtype=np.uint8).reshape(2, 3), 1,
                                *tools)
         parsed, end = unpack_refresh_header(pack_refresh_header(header) + b"symbols")
-        stated = (parsed.deblock, parsed.intra, parsed.qpel, parsed.carry_contexts, parsed.split)
+        stated = (parsed.deblock, parsed.intra, parsed.qpel, parsed.carry_contexts, parsed.split,
+                  parsed.context_model)
         assert (stated, parsed.quality, end) == (tools, 50, 7 + 1 + 6)
         assert (parsed.palette == header.palette).all()
 
@@ -146,7 +147,7 @@ class TestToolsByte:
         packed = pack_refresh_header(self.HEADER)
         old = packed[:6] + bytes([packed[6] & 0x7F]) + packed[8:]
         parsed, end = unpack_refresh_header(old)
-        assert (parsed.deblock, parsed.quality, end) == (False, 50, 7 + 6)
+        assert (parsed.deblock, parsed.context_model, parsed.quality, end) == (False, 1, 50, 7 + 6)
 
     def test_unknown_tool_is_refused_in_one_line(self) -> None:
         packed = bytearray(pack_refresh_header(self.HEADER))

@@ -6,7 +6,8 @@ import pytest
 
 from livecodec.codec.common.entropy import (BIT_COST, PROB_ONE, decode_bit, decode_bypass,
                                             decode_uint, encode_bit, encode_bypass, encode_uint,
-                                            finish_encoder, new_contexts, new_decoder, new_encoder)
+                                            finish_encoder, new_contexts, new_decoder, new_encoder,
+                                            probability)
 
 N_CONTEXTS = 32
 
@@ -205,3 +206,50 @@ class TestDamagedInput:
         r = Reader(garbage.tobytes())
         for _ in range(1000):
             assert r.uint() >= -1
+
+
+class TestContextModels:
+    """Context model 1 (format versions 1-5) and 2 (version 6): how a context's probability
+    follows the bits coded with it."""
+
+    @staticmethod
+    def probabilities(bits, model: int) -> list[int]:
+        probs = new_contexts(1, model)
+        est, out, costs, seen = new_encoder(), np.zeros(4096, np.uint8), np.zeros(3), []
+        for bit in bits:
+            seen.append(probability(probs, 0))
+            est = encode_bit(est, out, probs, 0, int(bit), costs, 0)
+        return seen
+
+    def test_model_1_is_the_single_estimate_of_versions_1_to_5(self):
+        bits = (np.random.default_rng(3).random(500) < 0.2).astype(int)
+        expected, p = [], PROB_ONE // 2
+        for bit in bits:                         # the rule docs/BITSTREAM.md gave up to version 5
+            expected.append(p)
+            p = p - (p >> 5) if bit else p + ((PROB_ONE - p) >> 5)
+        assert self.probabilities(bits, 1) == expected
+
+    def test_model_2_learns_a_new_source_faster_and_holds_a_steady_one(self):
+        """After a switch from a source of mostly 0s to one of mostly 1s, model 2's fast
+        estimate gets there first; on the steady source both end near its probability."""
+        rng = np.random.default_rng(4)
+        bits = np.concatenate([rng.random(400) < 0.05, rng.random(400) < 0.95]).astype(int)
+        model1, model2 = self.probabilities(bits, 1), self.probabilities(bits, 2)
+        assert model2[410] < model1[410]         # 10 bits after the switch: P(0) already lower
+        for seen in (model1, model2):
+            assert abs(np.mean(seen[300:400]) / PROB_ONE - 0.95) < 0.05
+            assert abs(np.mean(seen[700:800]) / PROB_ONE - 0.05) < 0.05
+
+    def test_both_models_decode_what_they_encode(self):
+        bits = (np.random.default_rng(5).random(3000) < 0.3).astype(int)
+        for model in (1, 2):
+            probs = new_contexts(4, model)
+            est, out, costs = new_encoder(), np.zeros(8192, np.uint8), np.zeros(3)
+            for i, bit in enumerate(bits):
+                est = encode_bit(est, out, probs, i % 4, int(bit), costs, 0)
+            data = out[:finish_encoder(est, out)]
+            probs, dst, got = new_contexts(4, model), new_decoder(data), []
+            for i in range(len(bits)):
+                dst, bit = decode_bit(dst, data, probs, i % 4)
+                got.append(bit)
+            assert got == bits.tolist(), model

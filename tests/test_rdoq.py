@@ -32,13 +32,16 @@ def _rdo(current, prediction, n, step, lam, rates, rounding=0.5):
 
 def _skewed_rates() -> np.ndarray:
     """A rate table from uneven contexts, as after a real picture."""
-    probs = np.random.default_rng(7).integers(100, PROB_ONE - 100, N_CONTEXTS)
-    return rate_table([probs, probs + 40])
+    contexts = new_contexts(N_CONTEXTS)
+    contexts[:, :2] = np.random.default_rng(7).integers(100, PROB_ONE - 100, (N_CONTEXTS, 2))
+    shifted = contexts.copy()
+    shifted[:, :2] += 40
+    return rate_table([contexts, shifted])
 
 
 def test_rate_table_prices_each_bit_by_the_averaged_probability():
     a, b = new_contexts(N_CONTEXTS), new_contexts(N_CONTEXTS)
-    a[10], b[10] = 300, 500
+    a[10, :2], b[10, :2] = (200, 400), (500, 500)       # each context's estimates average too
     table = rate_table([a, b])
     assert table.shape == (N_CONTEXTS, 2)
     assert table[10, 0] == pytest.approx(-np.log2(400 / PROB_ONE))

@@ -70,6 +70,25 @@ class TestZigzag:
         assert [transform_size(b) for b in (2, 4, 8, 16, 32)] == [2, 4, 8, 8, 8]
 
 
+class TestScanNeighbours:
+    """The significance contexts of context model 2 read a coefficient's left and top
+    neighbours in the tile, which the zigzag scan must already have coded."""
+
+    @pytest.mark.parametrize("n", [2, 4, 8])
+    def test_left_and_top_come_earlier_in_the_scan(self, n):
+        from livecodec.codec.common.syntax import _NO_NEIGHBOUR, scan_neighbours
+        table = scan_neighbours(n * n, True)
+        scan = zigzag_order(n)
+        for z, raster in enumerate(scan):
+            y, x = divmod(int(raster), n)
+            for k, (has, wanted) in enumerate(((x > 0, raster - 1), (y > 0, raster - n))):
+                if has:
+                    assert table[z, k] < z and scan[table[z, k]] == wanted
+                else:
+                    assert table[z, k] == _NO_NEIGHBOUR
+        assert (scan_neighbours(n * n, False) == _NO_NEIGHBOUR).all()     # context model 1
+
+
 class TestRoundTrip:
     @pytest.mark.parametrize("n", [2, 4, 8])
     @pytest.mark.parametrize("quality", [1, 30, 50, 75, 100])

@@ -59,12 +59,12 @@ class SliceContexts:
     def __init__(self) -> None:
         self._kept: list[np.ndarray] | None = None
 
-    def start(self, slices: int, carry: bool) -> list[np.ndarray]:
+    def start(self, slices: int, carry: bool, model: int = 2) -> list[np.ndarray]:
         """Starting probabilities for a picture of ``slices`` slices: the kept ones (copies)
-        when ``carry`` and there are as many, else fresh ones."""
+        when ``carry`` and there are as many, else fresh ones of context ``model``."""
         if carry and self._kept is not None and len(self._kept) == slices:
             return [kept.copy() for kept in self._kept]
-        return [new_contexts(N_CONTEXTS) for _ in range(slices)]
+        return [new_contexts(N_CONTEXTS, model) for _ in range(slices)]
 
     @property
     def kept(self) -> list[np.ndarray] | None:
@@ -115,11 +115,13 @@ def encode_slices(is_refresh: bool, modes: np.ndarray, mvd: np.ndarray, labels: 
 
 def decode_slices(data: np.ndarray, is_refresh: bool, cols: int, n_labels: int,
                   label_bits: int, levels, block_size: int, bands: list[tuple[int, int]],
-                  contexts: list[np.ndarray], intra: bool = False, split: bool = False
+                  contexts: list[np.ndarray], intra: bool = False, split: bool = False,
+                  context_model: int = 2
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Decode every slice (filling the zeroed ``levels`` in place; None: no residual;
     ``contexts``: one per slice, as ``encode_slices`` started from, updated in place;
-    ``intra``: refresh blocks carry intra modes; ``split``: predicted blocks may be split).
+    ``intra``: refresh blocks carry intra modes; ``split``: predicted blocks may be split;
+    ``context_model``: the refresh header's).
 
     Returns:
         (modes, mvs, quadrant vectors, labels) of the whole frame. Raises BitstreamError for
@@ -141,7 +143,8 @@ def decode_slices(data: np.ndarray, is_refresh: bool, cols: int, n_labels: int,
         chunk = chunks[i]
         modes, mvs, quadrants, labels, error, consumed = decode_symbols(
             chunk, is_refresh, intra, split, levels is not None, r1 - r0, cols, n_labels,
-            label_bits, *_band_levels(levels, r0, r1, ky, kc), ky, kc, contexts[i])
+            label_bits, *_band_levels(levels, r0, r1, ky, kc), ky, kc, contexts[i],
+            context_model == 2)
         if error:
             raise BitstreamError(f"slice {i}: {DECODE_ERRORS[error]}")
         if consumed > len(chunk):

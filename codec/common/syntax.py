@@ -30,7 +30,7 @@ from .entropy import (decode_bit, decode_bypass, decode_uint, encode_bit, encode
 from .inter_prediction import MAX_VECTOR, quadrant_vector_predictor, vector_predictor
 from .modes import (MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE, MODE_SKIP,
                     MODE_SPLIT)
-from .transform import MAX_LEVEL, log2_size
+from .transform import MAX_LEVEL, log2_size, zigzag_order
 
 __all__ = ["encode_symbols", "decode_symbols", "label_bits", "PART_LABELS", "PART_MOTION",
            "PART_RESIDUAL", "DECODE_ERRORS", "N_CONTEXTS"]
@@ -54,16 +54,62 @@ MVD_BINS = 8
 CTX_MVD_MAG = 271       # 2 components x MVD_BINS unary bins
 BANDS = 16
 CTX_CBF = 287           # 2 plane kinds x 3 coded neighbours
-CTX_SIG = 293           # 2 plane kinds x BANDS x previous coefficient significant or not
-CTX_LAST = 357          # 2 plane kinds x BANDS
+CTX_SIG = 293           # 2 plane kinds x BANDS x significant neighbours (left, top: 0-2)
+CTX_LAST = 485          # 2 plane kinds x BANDS
 GT1_BANDS = 4
-CTX_GT1 = 389           # 2 plane kinds x GT1_BANDS
+CTX_GT1 = 517           # 2 plane kinds x GT1_BANDS
 REM_BINS = 8
-CTX_REM = 397           # 2 plane kinds x REM_BINS
-CTX_INTRA_PALETTE = 413  # 3: number of palette neighbours (refresh frames with intra prediction)
-CTX_INTRA_MODE = 416    # 2: DC or not, then V or H
-CTX_SPLIT = 418         # 3: number of split neighbours (predicted frames with the split tool)
-N_CONTEXTS = 421        # a significance context per previous-significance: 0.7 % fewer bits
+CTX_REM = 533           # 2 plane kinds x REM_BINS
+CTX_INTRA_PALETTE = 549  # 3: number of palette neighbours (refresh frames with intra prediction)
+CTX_INTRA_MODE = 552    # 2: DC or not, then V or H
+CTX_SPLIT = 554         # 3: number of split neighbours (predicted frames with the split tool)
+N_CONTEXTS = 557
+
+
+#: Where a position has no left or top neighbour, the table names the 8x8 tile's final scan
+#: position, which is never significant while another position's context is read.
+_NO_NEIGHBOUR = 63
+
+
+def _scan_neighbours() -> np.ndarray:
+    """int64 (4, 64, 2): for tiles of 2x2, 4x4 and 8x8 (index log2(coefficients) / 2 - 1), the
+    scan positions of each scan position's left and top neighbour in the tile, or
+    ``_NO_NEIGHBOUR`` where there is none. Both come earlier in the zigzag scan (the
+    anti-diagonal before), so their significance is known to both sides when the position is
+    coded. Index 3 (``MODEL1_NEIGHBOURS``): no neighbours at all, as context model 1 had."""
+    table = np.full((4, 64, 2), _NO_NEIGHBOUR, np.int64)
+    for k, n in enumerate((2, 4, 8)):
+        position = {int(raster): z for z, raster in enumerate(zigzag_order(n))}
+        for raster, z in position.items():
+            y, x = divmod(raster, n)
+            if x > 0:
+                table[k, z, 0] = position[raster - 1]
+            if y > 0:
+                table[k, z, 1] = position[raster - n]
+    return table
+
+
+#: See ``_scan_neighbours``; a compile-time constant of the kernels.
+SCAN_NEIGHBOURS = _scan_neighbours()
+MODEL1_NEIGHBOURS = 3
+
+
+@njit(cache=True, nogil=True, inline="always")
+def scan_neighbours(n, model2):
+    """The neighbour table of a tile of n coefficients (``SCAN_NEIGHBOURS``)."""
+    return SCAN_NEIGHBOURS[(log2_size(n) >> 1) - 1 if model2 else MODEL1_NEIGHBOURS]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def significance_context(band, neighbours, z, significant):
+    """Context of scan position z's significance flag: its frequency band and how many of its
+    left and top neighbours are significant (``significant``: bit z set for each significant
+    position so far). Measured against the previous position's significance alone: see
+    docs/BITSTREAM.md."""
+    previous = (significant >> (z - 1)) & 1 if z > 0 else 1
+    count = ((significant >> neighbours[z, 0]) & 1) + ((significant >> neighbours[z, 1]) & 1)
+    return CTX_SIG + 6 * band + 3 * previous + count
+
 
 #: Error codes of ``decode_symbols`` (0 = fine) and what they mean.
 DECODE_ERRORS = {
@@ -196,29 +242,34 @@ def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind):
         return est
     cbf[tr, tc] = 1
     shift = log2_size(n)     # band = i * BANDS >> shift == i * BANDS // n
-    previous = 1
+    neighbours = scan_neighbours(n, True)
+    significant = np.int64(0)
+    big = 0
     for i in range(last + 1):
         v = lev[tr, tc, i]
         band = kind * BANDS + (i * BANDS >> shift)
         if i < n - 1:
-            est = encode_bit(est, out, probs, CTX_SIG + 2 * band + previous, 1 if v != 0 else 0, costs,
-                       PART_RESIDUAL)
-            previous = 1 if v != 0 else 0
+            est = encode_bit(est, out, probs, significance_context(band, neighbours, i, significant),
+                             1 if v != 0 else 0, costs, PART_RESIDUAL)
             if v == 0:
                 continue
-            est = encode_bit(est, out, probs, CTX_LAST + band, 1 if i == last else 0, costs, PART_RESIDUAL)
+            significant |= np.int64(1) << i
+            est = encode_bit(est, out, probs, CTX_LAST + band, 1 if i == last else 0, costs,
+                             PART_RESIDUAL)
         a = abs(v)
-        gctx = CTX_GT1 + kind * GT1_BANDS + (i * GT1_BANDS >> shift)
+        gctx = CTX_GT1 + 2 * (kind * GT1_BANDS + (i * GT1_BANDS >> shift)) + big
         est = encode_bit(est, out, probs, gctx, 1 if a > 1 else 0, costs, PART_RESIDUAL)
         if a > 1:
+            big = 1
             est = encode_uint(est, out, probs, CTX_REM + kind * REM_BINS, REM_BINS, a - 2, costs, PART_RESIDUAL)
         est = encode_bypass(est, out, 1 if v < 0 else 0, costs, PART_RESIDUAL)
     return est
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind):
-    """Returns (new state, 0), or 3 for an impossible level."""
+def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind, model2):
+    """Returns (new state, 0), or 3 for an impossible level. ``model2``: the stream's context
+    model is 2 (else 1: no neighbour contexts)."""
     n = lev.shape[2]
     ctx = CTX_CBF + 3 * kind
     if tc > 0:
@@ -230,20 +281,24 @@ def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind):
         return dst, 0
     cbf[tr, tc] = 1
     shift = log2_size(n)     # band = i * BANDS >> shift == i * BANDS // n
-    previous = 1
+    neighbours = scan_neighbours(n, model2)
+    significant = np.int64(0)
+    big = 0
     for i in range(n):
         band = kind * BANDS + (i * BANDS >> shift)
         is_last = 1
         if i < n - 1:
-            dst, significant = decode_bit(dst, data, probs, CTX_SIG + 2 * band + previous)
-            previous = significant
-            if significant == 0:
+            dst, sig = decode_bit(dst, data, probs,
+                                  significance_context(band, neighbours, i, significant))
+            if sig == 0:
                 continue
+            significant |= np.int64(1) << i
             dst, is_last = decode_bit(dst, data, probs, CTX_LAST + band)
         a = 1
         dst, greater = decode_bit(dst, data, probs,
-                                  CTX_GT1 + kind * GT1_BANDS + (i * GT1_BANDS >> shift))
+                                  CTX_GT1 + 2 * (kind * GT1_BANDS + (i * GT1_BANDS >> shift)) + big)
         if greater:
+            big = 1 if model2 else 0
             dst, rest = decode_uint(dst, data, probs, CTX_REM + kind * REM_BINS, REM_BINS)
             if rest < 0 or rest + 2 > MAX_LEVEL:
                 return dst, 3
@@ -357,9 +412,10 @@ def _same_quadrants(quadrant_mvs, mvs, r, c):
 
 @njit(cache=True, nogil=True)
 def decode_symbols(data, is_refresh, intra, split, coded_residual, rows, cols, n_labels,
-                   label_bits, lev_y, lev_cr, lev_cb, ky, kc, contexts):
+                   label_bits, lev_y, lev_cr, lev_cb, ky, kc, contexts, model2=True):
     """Inverse of ``encode_symbols``; fills the zeroed level arrays and updates ``contexts``
-    in place.
+    in place. ``model2``: the stream's context model is 2 (format version 6; the encoder's
+    only one), else 1.
 
     Returns:
         (modes int8, mvs int32 (rows, cols, 2) absolute sub-pel vectors (a split block's:
@@ -376,14 +432,14 @@ def decode_symbols(data, is_refresh, intra, split, coded_residual, rows, cols, n
         contexts, np.zeros(lev_y.shape[:2], np.int64),
         np.zeros(lev_cr.shape[:2], np.int64), np.zeros(lev_cb.shape[:2], np.int64),
         is_refresh, intra, split, coded_residual, n_labels, label_bits, lev_y, lev_cr, lev_cb,
-        ky, kc)
+        ky, kc, model2)
     return modes, mvs, quadrant_mvs, labels, error, consumed
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _decode_blocks(data, modes, mvs, quadrant_mvs, mvd, labels, probs, cbf_y, cbf_cr, cbf_cb,
                    is_refresh, intra, split, coded_residual, n_labels, label_bits, lev_y, lev_cr,
-                   lev_cb, ky, kc):
+                   lev_cb, ky, kc, model2):
     """The loop of ``decode_symbols`` (no allocation, hence no reference counting, as in
     ``_encode_blocks``); returns (error code, bytes consumed)."""
     rows, cols = modes.shape
@@ -455,14 +511,14 @@ def _decode_blocks(data, modes, mvs, quadrant_mvs, mvd, labels, probs, cbf_y, cb
                 for i in range(ky):
                     for j in range(ky):
                         dst, error = _decode_tile(dst, data, probs, lev_y, r * ky + i,
-                                                  c * ky + j, cbf_y, 0)
+                                                  c * ky + j, cbf_y, 0, model2)
                         if error:
                             return error, dst[2]
                 for lev, cbf in ((lev_cr, cbf_cr), (lev_cb, cbf_cb)):
                     for i in range(kc):
                         for j in range(kc):
                             dst, error = _decode_tile(dst, data, probs, lev, r * kc + i,
-                                                      c * kc + j, cbf, 1)
+                                                      c * kc + j, cbf, 1, model2)
                             if error:
                                 return error, dst[2]
     return 0, dst[2]

@@ -50,6 +50,7 @@ class _StreamState:
     slices: int
     tools: Tools
     carry_contexts: bool
+    context_model: int
 
 
 class Decoder:
@@ -97,7 +98,7 @@ class Decoder:
             state = _StreamState(header.width, header.height, header.block_size, header.palette,
                                  header.slices,
                                  Tools(header.deblock, header.intra, header.qpel, header.split),
-                                 header.carry_contexts)
+                                 header.carry_contexts, header.context_model)
             quality = header.quality
             reference = None
         else:
@@ -120,11 +121,12 @@ class Decoder:
         is_refresh = packet.type == PACKET_REFRESH
         bands = slice_rows(rows, state.slices)
         intra = is_refresh and state.tools.intra
-        contexts = self._contexts.start(len(bands), not is_refresh and state.carry_contexts)
+        contexts = self._contexts.start(len(bands), not is_refresh and state.carry_contexts,
+                                        state.context_model)
         try:
             modes, mvs, quadrants, labels = decode_slices(
                 symbols, is_refresh, cols, n_labels, label_bits(n_labels), levels, bs, bands,
-                contexts, intra, not is_refresh and state.tools.split)
+                contexts, intra, not is_refresh and state.tools.split, state.context_model)
         except BitstreamError as exc:
             raise BitstreamError(f"frame {packet.frame_index}: {exc}") from None
         steps = plane_steps(quality) if levels is not None else None

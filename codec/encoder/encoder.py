@@ -44,11 +44,14 @@ LAMBDA_NO_RESIDUAL = 4.0
 #: Scene cut: send a refresh when the best motion-compensated SAD of the whole frame exceeds
 #: this fraction of its "flat block" SAD (each block against its own mean), i.e. when the
 #: previous picture predicts the new one hardly better than flat colours would...
-SCENE_CUT_RATIO = 0.75
+SCENE_CUT_RATIO = 0.5
 #: ...and that fraction jumped by this factor since the previous frame: a cut is sudden, while
 #: a fade or a burst of fast motion stays hard to predict for many frames, and refreshing each
-#: of them would cost several times more than palette blocks inside predicted frames.
-SCENE_CUT_JUMP = 1.75
+#: of them would cost several times more than palette blocks inside predicted frames. Measured
+#: with the +-32 pixel search on bikes and scene_cuts: the ten cuts jump 4.9x to 32x (fraction
+#: 0.69 to 4.6), fast motion at most 1.64x (bikes, frame 96). The first predicted picture
+#: has no jump to measure: a small, busy picture (the 64x48 demo scene) starts at 0.53.
+SCENE_CUT_JUMP = 2.5
 #: Quality points added to a refresh frame's quality when the user fixes the quality (x264's
 #: ipratio, in spirit): every predicted frame until the next refresh copies from it, so its
 #: finer step pays many times over. 9 points = a 1.7x finer step. Balanced, first 60 frames,
@@ -275,7 +278,8 @@ class Encoder:
                                                                  ROUNDING_INTRA)
             header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette, slices,
                                                        tools.deblock, tools.intra, tools.qpel,
-                                                       carry_contexts=True, split=tools.split))
+                                                       carry_contexts=True, split=tools.split,
+                                                       context_model=2))
             symbols, costs = self._entropy_code(True, quality, modes, mvs, coded_labels, palette,
                                                 levels, bs)
             retry = self._retry_quality("refresh", quality, len(header) + len(symbols), attempt)
@@ -315,7 +319,7 @@ class Encoder:
             planes.y, bs, np.stack([means[:, :, 0], palette[nearest][:, :, 0]]))
         ratio = sads.sum() / (flat_sad.sum() + bs * bs)
         previous, self._prediction_ratio = self._prediction_ratio, ratio
-        if ratio > SCENE_CUT_RATIO and (previous is None or ratio > SCENE_CUT_JUMP * previous):
+        if previous is not None and ratio > max(SCENE_CUT_RATIO, SCENE_CUT_JUMP * previous):
             return None
         split = None
         if self._tools.split:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..common.entropy import BIT_COST, PROB_ONE
-from ..common.syntax import (BANDS, CTX_CBF, CTX_GT1, CTX_LAST, CTX_REM, CTX_SIG, GT1_BANDS,
-                             N_CONTEXTS, REM_BINS)
+from ..common.entropy import BIT_COST, PROB_ONE, new_contexts
+from ..common.syntax import (BANDS, CTX_CBF, CTX_GT1, CTX_LAST, CTX_REM, GT1_BANDS, N_CONTEXTS,
+                             REM_BINS, scan_neighbours, significance_context)
 from ..common.transform import MAX_LEVEL, log2_size
 
 __all__ = ["LAMBDA_INTER", "LAMBDA_INTRA", "rate_table", "rdo_tile", "rdo_scratch"]
@@ -36,13 +36,13 @@ LAMBDA_INTRA = 0.05
 _MAX_COEFFS = 64
 
 
-def _table(probs: np.ndarray) -> np.ndarray:
-    probs = np.clip(probs, 1, PROB_ONE - 1)
+def _table(estimates: np.ndarray) -> np.ndarray:
+    probs = np.clip((estimates[:, 0] + estimates[:, 1]) >> 1, 1, PROB_ONE - 1)
     return np.ascontiguousarray(np.stack([BIT_COST[probs], BIT_COST[PROB_ONE - probs]], axis=1))
 
 
 #: The table of fresh contexts, built once: every dead-zone-only call passes it as a placeholder.
-_FRESH_RATES = _table(np.full(N_CONTEXTS, PROB_ONE // 2, np.int64))
+_FRESH_RATES = _table(new_contexts(N_CONTEXTS))
 
 
 def rate_table(contexts: list[np.ndarray] | None) -> np.ndarray:
@@ -99,12 +99,14 @@ def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, code
         uncoded += x[z] * x[z]
         if x[z] >= 0.5:
             end = z
-    previous = 1
+    neighbours = scan_neighbours(count, True)
+    significant = np.int64(0)
+    big = 0
     rem_ctx = CTX_REM + kind * REM_BINS
     for z in range(end + 1):
         xz = x[z]
         band = kind * BANDS + (z * BANDS >> shift)
-        sig = CTX_SIG + 2 * band + previous
+        sig = significance_context(band, neighbours, z, significant)
         last_ctx = CTX_LAST + band
         coded_sig = z < count - 1         # the last position's significance is implied
         best = xz * xz
@@ -115,7 +117,7 @@ def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, code
         best_level = 0
         if xz >= 0.5:
             top = min(np.int64(xz + 0.5), MAX_LEVEL)
-            gctx = CTX_GT1 + kind * GT1_BANDS + (z * GT1_BANDS >> shift)
+            gctx = CTX_GT1 + 2 * (kind * GT1_BANDS + (z * GT1_BANDS >> shift)) + big
             flags = rates[sig, 1] + rates[last_ctx, 0] if coded_sig else 0.0
             for a in range(max(top - 1, 1), top + 1):
                 d = xz - a
@@ -127,7 +129,10 @@ def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, code
         cost_coded[z] = best
         # What this position costs instead when it is the tile's last coded one.
         cost_last[z] = best + extra_last
-        previous = 1 if best_level != 0 else 0
+        if best_level != 0:
+            significant |= np.int64(1) << z
+        if best_level > 1:
+            big = 1
     # The last coded position: everything after it is left uncoded (its squared value).
     cbf = CTX_CBF + 3 * kind
     if tc > 0:
