@@ -31,9 +31,9 @@ class Writer:
     def bypass(self, bit: int) -> None:
         self.est = encode_bypass(self.est, self.out, int(bit), self.costs, 1)
 
-    def uint(self, value: int, ctx_base: int = 8, n_ctx: int = 8) -> None:
+    def uint(self, value: int, ctx_base: int = 8, n_ctx: int = 8, order: int = 0) -> None:
         self.est = encode_uint(self.est, self.out, self.probs, ctx_base, n_ctx, int(value),
-                               self.costs, 2)
+                               self.costs, 2, order)
 
     def finish(self) -> bytes:
         n = finish_encoder(self.est, self.out)
@@ -54,8 +54,8 @@ class Reader:
         self.dst, bit = decode_bypass(self.dst, self.data)
         return bit
 
-    def uint(self, ctx_base: int = 8, n_ctx: int = 8) -> int:
-        self.dst, value = decode_uint(self.dst, self.data, self.probs, ctx_base, n_ctx)
+    def uint(self, ctx_base: int = 8, n_ctx: int = 8, order: int = 0) -> int:
+        self.dst, value = decode_uint(self.dst, self.data, self.probs, ctx_base, n_ctx, order)
         return value
 
     @property
@@ -187,6 +187,20 @@ class TestDamagedInput:
                 assert r.bit(2) in (0, 1)
             assert r.position > cut       # reading past the end is visible to the caller
 
+    @pytest.mark.parametrize("order", [0, 1, 3])
+    def test_escape_of_any_order_round_trips_and_grows_by_its_order(self, order):
+        values = [0, 7, 8, 9, 15, 16, 40, 1000, (1 << 20) + 3]
+        w = Writer()
+        for v in values:
+            w.uint(v, order=order)
+        r = Reader(w.finish())
+        assert [r.uint(order=order) for _ in values] == values
+        # Value 8 + v: 8 unary bins (fresh contexts: a bit each), then an escape of 2 m + 1 +
+        # order bits for v in [2^order (2^m - 1), 2^order (2^(m+1) - 1)).
+        for v, m in ((0, 0), ((1 << order) - 1, 0), (1 << order, 1), (3 << order, 2)):
+            w = Writer()
+            w.uint(8 + v, order=order)
+            assert w.costs[2] == 8 + 2 * m + 1 + order, (v, m)
     def test_corrupt_escape_is_reported_not_looped(self):
         # An Exp-Golomb prefix longer than any valid value needs (more than 24 ones).
         w = Writer()

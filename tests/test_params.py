@@ -20,7 +20,7 @@ class TestDefaults:
     def test_defaults_are_the_documented_ones(self):
         p = CodecParams()
         assert (p.block_size, p.n_clusters, p.refresh_interval, p.quality, p.search_range) == \
-            (16, 16, 30, 50, 32)
+            (16, 16, 30, 50, 64)
         assert p.target_kbps is None
 
     def test_immutable(self):

@@ -138,22 +138,23 @@ def encode_bypass(est, out, bit, costs, category):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def encode_uint(est, out, probs, ctx_base, n_ctx, value, costs, category):
+def encode_uint(est, out, probs, ctx_base, n_ctx, value, costs, category, order):
     """Non-negative integer: unary with one context per bin for the first ``n_ctx`` bins,
-    then an Exp-Golomb (order 0) escape in bypass bits for the rest. Returns the new state."""
+    then an Exp-Golomb escape of ``order`` in bypass bits for the rest. Returns the new
+    state."""
     for i in range(n_ctx):
         if value > i:
             est = encode_bit(est, out, probs, ctx_base + i, 1, costs, category)
         else:
             return encode_bit(est, out, probs, ctx_base + i, 0, costs, category)
-    rest = value - n_ctx + 1          # >= 1
-    nbits = 0
-    while (rest >> (nbits + 1)) > 0:
-        nbits += 1
-    for _ in range(nbits):
+    rest = value - n_ctx          # >= 0
+    k = order
+    while rest >= (1 << k):       # a one per doubling of the range, as Exp-Golomb order k
         est = encode_bypass(est, out, 1, costs, category)
+        rest -= 1 << k
+        k += 1
     est = encode_bypass(est, out, 0, costs, category)
-    for i in range(nbits - 1, -1, -1):
+    for i in range(k - 1, -1, -1):
         est = encode_bypass(est, out, (rest >> i) & 1, costs, category)
     return est
 
@@ -222,23 +223,25 @@ def decode_bypass(dst, data):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def decode_uint(dst, data, probs, ctx_base, n_ctx):
+def decode_uint(dst, data, probs, ctx_base, n_ctx, order):
     """Inverse of ``encode_uint``: (new state, value), value -1 for an impossible (corrupt)
     escape."""
     for i in range(n_ctx):
         dst, bit = decode_bit(dst, data, probs, ctx_base + i)
         if bit == 0:
             return dst, np.int64(i)
-    nbits = 0
+    rest = np.int64(0)
+    k = order
     while True:
         dst, bit = decode_bypass(dst, data)
         if bit == 0:
             break
-        nbits += 1
-        if nbits > MAX_EG_PREFIX:
+        rest += np.int64(1) << k
+        k += 1
+        if k - order > MAX_EG_PREFIX:
             return dst, np.int64(-1)
-    rest = np.int64(1)
-    for _ in range(nbits):
+    suffix = np.int64(0)
+    for _ in range(k):
         dst, bit = decode_bypass(dst, data)
-        rest = (rest << 1) | bit
-    return dst, rest + n_ctx - 1
+        suffix = (suffix << 1) | bit
+    return dst, rest + suffix + n_ctx

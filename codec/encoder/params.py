@@ -53,7 +53,7 @@ class CodecParams:
     n_clusters: int = 16
     refresh_interval: int = 30
     quality: int = 50
-    search_range: int = 32
+    search_range: int = 64
     target_kbps: float | None = None
     preset: str = "balanced"
     deblock: bool = True
