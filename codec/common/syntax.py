@@ -11,7 +11,8 @@ Blocks are coded in raster order; each block is self-contained in the stream:
   predicted block its mode (DC, V, H) instead of a label;
 - then, when the frame carries residual, every transform tile of the block (luma, then Cr,
   then Cb): a coded flag (context: coded neighbours), and for coded tiles the zigzag scan of
-  significance / last flags and levels (contexts by frequency band).
+  significance / last flags and levels (contexts by frequency band and, in context model 2, by
+  the coefficients coded before: significant neighbours, an earlier level above one).
 
 Labels are coded as "same as left", "same as top", else a binary tree over the palette with a
 context per node. Contexts restart in every slice of a refresh packet; a predicted packet's
@@ -54,10 +55,10 @@ MVD_BINS = 8
 CTX_MVD_MAG = 271       # 2 components x MVD_BINS unary bins
 BANDS = 16
 CTX_CBF = 287           # 2 plane kinds x 3 coded neighbours
-CTX_SIG = 293           # 2 plane kinds x BANDS x significant neighbours (left, top: 0-2)
+CTX_SIG = 293           # 2 plane kinds x BANDS x previous significant (2) x left + top (0-2)
 CTX_LAST = 485          # 2 plane kinds x BANDS
 GT1_BANDS = 4
-CTX_GT1 = 517           # 2 plane kinds x GT1_BANDS
+CTX_GT1 = 517           # 2 plane kinds x GT1_BANDS x an earlier level > 1 (2)
 REM_BINS = 8
 CTX_REM = 533           # 2 plane kinds x REM_BINS
 CTX_INTRA_PALETTE = 549  # 3: number of palette neighbours (refresh frames with intra prediction)
@@ -108,10 +109,10 @@ def scan_neighbours(n, model2):
 
 @njit(cache=True, nogil=True, inline="always")
 def significance_context(band, neighbours, z, significant):
-    """Context of scan position z's significance flag: its frequency band and how many of its
-    left and top neighbours are significant (``significant``: bit z set for each significant
-    position so far). Measured against the previous position's significance alone: see
-    docs/BITSTREAM.md."""
+    """Context of scan position z's significance flag: its frequency band, whether the previous
+    position is significant, and how many of its left and top neighbours in the tile are
+    (``significant``: bit z set for each significant position so far; ``neighbours`` from
+    ``scan_neighbours``, none in context model 1)."""
     previous = (significant >> (z - 1)) & 1 if z > 0 else 1
     count = ((significant >> neighbours[z, 0]) & 1) + ((significant >> neighbours[z, 1]) & 1)
     return CTX_SIG + 6 * band + 3 * previous + count
