@@ -4,8 +4,8 @@ Why a binary adaptive coder rather than a static table per stream: contexts adap
 frame, so nothing but the coded bits travels in the stream (no probability tables, which would
 cost more than the symbols on a 176x144 predicted frame), and a skip flag that is almost always
 set costs a few hundredths of a bit. The engine is the classic carry-propagating range coder
-with 11-bit probabilities, each the mean of a fast and a slow estimate; all functions are numba-compiled, so the
-syntax kernels in ``codec.common.syntax`` can inline them.
+with 11-bit probabilities, each the mean of a fast and a slow estimate; all functions are
+numba-compiled, so the syntax kernels in ``codec.common.syntax`` can inline them.
 
 The coder's state is a tuple of integers that every call takes and returns (encoder: low,
 range, cache, cache_size, out_pos, first_byte_pending; decoder: range, code, in_pos), so the
@@ -19,8 +19,9 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "PROB_ONE", "MODEL_RATES", "new_contexts", "new_encoder", "finish_encoder", "encode_bit", "encode_bypass",
-    "encode_uint", "new_decoder", "decode_bit", "decode_bypass", "decode_uint", "BIT_COST",
+    "PROB_ONE", "MODEL_RATES", "new_contexts", "probability", "new_encoder", "finish_encoder",
+    "encode_bit", "encode_bypass", "encode_uint", "new_decoder", "decode_bit", "decode_bypass",
+    "decode_uint", "BIT_COST",
 ]
 
 PROB_BITS = 11

@@ -258,8 +258,8 @@ def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind):
         v = lev[tr, tc, i]
         band = kind * BANDS + (i * BANDS >> shift)
         if i < n - 1:
-            est = encode_bit(est, out, probs, significance_context(band, neighbours, i, significant),
-                             1 if v != 0 else 0, costs, PART_RESIDUAL)
+            ctx = significance_context(band, neighbours, i, significant)
+            est = encode_bit(est, out, probs, ctx, 1 if v != 0 else 0, costs, PART_RESIDUAL)
             if v == 0:
                 continue
             significant |= np.int64(1) << i

@@ -44,13 +44,14 @@ LAMBDA_NO_RESIDUAL = 4.0
 #: Scene cut: send a refresh when the best motion-compensated SAD of the whole frame exceeds
 #: this fraction of its "flat block" SAD (each block against its own mean), i.e. when the
 #: previous picture predicts the new one hardly better than flat colours would...
-SCENE_CUT_RATIO = 0.5
+SCENE_CUT_RATIO = 0.35
 #: ...and that fraction jumped by this factor since the previous frame: a cut is sudden, while
 #: a fade or a burst of fast motion stays hard to predict for many frames, and refreshing each
 #: of them would cost several times more than palette blocks inside predicted frames. Measured
-#: with the +-32 pixel search on bikes and scene_cuts: the ten cuts jump 4.9x to 32x (fraction
-#: 0.69 to 4.6), fast motion at most 1.64x (bikes, frame 96). The first predicted picture
-#: has no jump to measure: a small, busy picture (the 64x48 demo scene) starts at 0.53.
+#: with the default +-64 pixel search on bikes and scene_cuts: the ten cuts jump 4.3x to 30x
+#: (fraction 0.52 to 3.7; a wider search matches better across a cut), fast motion at most
+#: 1.5x (bikes, frame 96, at 0.57). The first predicted picture has no jump to measure: a
+#: small, busy picture (the 64x48 demo scene) starts at 0.53.
 SCENE_CUT_JUMP = 2.5
 #: Quality points added to a refresh frame's quality when the user fixes the quality (x264's
 #: ipratio, in spirit): every predicted frame until the next refresh copies from it, so its
