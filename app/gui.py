@@ -26,7 +26,10 @@ from livecodec.codec import CodecParams
 if TYPE_CHECKING:
     from PyQt6.QtGui import QIcon
 
-__all__ = ["run_gui", "display_problem", "window_icon", "check_screenshot_path"]
+    from livecodec.app.window import MainWindow
+
+__all__ = ["run_gui", "display_problem", "window_icon", "check_screenshot_path",
+           "destroy_window"]
 
 #: The window icon inside the livecodec.assets package (assets/ in the repository).
 ICON_NAME = "icon.png"
@@ -185,7 +188,7 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
                 quit_after: float | None, screenshot: str | None, capture: Capture,
                 threads: int | None, auto_preset: bool, save: str | None,
                 send: str | None) -> int:
-    from PyQt6.QtCore import QEvent, QTimer, qInstallMessageHandler
+    from PyQt6.QtCore import QTimer, qInstallMessageHandler
     from PyQt6.QtWidgets import QApplication
 
     from livecodec.app.window import MainWindow, apply_dark_theme
@@ -235,12 +238,19 @@ def _run_window(spec: str, params: CodecParams, record: str | None, fourcc: str,
     if window.last_save is not None:
         print(f"livecodec: {saved_path_note(window.last_save)}", file=sys.stderr)
     print(json.dumps(outcome["stats"] or window.pipeline.stats()), flush=True)
-    # Destroy the window now, while the application lives: left to Python's collection of
-    # this function's locals, the two may be destroyed in either order, which can crash the
-    # process at exit (PyQt's "Crashes On Exit" advice; the application stays in _APP).
-    window.deleteLater()
-    app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    destroy_window(window)      # the application stays in _APP
     return outcome["code"]
+
+
+def destroy_window(window: MainWindow) -> None:
+    """Destroy a closed window now, while its QApplication lives: left to Python's collection
+    at exit, the two may be destroyed in either order, which can crash the process (PyQt's
+    "Crashes On Exit" advice). Every program that runs the window ends with it."""
+    from PyQt6.QtCore import QEvent
+    from PyQt6.QtWidgets import QApplication
+
+    window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
 
 
 def _save_screenshot(window, path: str) -> bool:

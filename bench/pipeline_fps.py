@@ -73,7 +73,7 @@ def measure_in_window(source: str, seconds: float, warmup: float, params: CodecP
                       auto_preset: bool = False, threads: int | None = None) -> dict:
     """The same with the live window drawing every frame (offscreen without a display);
     latency and encode time are then the pipeline's own medians over its last 120 frames."""
-    from livecodec.app.gui import display_problem
+    from livecodec.app.gui import destroy_window, display_problem
     if display_problem():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PyQt6.QtCore import QTimer
@@ -103,6 +103,7 @@ def measure_in_window(source: str, seconds: float, warmup: float, params: CodecP
     window.start()
     wait_for_first_frame()
     app.exec()
+    destroy_window(window)
     after = marks["after"]
     return _summary(marks["before"], after, marks["elapsed"], [after["latency_ms"]],
                     [after["encode_ms"]])

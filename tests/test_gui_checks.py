@@ -100,7 +100,7 @@ _SWITCH_SCRIPT = """
 import sys
 from PyQt6.QtCore import QTimer, qInstallMessageHandler
 from PyQt6.QtWidgets import QApplication
-from livecodec.app.gui import _quiet_offscreen_warnings
+from livecodec.app.gui import _quiet_offscreen_warnings, destroy_window
 from livecodec.app.window import MainWindow
 from livecodec.codec import CodecParams
 
@@ -127,7 +127,9 @@ QTimer.singleShot(240_000, window.close)   # a safety net only
 window.show()
 window.start()
 app.exec()
-print(window.frames_displayed, state["after"])
+timer.stop()
+print(window.frames_displayed, state["after"], flush=True)
+destroy_window(window)
 """
 
 
