@@ -19,9 +19,9 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "PROB_ONE", "MODEL_RATES", "new_contexts", "probability", "new_encoder", "finish_encoder",
-    "encode_bit", "encode_bypass", "encode_uint", "new_decoder", "decode_bit", "decode_bypass",
-    "decode_uint", "BIT_COST",
+    "PROB_ONE", "MODEL_RATES", "new_contexts", "probability", "probabilities", "new_encoder",
+    "finish_encoder", "encode_bit", "encode_bypass", "encode_uint", "new_decoder", "decode_bit",
+    "decode_bypass", "decode_uint", "BIT_COST",
 ]
 
 PROB_BITS = 11
@@ -62,6 +62,11 @@ def new_contexts(n: int, model: int = 2) -> np.ndarray:
 def probability(probs, ctx):
     """P(bit == 0) of context ``ctx`` in units of 1/2048: the mean of its two estimates."""
     return (probs[ctx, 0] + probs[ctx, 1]) >> 1
+
+
+def probabilities(contexts: np.ndarray) -> np.ndarray:
+    """``probability`` of every context at once (int64 (n,)), for the encoder's rate tables."""
+    return (contexts[:, 0] + contexts[:, 1]) >> 1
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..common.entropy import BIT_COST, PROB_ONE, new_contexts
+from ..common.entropy import BIT_COST, PROB_ONE, new_contexts, probabilities
 from ..common.syntax import (BANDS, CTX_CBF, CTX_GT1, CTX_LAST, CTX_REM, GT1_BANDS, N_CONTEXTS,
                              REM_BINS, scan_neighbours, significance_context)
 from ..common.transform import MAX_LEVEL, log2_size
@@ -36,8 +36,8 @@ LAMBDA_INTRA = 0.05
 _MAX_COEFFS = 64
 
 
-def _table(estimates: np.ndarray) -> np.ndarray:
-    probs = np.clip((estimates[:, 0] + estimates[:, 1]) >> 1, 1, PROB_ONE - 1)
+def _table(contexts: np.ndarray) -> np.ndarray:
+    probs = np.clip(probabilities(contexts), 1, PROB_ONE - 1)
     return np.ascontiguousarray(np.stack([BIT_COST[probs], BIT_COST[PROB_ONE - probs]], axis=1))
 
 
