@@ -494,7 +494,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                    "refresh_interval": params.refresh_interval, "quality": params.quality,
                    "search_range": params.search_range, "target_kbps": params.target_kbps,
                    "preset": params.preset, "deblock": params.deblock, "intra": params.intra,
-                   "qpel": params.qpel, "split": params.split, "rdoq": params.rdoq},
+                   "qpel": params.qpel, "split": params.split, "rdoq": params.rdoq,
+                   "tskip": params.tskip},
         # What the stream used: the parameters less what the preset leaves out (fast).
         "tools": dataclasses.asdict(tools_in_effect(params)),
     }

@@ -47,7 +47,7 @@ DEFAULT_FRAMES, SPEED_FRAMES, SLICE_FRAMES = 60, 60, 30
 #: each one's BD-rate, balanced with every tool against balanced without that one.
 TOOLS_OFF = {"deblocking filter": {"deblock": False}, "intra prediction": {"intra": False},
              "quarter-pel motion": {"qpel": False}, "split blocks": {"split": False},
-             "RD-optimised quantisation": {"rdoq": False}}
+             "RD-optimised quantisation": {"rdoq": False}, "transform skip": {"tskip": False}}
 
 
 def _point(task: tuple[str, str, dict, int, int]) -> tuple[str, str, int, float, float]:

@@ -119,12 +119,12 @@ class TestEval:
             results[preset] = json.loads(capsys.readouterr().out)
         assert [results[p]["params"]["preset"] for p in ("fast", "best")] == ["fast", "best"]
         assert results["fast"]["bytes"] != results["best"]["bytes"]
-        # The tools the stream used: fast leaves the deblocking filter, quarter pels and split
-        # blocks out.
+        # The tools the stream used: fast leaves the deblocking filter, quarter pels, split
+        # blocks and transform skip out.
         assert results["fast"]["tools"] == {"deblock": False, "intra": True, "qpel": False,
-                                            "split": False}
+                                            "split": False, "tskip": False}
         assert results["best"]["tools"] == {"deblock": True, "intra": True, "qpel": True,
-                                            "split": True}
+                                            "split": True, "tskip": True}
 
     def test_human_readable(self, carphone, capsys):
         assert main(["eval", str(carphone), "--frames", "3"]) == 0

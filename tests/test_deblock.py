@@ -129,16 +129,16 @@ def test_fast_preset_leaves_the_filter_off_from_the_next_refresh() -> None:
 class TestToolsByte:
     HEADER = RefreshHeader(64, 48, 16, 50, np.zeros((2, 3), np.uint8), 1, True)
 
-    @pytest.mark.parametrize("tools", [(False, False, False, False, False, 1),
-                                       (True, False, True, False, True, 2),
-                                       (False, True, False, True, False, 1),
-                                       (True, True, True, True, True, 2)])
+    @pytest.mark.parametrize("tools", [(False, False, False, False, False, 1, False),
+                                       (True, False, True, False, True, 2, False),
+                                       (False, True, False, True, False, 1, True),
+                                       (True, True, True, True, True, 2, True)])
     def test_round_trip(self, tools) -> None:
         header = RefreshHeader(64, 48, 16, 50, np.arange(6, dtype=np.uint8).reshape(2, 3), 1,
                                *tools)
         parsed, end = unpack_refresh_header(pack_refresh_header(header) + b"symbols")
         stated = (parsed.deblock, parsed.intra, parsed.qpel, parsed.carry_contexts, parsed.split,
-                  parsed.context_model)
+                  parsed.context_model, parsed.tskip)
         assert (stated, parsed.quality, end) == (tools, 50, 7 + 1 + 6)
         assert (parsed.palette == header.palette).all()
 
@@ -151,8 +151,8 @@ class TestToolsByte:
 
     def test_unknown_tool_is_refused_in_one_line(self) -> None:
         packed = bytearray(pack_refresh_header(self.HEADER))
-        packed[7] |= 0x40
-        with pytest.raises(BitstreamError, match="tools byte 0x41.*newer livecodec"):
+        packed[7] |= 0x80
+        with pytest.raises(BitstreamError, match="tools byte 0x81.*newer livecodec"):
             unpack_refresh_header(bytes(packed))
 
     def test_missing_tools_byte_is_an_error(self) -> None:

@@ -11,8 +11,8 @@ stated their slice count), ``golden_demo_v2.lvc`` as version 2 wrote it (before 
 filter and the tools byte), ``golden_demo_v3.lvc`` as version 3 wrote it (half-pel vectors
 only, refresh frames at the predicted frames' quality), ``golden_demo_v4.lvc`` as version 4
 wrote it (before split blocks), ``golden_demo_v5.lvc`` as version 5 wrote it (context model 1:
-one-speed probabilities, no neighbour contexts): old files must keep decoding, so they are
-never regenerated.
+one-speed probabilities, no neighbour contexts), ``golden_demo_v6.lvc`` as version 6 wrote it
+(before transform skip): old files must keep decoding, so they are never regenerated.
 
 A deliberate change of the format or of the decoder's output regenerates the current files with
 ``LIVECODEC_UPDATE_GOLDEN=1 python -m pytest tests/test_golden_decode.py`` (the variable that
@@ -34,10 +34,10 @@ from livecodec.codec.common.bitstream import FILE_HEADER_SIZE, parse_packet
 DATA = Path(__file__).with_name("data")
 STREAM = DATA / "golden_demo.lvc"
 DIGEST = DATA / "golden_demo.decoded.sha256"
-#: Written by format versions 1 to 5; kept as they are.
+#: Written by format versions 1 to 6; kept as they are.
 OLD_VERSIONS = {version: (DATA / f"golden_demo_v{version}.lvc",
                           DATA / f"golden_demo_v{version}.decoded.sha256")
-                for version in (1, 2, 3, 4, 5)}
+                for version in (1, 2, 3, 4, 5, 6)}
 #: What the committed stream holds (checked, so a regeneration cannot silently lose coverage).
 WIDTH, HEIGHT, FRAMES, FPS = 84, 52, 5, 30.0
 FRAME_TYPES = ["refresh", "predicted", "predicted", "refresh", "predicted"]
@@ -77,7 +77,7 @@ def frames_digest(images: list[np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module", params=["current", "v1", "v2", "v3", "v4", "v5"])
+@pytest.fixture(scope="module", params=["current", "v1", "v2", "v3", "v4", "v5", "v6"])
 def golden(request) -> tuple[bytes, list]:
     if request.param != "current":
         version = int(request.param[1:])
@@ -119,7 +119,7 @@ def test_golden_stream_covers_refresh_predicted_and_residual(golden) -> None:
     modes = np.concatenate([d.block_modes.ravel() for d in decoded if d.frame_type == "predicted"])
     from livecodec.codec import MODE_INTER, MODE_PALETTE, MODE_SKIP, MODE_SPLIT
     assert {MODE_SKIP, MODE_INTER, MODE_PALETTE} <= set(modes.tolist())
-    if digest_file in (DIGEST, OLD_VERSIONS[5][1]):     # split blocks came with version 5
+    if digest_file in (DIGEST, OLD_VERSIONS[5][1], OLD_VERSIONS[6][1]):    # split: version 5 on
         assert MODE_SPLIT in modes
     assert any(np.any(d.motion_vectors) for d in decoded if d.motion_vectors is not None)
     pos = FILE_HEADER_SIZE
@@ -132,26 +132,28 @@ def test_golden_stream_covers_refresh_predicted_and_residual(golden) -> None:
 
 
 def test_each_golden_stream_states_the_tools_of_its_version() -> None:
-    """Version 6 codes with context model 2, version 5 may split blocks into quadrants,
+    """Version 7 may skip the transform of a tile, version 6 codes with context model 2,
+    version 5 may split blocks into quadrants,
     version 4 codes quarter-pel vectors and carries contexts from picture to picture, version 3
     added the tools byte (deblocking, intra, half-pel vectors, fresh contexts); versions 1 and 2
     had none, and their pictures (above) show the decoder does not filter them."""
     from livecodec.codec.common.framing import unpack_refresh_header
 
-    def tools(data: bytes) -> list[tuple[bool, bool, bool, bool, bool, int]]:
+    def tools(data: bytes) -> list[tuple[bool, bool, bool, bool, bool, int, bool]]:
         found, pos = [], FILE_HEADER_SIZE
         while pos < len(data):
             packet = parse_packet(data, pos)
             if packet.type == 0:
                 header = unpack_refresh_header(packet.payload)[0]
                 found.append((header.deblock, header.intra, header.qpel, header.carry_contexts,
-                              header.split, header.context_model))
+                              header.split, header.context_model, header.tskip))
             pos += packet.size
         return found
 
-    assert tools(STREAM.read_bytes()) == [(True, True, True, True, True, 2)] * 2
-    assert tools(OLD_VERSIONS[5][0].read_bytes()) == [(True, True, True, True, True, 1)] * 2
-    assert tools(OLD_VERSIONS[4][0].read_bytes()) == [(True, True, True, True, False, 1)] * 2
-    assert tools(OLD_VERSIONS[3][0].read_bytes()) == [(True, True, False, False, False, 1)] * 2
-    assert all(tools(OLD_VERSIONS[v][0].read_bytes()) == [(False, False, False, False, False, 1)]
-               * 2 for v in (1, 2))
+    assert tools(STREAM.read_bytes()) == [(True, True, True, True, True, 2, True)] * 2
+    assert tools(OLD_VERSIONS[6][0].read_bytes()) == [(True, True, True, True, True, 2, False)] * 2
+    assert tools(OLD_VERSIONS[5][0].read_bytes()) == [(True, True, True, True, True, 1, False)] * 2
+    assert tools(OLD_VERSIONS[4][0].read_bytes()) == [(True, True, True, True, False, 1, False)] * 2
+    assert tools(OLD_VERSIONS[3][0].read_bytes()) == [(True, True, False, False, False, 1, False)] * 2
+    assert all(tools(OLD_VERSIONS[v][0].read_bytes())
+               == [(False, False, False, False, False, 1, False)] * 2 for v in (1, 2))

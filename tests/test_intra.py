@@ -23,12 +23,14 @@ def test_intra_modes_and_labels_round_trip_through_the_range_coder() -> None:
     modes = rng.choice(INTRA_MODES, size=(rows, cols)).astype(np.int8)
     labels = np.where(modes == MODE_PALETTE, rng.integers(0, 16, (rows, cols)), -1).astype(np.int32)
     empty = np.zeros((0, 0, 64), np.int16)
-    data, _ = encode_symbols(True, True, False, False, modes, np.zeros((rows, cols, 2), np.int32),
+    no_tiles = np.zeros((0, 0), np.uint8)
+    data, _ = encode_symbols(True, True, False, False, False, modes,
+                             np.zeros((rows, cols, 2), np.int32),
                              np.zeros((rows, cols, 4, 2), np.int32), labels, 4, empty, empty,
-                             empty, 2, 1, new_contexts(N_CONTEXTS))
+                             empty, no_tiles, no_tiles, no_tiles, 2, 1, new_contexts(N_CONTEXTS))
     got_modes, _, _, got_labels, error, consumed = decode_symbols(
-        data, True, True, False, False, rows, cols, 16, 4, empty, empty, empty, 2, 1,
-        new_contexts(N_CONTEXTS))
+        data, True, True, False, False, False, rows, cols, 16, 4, empty, empty, empty, no_tiles,
+        no_tiles, no_tiles, 2, 1, new_contexts(N_CONTEXTS))
     assert error == 0 and consumed <= len(data)
     assert (got_modes == modes).all() and (got_labels == labels).all()
 

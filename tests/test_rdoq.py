@@ -24,7 +24,7 @@ def _planes(seed: int, spread: float, size: int = 64) -> tuple[np.ndarray, np.nd
 
 def _rdo(current, prediction, n, step, lam, rates, rounding=0.5):
     levels = np.zeros((current.shape[0] // n, current.shape[1] // n, n * n), LEVEL_DTYPE)
-    coded = np.zeros(levels.shape[:2], bool)
+    coded = np.zeros(levels.shape[:2], np.uint8)
     forward_quantise(current, prediction, n, step, rounding, out=levels, coded=coded,
                      rd_lambda=lam, rates=rates)
     return levels, coded

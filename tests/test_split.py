@@ -38,12 +38,13 @@ def test_split_blocks_round_trip_through_the_range_coder() -> None:
     quadrant_mvd = quadrant_differences(quadrants, predictors)
     labels = np.where(modes == MODE_PALETTE, rng.integers(0, 4, (rows, cols)), -1).astype(np.int32)
     empty = np.zeros((0, 0, 64), np.int16)
-    data, _ = encode_symbols(False, False, True, False, modes, mvd.astype(np.int32),
-                             quadrant_mvd, labels, 2, empty, empty, empty, 2, 1,
-                             new_contexts(N_CONTEXTS))
+    no_tiles = np.zeros((0, 0), np.uint8)
+    data, _ = encode_symbols(False, False, True, False, False, modes, mvd.astype(np.int32),
+                             quadrant_mvd, labels, 2, empty, empty, empty, no_tiles, no_tiles,
+                             no_tiles, 2, 1, new_contexts(N_CONTEXTS))
     got_modes, got_mvs, got_quadrants, got_labels, error, consumed = decode_symbols(
-        data, False, False, True, False, rows, cols, 4, 2, empty, empty, empty, 2, 1,
-        new_contexts(N_CONTEXTS))
+        data, False, False, True, False, False, rows, cols, 4, 2, empty, empty, empty, no_tiles,
+        no_tiles, no_tiles, 2, 1, new_contexts(N_CONTEXTS))
     assert error == 0 and consumed <= len(data)
     assert (got_modes == modes).all() and (got_labels == labels).all()
     assert (got_quadrants == quadrants).all()

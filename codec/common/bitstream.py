@@ -23,8 +23,8 @@ __all__ = ["FORMAT_VERSION", "FILE_MAGIC", "SYNC", "PACKET_REFRESH", "PACKET_PRE
            "read_leb128"]
 
 #: Version written; version 1 (before slice counts in refresh headers) is still read.
-FORMAT_VERSION = 6
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
+FORMAT_VERSION = 7
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 FILE_MAGIC = b"LVCF"
 FILE_HEADER_SIZE = 13
 SYNC = b"\xa7\x5c"

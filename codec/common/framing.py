@@ -25,7 +25,7 @@ from .slices import MAX_SLICES, legacy_slice_count
 __all__ = ["RefreshHeader", "pack_refresh_header", "unpack_refresh_header",
            "pack_predicted_header", "unpack_predicted_header", "TOOLS_FOLLOW", "TOOL_DEBLOCK",
            "TOOL_INTRA", "TOOL_QPEL", "TOOL_CARRY_CONTEXTS", "TOOL_SPLIT", "TOOL_CONTEXT_MODEL_2",
-           "MIN_SPLIT_BLOCK"]
+           "TOOL_TRANSFORM_SKIP", "MIN_SPLIT_BLOCK"]
 
 _REFRESH_FIXED = struct.Struct("<HHBBB")
 #: Bit 7 of a refresh header's quality byte: a tools byte follows it (format version 3).
@@ -39,10 +39,13 @@ TOOL_SPLIT = 0x10
 #: Context model 2 (format version 6): two-speed probabilities, significance and
 #: greater-than-one contexts from the tile's earlier coefficients. Without it: model 1.
 TOOL_CONTEXT_MODEL_2 = 0x20
+#: Transform skip (format version 7): a coded tile may carry its samples' residual quantised
+#: as it is, without the DCT (sharp graphics and text), a flag per coded tile.
+TOOL_TRANSFORM_SKIP = 0x40
 #: Smallest block the split tool may quarter: its chroma quadrants are 2 x 2 samples.
 MIN_SPLIT_BLOCK = 8
 _KNOWN_TOOLS = (TOOL_DEBLOCK | TOOL_INTRA | TOOL_QPEL | TOOL_CARRY_CONTEXTS | TOOL_SPLIT
-                | TOOL_CONTEXT_MODEL_2)
+                | TOOL_CONTEXT_MODEL_2 | TOOL_TRANSFORM_SKIP)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class RefreshHeader:
     carry_contexts: bool = False    # predicted pictures' slices start from the last picture's
     split: bool = False     # blocks of the following pictures may have a vector per quadrant
     context_model: int = 1  # the range coder's context model (1 or 2) from this picture on
+    tskip: bool = False     # coded tiles of this and the following pictures may skip the DCT
 
 
 def pack_refresh_header(header: RefreshHeader) -> bytes:
@@ -70,7 +74,8 @@ def pack_refresh_header(header: RefreshHeader) -> bytes:
              | (TOOL_QPEL if header.qpel else 0)
              | (TOOL_CARRY_CONTEXTS if header.carry_contexts else 0)
              | (TOOL_SPLIT if header.split else 0)
-             | (TOOL_CONTEXT_MODEL_2 if header.context_model == 2 else 0))
+             | (TOOL_CONTEXT_MODEL_2 if header.context_model == 2 else 0)
+             | (TOOL_TRANSFORM_SKIP if header.tskip else 0))
     return (_REFRESH_FIXED.pack(header.width, header.height, layout, k - 1,
                                 header.quality | TOOLS_FOLLOW)
             + bytes([tools]) + np.ascontiguousarray(header.palette, dtype=np.uint8).tobytes())
@@ -111,7 +116,8 @@ def unpack_refresh_header(payload: bytes) -> tuple[RefreshHeader, int]:
                          bool(tools & TOOL_DEBLOCK), bool(tools & TOOL_INTRA),
                          bool(tools & TOOL_QPEL), bool(tools & TOOL_CARRY_CONTEXTS),
                          bool(tools & TOOL_SPLIT),
-                         2 if tools & TOOL_CONTEXT_MODEL_2 else 1), end
+                         2 if tools & TOOL_CONTEXT_MODEL_2 else 1,
+                         bool(tools & TOOL_TRANSFORM_SKIP)), end
 
 
 def pack_predicted_header(quality: int) -> bytes:

@@ -20,8 +20,8 @@ from .blocks import Planes
 from .modes import MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE
 from .parallel import run_parallel
 from .simd import copy_row, fill_block, fill_row
-from .transform import (STEP_ONE, int_dct_basis, inverse_tile_into, transform_size, zero_levels,
-                        zigzag_order)
+from .transform import (STEP_ONE, TILE_SKIP, int_dct_basis, inverse_tile_into, transform_size,
+                        zero_levels, zigzag_order)
 
 __all__ = ["reconstruct_intra", "predict_tile", "block_tiles", "levels_as_sent",
            "transform_args", "inverse_scratch", "empty_levels"]
@@ -94,7 +94,7 @@ def block_tiles(plane, levels, coded, has_residual, r, c, b, n, top_row, mode, f
             quantise(forward, plane, levels, coded, tr, tc, n, zigzag, top_row)
             if coded[tr, tc]:
                 inverse_tile_into(levels, tr, tc, n, basis, zigzag, step_fp, plane, True, stage,
-                                  res, used)
+                                  res, used, coded[tr, tc] == TILE_SKIP)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -133,9 +133,10 @@ def inverse_scratch(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def empty_levels(shape: tuple[int, int], block_size: int
                  ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """Zeroed levels and coded-tile maps per plane for a padded (height, width) luma plane."""
+    """Zeroed levels and tile maps (``TILE_UNCODED``) per plane for a padded (height, width)
+    luma plane."""
     levels = zero_levels(*shape, block_size)
-    return levels, tuple(np.zeros(lev.shape[:2], np.bool_) for lev in levels)
+    return levels, tuple(np.zeros(lev.shape[:2], np.uint8) for lev in levels)
 
 
 def reconstruct_intra(modes: np.ndarray, labels: np.ndarray, palette: np.ndarray,

@@ -32,8 +32,9 @@ MAX_SLICES = 63
 #: bits, bikes (640x272) under 1 %; a small frame is fast enough on one core.
 MIN_SLICED_SAMPLES = 100_000
 
-#: Stand-in level array for frames without residual (quality 0).
+#: Stand-in level array and tile map for frames without residual (quality 0).
 _NO_LEVELS = np.zeros((1, 1, 1), LEVEL_DTYPE)
+_NO_TILES = np.zeros((1, 1), np.uint8)
 
 
 def legacy_slice_count(rows: int, cols: int, block_size: int) -> int:
@@ -82,20 +83,24 @@ def _tiles_per_block(block_size: int) -> tuple[int, int]:
             (block_size // 2) // transform_size(block_size // 2))
 
 
-def _band_levels(levels, r0: int, r1: int, ky: int, kc: int):
-    if levels is None:      # no residual: the kernels never touch the level arrays
-        return (_NO_LEVELS,) * 3
-    return tuple(lev[r0 * k:r1 * k] for lev, k in zip(levels, (ky, kc, kc)))
+def _band(planes, r0: int, r1: int, ky: int, kc: int, stand_in: np.ndarray):
+    """The tile rows of block rows r0..r1 of each plane's levels or tile map (``stand_in``
+    when the frame has no residual: the kernels never touch them then)."""
+    if planes is None:
+        return (stand_in,) * 3
+    return tuple(plane[r0 * k:r1 * k] for plane, k in zip(planes, (ky, kc, kc)))
 
 
 def encode_slices(is_refresh: bool, modes: np.ndarray, mvd: np.ndarray, labels: np.ndarray,
                   label_bits: int, levels, block_size: int, bands: list[tuple[int, int]],
                   contexts: list[np.ndarray], intra: bool = False, split: bool = False,
-                  quadrant_mvd: np.ndarray | None = None) -> tuple[bytes, np.ndarray]:
+                  quadrant_mvd: np.ndarray | None = None, tiles=None, tskip: bool = False
+                  ) -> tuple[bytes, np.ndarray]:
     """Range-code a frame's symbols slice by slice (see ``syntax.encode_symbols`` for the
     arguments; ``levels`` None for a frame without residual; ``bands`` from ``slice_rows``;
     ``contexts`` from ``SliceContexts.start``, one per slice, updated in place;
-    ``quadrant_mvd`` None when no block is split).
+    ``quadrant_mvd`` None when no block is split; ``tiles``: the planes' tile maps, needed
+    with ``tskip``).
     Returns the symbol bytes and the estimated bits per part."""
     ky, kc = _tiles_per_block(block_size)
     if quadrant_mvd is None:
@@ -103,9 +108,11 @@ def encode_slices(is_refresh: bool, modes: np.ndarray, mvd: np.ndarray, labels: 
 
     def code_band(i: int):
         r0, r1 = bands[i]
-        return encode_symbols(is_refresh, intra, split, levels is not None, modes[r0:r1],
+        return encode_symbols(is_refresh, intra, split, tskip, levels is not None, modes[r0:r1],
                               mvd[r0:r1], quadrant_mvd[r0:r1], labels[r0:r1], label_bits,
-                              *_band_levels(levels, r0, r1, ky, kc), ky, kc, contexts[i])
+                              *_band(levels, r0, r1, ky, kc, _NO_LEVELS),
+                              *_band(tiles if tskip else None, r0, r1, ky, kc, _NO_TILES),
+                              ky, kc, contexts[i])
 
     results = run_parallel([lambda i=i: code_band(i) for i in range(len(bands))])
     parts = [chunk.tobytes() for chunk, _ in results]
@@ -116,12 +123,13 @@ def encode_slices(is_refresh: bool, modes: np.ndarray, mvd: np.ndarray, labels: 
 def decode_slices(data: np.ndarray, is_refresh: bool, cols: int, n_labels: int,
                   label_bits: int, levels, block_size: int, bands: list[tuple[int, int]],
                   contexts: list[np.ndarray], intra: bool = False, split: bool = False,
-                  context_model: int = 2
+                  context_model: int = 2, tiles=None, tskip: bool = False
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Decode every slice (filling the zeroed ``levels`` in place; None: no residual;
-    ``contexts``: one per slice, as ``encode_slices`` started from, updated in place;
-    ``intra``: refresh blocks carry intra modes; ``split``: predicted blocks may be split;
-    ``context_model``: the refresh header's).
+    """Decode every slice (filling the zeroed ``levels`` and their zeroed uint8 tile maps
+    ``tiles`` in place; both None: no residual; ``contexts``: one per slice, as
+    ``encode_slices`` started from, updated in place; ``intra``: refresh blocks carry intra
+    modes; ``split``: predicted blocks may be split; ``context_model``: the refresh header's;
+    ``tskip``: coded tiles carry a transform-skip flag).
 
     Returns:
         (modes, mvs, quadrant vectors, labels) of the whole frame. Raises BitstreamError for
@@ -142,9 +150,9 @@ def decode_slices(data: np.ndarray, is_refresh: bool, cols: int, n_labels: int,
         r0, r1 = bands[i]
         chunk = chunks[i]
         modes, mvs, quadrants, labels, error, consumed = decode_symbols(
-            chunk, is_refresh, intra, split, levels is not None, r1 - r0, cols, n_labels,
-            label_bits, *_band_levels(levels, r0, r1, ky, kc), ky, kc, contexts[i],
-            context_model == 2)
+            chunk, is_refresh, intra, split, tskip, levels is not None, r1 - r0, cols, n_labels,
+            label_bits, *_band(levels, r0, r1, ky, kc, _NO_LEVELS),
+            *_band(tiles, r0, r1, ky, kc, _NO_TILES), ky, kc, contexts[i], context_model == 2)
         if error:
             raise BitstreamError(f"slice {i}: {DECODE_ERRORS[error]}")
         if consumed > len(chunk):

@@ -10,9 +10,11 @@ Blocks are coded in raster order; each block is self-contained in the stream:
   refresh header) first a palette flag (context: palette neighbours), and for a spatially
   predicted block its mode (DC, V, H) instead of a label;
 - then, when the frame carries residual, every transform tile of the block (luma, then Cr,
-  then Cb): a coded flag (context: coded neighbours), and for coded tiles the zigzag scan of
-  significance / last flags and levels (contexts by frequency band and, in context model 2, by
-  the coefficients coded before: significant neighbours, an earlier level above one).
+  then Cb): a coded flag (context: coded neighbours); for a coded tile, with the transform-skip
+  tool, whether its levels are samples rather than DCT coefficients (context: skipped
+  neighbours); then the zigzag scan of significance / last flags and levels (contexts by level
+  kind, frequency band and, in context model 2, by the coefficients coded before: significant
+  neighbours, an earlier level above one).
 
 Labels are coded as "same as left", "same as top", else a binary tree over the palette with a
 context per node. Contexts restart in every slice of a refresh packet; a predicted packet's
@@ -31,10 +33,11 @@ from .entropy import (decode_bit, decode_bypass, decode_uint, encode_bit, encode
 from .inter_prediction import MAX_VECTOR, quadrant_vector_predictor, vector_predictor
 from .modes import (MODE_INTER, MODE_INTRA_DC, MODE_INTRA_H, MODE_INTRA_V, MODE_PALETTE, MODE_SKIP,
                     MODE_SPLIT)
-from .transform import MAX_LEVEL, log2_size, zigzag_order
+from .transform import MAX_LEVEL, TILE_DCT, TILE_SKIP, log2_size, zigzag_order
 
 __all__ = ["encode_symbols", "decode_symbols", "label_bits", "PART_LABELS", "PART_MOTION",
-           "PART_RESIDUAL", "DECODE_ERRORS", "N_CONTEXTS"]
+           "PART_RESIDUAL", "DECODE_ERRORS", "N_CONTEXTS", "coded_flag_context",
+           "transform_skip_context"]
 
 def label_bits(n_labels: int) -> int:
     """Bits of a palette index in the label tree (both sides derive it from the palette size)."""
@@ -54,17 +57,22 @@ CTX_MVD_ZERO = 265      # 2 components x 3 neighbourhood activity classes
 MVD_BINS = 8
 CTX_MVD_MAG = 271       # 2 components x MVD_BINS unary bins
 BANDS = 16
+#: Level kinds: the plane's (0 luma, 1 chroma), plus KIND_SKIP for a transform-skipped tile,
+#: whose levels are samples, not frequencies, and have contexts of their own.
+KIND_SKIP = 2
+LEVEL_KINDS = 4
 CTX_CBF = 287           # 2 plane kinds x 3 coded neighbours
-CTX_SIG = 293           # 2 plane kinds x BANDS x previous significant (2) x left + top (0-2)
-CTX_LAST = 485          # 2 plane kinds x BANDS
+CTX_SIG = 293           # LEVEL_KINDS x BANDS x previous significant (2) x left + top (0-2)
+CTX_LAST = 677          # LEVEL_KINDS x BANDS
 GT1_BANDS = 4
-CTX_GT1 = 517           # 2 plane kinds x GT1_BANDS x an earlier level > 1 (2)
+CTX_GT1 = 741           # LEVEL_KINDS x GT1_BANDS x an earlier level > 1 (2)
 REM_BINS = 8
-CTX_REM = 533           # 2 plane kinds x REM_BINS
-CTX_INTRA_PALETTE = 549  # 3: number of palette neighbours (refresh frames with intra prediction)
-CTX_INTRA_MODE = 552    # 2: DC or not, then V or H
-CTX_SPLIT = 554         # 3: number of split neighbours (predicted frames with the split tool)
-N_CONTEXTS = 557
+CTX_REM = 773           # LEVEL_KINDS x REM_BINS
+CTX_INTRA_PALETTE = 805  # 3: number of palette neighbours (refresh frames with intra prediction)
+CTX_INTRA_MODE = 808    # 2: DC or not, then V or H
+CTX_SPLIT = 810         # 3: number of split neighbours (predicted frames with the split tool)
+CTX_TSKIP = 813         # 2 plane kinds x 3: transform-skipped neighbours (left, top)
+N_CONTEXTS = 819
 #: Exp-Golomb order of a vector difference's escape (beyond its MVD_BINS unary bins), model 2:
 #: with the +-64 pixel search a tenth of the components on bikes and scene_cuts are wider than
 #: 5 pixels (20 quarter-pels). BD-rate against x264 veryfast on the whole clips (scene_cuts /
@@ -234,22 +242,53 @@ def _decode_vector(dst, data, probs, mvd, r, c, px, py, model2):
     return dst, dx, dy, px + dx, py + dy, 0
 
 
+@njit(cache=True, nogil=True, inline="always")
+def coded_flag_context(tiles, tr, tc, kind, first_row):
+    """Context of tile (tr, tc)'s coded flag: its plane kind and how many of its left and top
+    tiles carry residual (``tiles``: a tile map, ``TILE_*``; rows above ``first_row`` belong
+    to another slice)."""
+    ctx = CTX_CBF + 3 * kind
+    if tc > 0 and tiles[tr, tc - 1] != 0:
+        ctx += 1
+    if tr > first_row and tiles[tr - 1, tc] != 0:
+        ctx += 1
+    return ctx
+
+
+@njit(cache=True, nogil=True, inline="always")
+def transform_skip_context(tiles, tr, tc, kind, first_row):
+    """Context of a coded tile's transform-skip flag: its plane kind and how many of its left
+    and top tiles are transform-skipped (as ``coded_flag_context``)."""
+    ctx = CTX_TSKIP + 3 * kind
+    if tc > 0 and tiles[tr, tc - 1] == TILE_SKIP:
+        ctx += 1
+    if tr > first_row and tiles[tr - 1, tc] == TILE_SKIP:
+        ctx += 1
+    return ctx
+
+
 @njit(cache=True, nogil=True, _nrt=False)
-def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind):
+def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind, tiles, tskip):
+    """One tile's residual; ``tiles``: the encoder's tile map (which tiles it transform-skipped),
+    ``cbf`` the map of the tiles coded so far; ``tskip``: the stream's tools have transform
+    skip (a flag per coded tile)."""
     n = lev.shape[2]
     last = -1
     for i in range(n):
         if lev[tr, tc, i] != 0:
             last = i
-    ctx = CTX_CBF + 3 * kind
-    if tc > 0:
-        ctx += cbf[tr, tc - 1]
-    if tr > 0:
-        ctx += cbf[tr - 1, tc]
+    ctx = coded_flag_context(cbf, tr, tc, kind, 0)
     est = encode_bit(est, out, probs, ctx, 1 if last >= 0 else 0, costs, PART_RESIDUAL)
     if last < 0:
         return est
-    cbf[tr, tc] = 1
+    cbf[tr, tc] = TILE_DCT
+    if tskip:
+        skip = tiles[tr, tc] == TILE_SKIP
+        est = encode_bit(est, out, probs, transform_skip_context(cbf, tr, tc, kind, 0),
+                         1 if skip else 0, costs, PART_RESIDUAL)
+        if skip:
+            cbf[tr, tc] = TILE_SKIP
+            kind += KIND_SKIP
     shift = log2_size(n)     # band = i * BANDS >> shift == i * BANDS // n
     neighbours = scan_neighbours(n, True)
     significant = np.int64(0)
@@ -277,19 +316,20 @@ def _encode_tile(est, out, probs, costs, lev, tr, tc, cbf, kind):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind, model2):
-    """Returns (new state, 0), or 3 for an impossible level. ``model2``: the stream's context
-    model is 2 (else 1: no neighbour contexts)."""
+def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind, model2, tskip):
+    """Returns (new state, 0), or 3 for an impossible level. ``cbf``: the tile map being
+    decoded (``TILE_*``), ``model2``: the stream's context model is 2 (else 1: no neighbour
+    contexts); ``tskip``: coded tiles carry a transform-skip flag."""
     n = lev.shape[2]
-    ctx = CTX_CBF + 3 * kind
-    if tc > 0:
-        ctx += cbf[tr, tc - 1]
-    if tr > 0:
-        ctx += cbf[tr - 1, tc]
-    dst, coded = decode_bit(dst, data, probs, ctx)
+    dst, coded = decode_bit(dst, data, probs, coded_flag_context(cbf, tr, tc, kind, 0))
     if coded == 0:
         return dst, 0
-    cbf[tr, tc] = 1
+    cbf[tr, tc] = TILE_DCT
+    if tskip:
+        dst, skip = decode_bit(dst, data, probs, transform_skip_context(cbf, tr, tc, kind, 0))
+        if skip:
+            cbf[tr, tc] = TILE_SKIP
+            kind += KIND_SKIP
     shift = log2_size(n)     # band = i * BANDS >> shift == i * BANDS // n
     neighbours = scan_neighbours(n, model2)
     significant = np.int64(0)
@@ -321,8 +361,9 @@ def _decode_tile(dst, data, probs, lev, tr, tc, cbf, kind, model2):
 
 
 @njit(cache=True, nogil=True)
-def encode_symbols(is_refresh, intra, split, coded_residual, modes, mvd, quadrant_mvd, labels,
-                   label_bits, lev_y, lev_cr, lev_cb, ky, kc, contexts):
+def encode_symbols(is_refresh, intra, split, tskip, coded_residual, modes, mvd, quadrant_mvd,
+                   labels, label_bits, lev_y, lev_cr, lev_cb, tiles_y, tiles_cr, tiles_cb, ky, kc,
+                   contexts):
     """Range-code one frame's symbols (of one slice).
 
     Args:
@@ -331,6 +372,7 @@ def encode_symbols(is_refresh, intra, split, coded_residual, modes, mvd, quadran
             either its label or its spatial mode (``codec.common.intra_prediction``).
         split: predicted blocks may be split into quadrants with a vector each (a split flag
             per motion-compensated block).
+        tskip: coded tiles may be transform-skipped (a flag per coded tile).
         coded_residual: whether tiles are coded at all (quality > 0).
         modes: int8 (rows, cols) block modes; mvd: int32 (rows, cols, 2) vector minus its
             median prediction (0 where not MODE_INTER; a split block's first quadrant's);
@@ -338,6 +380,8 @@ def encode_symbols(is_refresh, intra, split, coded_residual, modes, mvd, quadran
             (``codec.common.inter_prediction.quadrant_vector_predictor``); labels: int32
             (rows, cols), -1 where the block has no label; label_bits: bits of a palette index.
         lev_y, lev_cr, lev_cb: int16 zigzag levels (tile rows, tile cols, n*n) per plane.
+        tiles_y, tiles_cr, tiles_cb: uint8 (tile rows, tile cols) tile maps per plane
+            (``transform.TILE_*``): which coded tiles are transform-skipped.
         ky, kc: transform tiles per block side in luma and in chroma.
         contexts: int64 (N_CONTEXTS,) probabilities to start from (``entropy.new_contexts``,
             or where the slice of the previous picture left them); updated in place.
@@ -351,10 +395,10 @@ def encode_symbols(is_refresh, intra, split, coded_residual, modes, mvd, quadran
     out = np.empty(capacity, np.uint8)
     costs = np.zeros(3)
     n = _encode_blocks(out, contexts, costs,
-                       np.zeros(lev_y.shape[:2], np.int64), np.zeros(lev_cr.shape[:2], np.int64),
-                       np.zeros(lev_cb.shape[:2], np.int64), is_refresh, intra, split,
+                       np.zeros(lev_y.shape[:2], np.uint8), np.zeros(lev_cr.shape[:2], np.uint8),
+                       np.zeros(lev_cb.shape[:2], np.uint8), is_refresh, intra, split, tskip,
                        coded_residual, modes, mvd, quadrant_mvd, labels, label_bits, lev_y, lev_cr,
-                       lev_cb, ky, kc)
+                       lev_cb, tiles_y, tiles_cr, tiles_cb, ky, kc)
     return out[:n].copy(), costs
 
 
@@ -362,9 +406,9 @@ def encode_symbols(is_refresh, intra, split, coded_residual, modes, mvd, quadran
 # (_nrt=False): its atomic increments on every array passed to a helper took 70 % of the
 # coding time (and are shared between threads' cores).
 @njit(cache=True, nogil=True, _nrt=False)
-def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, intra, split,
+def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, intra, split, tskip,
                    coded_residual, modes, mvd, quadrant_mvd, labels, label_bits, lev_y, lev_cr,
-                   lev_cb, ky, kc):
+                   lev_cb, tiles_y, tiles_cr, tiles_cb, ky, kc):
     """The loop of ``encode_symbols`` into its buffers; returns the bytes written."""
     rows, cols = modes.shape
     est = new_encoder()
@@ -404,11 +448,13 @@ def _encode_blocks(out, probs, costs, cbf_y, cbf_cr, cbf_cb, is_refresh, intra, 
             if coded_residual:
                 for i in range(ky):
                     for j in range(ky):
-                        est = _encode_tile(est, out, probs, costs, lev_y, r * ky + i, c * ky + j, cbf_y, 0)
-                for lev, cbf in ((lev_cr, cbf_cr), (lev_cb, cbf_cb)):
+                        est = _encode_tile(est, out, probs, costs, lev_y, r * ky + i, c * ky + j,
+                                           cbf_y, 0, tiles_y, tskip)
+                for lev, cbf, tiles in ((lev_cr, cbf_cr, tiles_cr), (lev_cb, cbf_cb, tiles_cb)):
                     for i in range(kc):
                         for j in range(kc):
-                            est = _encode_tile(est, out, probs, costs, lev, r * kc + i, c * kc + j, cbf, 1)
+                            est = _encode_tile(est, out, probs, costs, lev, r * kc + i,
+                                               c * kc + j, cbf, 1, tiles, tskip)
     return finish_encoder(est, out)
 
 
@@ -421,11 +467,12 @@ def _same_quadrants(quadrant_mvs, mvs, r, c):
 
 
 @njit(cache=True, nogil=True)
-def decode_symbols(data, is_refresh, intra, split, coded_residual, rows, cols, n_labels,
-                   label_bits, lev_y, lev_cr, lev_cb, ky, kc, contexts, model2=True):
-    """Inverse of ``encode_symbols``; fills the zeroed level arrays and updates ``contexts``
-    in place. ``model2``: the stream's context model is 2 (format version 6; the encoder's
-    only one), else 1.
+def decode_symbols(data, is_refresh, intra, split, tskip, coded_residual, rows, cols, n_labels,
+                   label_bits, lev_y, lev_cr, lev_cb, tiles_y, tiles_cr, tiles_cb, ky, kc,
+                   contexts, model2=True):
+    """Inverse of ``encode_symbols``; fills the zeroed level arrays and tile maps (uint8,
+    ``transform.TILE_*``) and updates ``contexts`` in place. ``model2``: the stream's context
+    model is 2 (format version 6 on; the encoder's only one), else 1.
 
     Returns:
         (modes int8, mvs int32 (rows, cols, 2) absolute sub-pel vectors (a split block's:
@@ -439,17 +486,15 @@ def decode_symbols(data, is_refresh, intra, split, coded_residual, rows, cols, n
     labels = np.full((rows, cols), -1, np.int32)
     error, consumed = _decode_blocks(
         data, modes, mvs, quadrant_mvs, np.zeros((rows, cols, 2), np.int32), labels,
-        contexts, np.zeros(lev_y.shape[:2], np.int64),
-        np.zeros(lev_cr.shape[:2], np.int64), np.zeros(lev_cb.shape[:2], np.int64),
-        is_refresh, intra, split, coded_residual, n_labels, label_bits, lev_y, lev_cr, lev_cb,
-        ky, kc, model2)
+        contexts, tiles_y, tiles_cr, tiles_cb, is_refresh, intra, split, tskip, coded_residual,
+        n_labels, label_bits, lev_y, lev_cr, lev_cb, ky, kc, model2)
     return modes, mvs, quadrant_mvs, labels, error, consumed
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _decode_blocks(data, modes, mvs, quadrant_mvs, mvd, labels, probs, cbf_y, cbf_cr, cbf_cb,
-                   is_refresh, intra, split, coded_residual, n_labels, label_bits, lev_y, lev_cr,
-                   lev_cb, ky, kc, model2):
+                   is_refresh, intra, split, tskip, coded_residual, n_labels, label_bits, lev_y,
+                   lev_cr, lev_cb, ky, kc, model2):
     """The loop of ``decode_symbols`` (no allocation, hence no reference counting, as in
     ``_encode_blocks``); returns (error code, bytes consumed)."""
     rows, cols = modes.shape
@@ -521,14 +566,14 @@ def _decode_blocks(data, modes, mvs, quadrant_mvs, mvd, labels, probs, cbf_y, cb
                 for i in range(ky):
                     for j in range(ky):
                         dst, error = _decode_tile(dst, data, probs, lev_y, r * ky + i,
-                                                  c * ky + j, cbf_y, 0, model2)
+                                                  c * ky + j, cbf_y, 0, model2, tskip)
                         if error:
                             return error, dst[2]
                 for lev, cbf in ((lev_cr, cbf_cr), (lev_cb, cbf_cb)):
                     for i in range(kc):
                         for j in range(kc):
                             dst, error = _decode_tile(dst, data, probs, lev, r * kc + i,
-                                                      c * kc + j, cbf, 1, model2)
+                                                      c * kc + j, cbf, 1, model2, tskip)
                             if error:
                                 return error, dst[2]
     return 0, dst[2]

@@ -14,6 +14,7 @@ class Tools:
     intra: bool
     qpel: bool
     split: bool = False
+    tskip: bool = False
 
     @property
     def pel_shift(self) -> int:

@@ -16,7 +16,7 @@ __all__ = [
     "quality_to_step", "step_fixed_point", "plane_steps", "STEP_ONE", "transform_size",
     "dequantise_inverse", "add_residual", "zigzag_order", "coded_tiles", "log2_size",
     "MAX_LEVEL", "zero_levels", "dct_basis", "int_dct_basis", "inverse_tile_into",
-    "LEVEL_DTYPE",
+    "LEVEL_DTYPE", "TILE_UNCODED", "TILE_DCT", "TILE_SKIP",
 ]
 
 #: Fixed-point precision of the integer DCT basis (2^12: error < 1e-4 per basis value).
@@ -31,6 +31,10 @@ MAX_LEVEL = 4095
 CHROMA_STEP_NUM, CHROMA_STEP_DEN = 9, 16
 #: Levels fit 16 bits; half the memory of int32 for the largest (4096 x 4096) pictures.
 LEVEL_DTYPE = np.int16
+#: How a tile's residual is coded, the values of the uint8 tile maps both sides keep per plane
+#: ("coded" maps): no residual, DCT levels, or levels of the samples themselves (transform
+#: skip, a tool of format version 7).
+TILE_UNCODED, TILE_DCT, TILE_SKIP = 0, 1, 2
 
 
 def quality_to_step(quality: int) -> float:
@@ -163,16 +167,32 @@ def _inverse_kernel(levels, coded, n, basis, zigzag, step_fp, out, add, stage1, 
         for tc in range(tile_cols):
             if coded[tr, tc]:
                 inverse_tile_into(levels, tr, tc, n, basis, zigzag, step_fp, out, add, stage1,
-                                  res, used_cols)
+                                  res, used_cols, coded[tr, tc] == TILE_SKIP)
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
+def _dequantise_samples(levels, tr, tc, n, zigzag, step_fp, out):
+    """A transform-skipped tile's residual: each level times the step, rounded, at its
+    sample's place (levels in the same zigzag order as coefficients)."""
+    half = np.int64(1) << (STEP_SHIFT - 1)
+    log_n = log2_size(n)
+    for z in range(n * n):
+        idx = zigzag[z]
+        out[idx >> log_n, idx & (n - 1)] = (np.int64(levels[tr, tc, z]) * step_fp
+                                            + half) >> STEP_SHIFT
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
 def inverse_tile_into(levels, tr, tc, n, basis, zigzag, step_fp, out, add, stage1, res,
-                      used_cols):
+                      used_cols, skip):
     """Tile (tr, tc)'s residual into ``out`` at its place: added to the prediction there and
-    clipped (add=True), or stored (add=False). stage1, res: n x n int64 scratch; used_cols:
+    clipped (add=True), or stored (add=False). ``skip``: the levels are the samples' own
+    (``TILE_SKIP``), not DCT coefficients. stage1, res: n x n int64 scratch; used_cols:
     n bool scratch."""
-    _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, stage1, res, used_cols)
+    if skip:
+        _dequantise_samples(levels, tr, tc, n, zigzag, step_fp, res)
+    else:
+        _inverse_tile(levels, tr, tc, n, basis, zigzag, step_fp, stage1, res, used_cols)
     y0 = tr * n
     x0 = tc * n
     for i in range(n):
@@ -194,8 +214,9 @@ def _inverse(levels: np.ndarray, step_fp: int, out: np.ndarray, add: bool,
 
 
 def coded_tiles(levels: np.ndarray) -> np.ndarray:
-    """bool (TR, TC): which tiles of int16 (TR, TC, n*n) levels have a non-zero level."""
-    coded = np.empty(levels.shape[:2], np.bool_)
+    """uint8 (TR, TC): ``TILE_DCT`` where a tile of int16 (TR, TC, n*n) levels has a non-zero
+    level, else ``TILE_UNCODED``."""
+    coded = np.empty(levels.shape[:2], np.uint8)
     _coded_tiles(np.ascontiguousarray(levels).view(np.int64), coded)
     return coded
 
@@ -208,7 +229,7 @@ def _coded_tiles(words, coded):
             nonzero = 0
             for z in range(n_words):    # four levels a word
                 nonzero |= words[tr, tc, z]
-            coded[tr, tc] = nonzero != 0
+            coded[tr, tc] = TILE_DCT if nonzero != 0 else TILE_UNCODED
 
 
 def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from ..common.reconstruct import predict, reconstruct
 from ..common.slices import SliceContexts, decode_slices, slice_rows
 from ..common.syntax import label_bits
 from ..common.tools import Tools
-from ..common.transform import coded_tiles, plane_steps, zero_levels
+from ..common.transform import plane_steps, zero_levels
 
 __all__ = ["Decoder", "DecodedFrame"]
 
@@ -97,7 +97,8 @@ class Decoder:
             header, offset = unpack_refresh_header(payload)
             state = _StreamState(header.width, header.height, header.block_size, header.palette,
                                  header.slices,
-                                 Tools(header.deblock, header.intra, header.qpel, header.split),
+                                 Tools(header.deblock, header.intra, header.qpel, header.split,
+                                       header.tskip),
                                  header.carry_contexts, header.context_model)
             quality = header.quality
             reference = None
@@ -116,6 +117,8 @@ class Decoder:
         wp, hp = padded_size(state.width, state.height, bs)
         rows, cols = hp // bs, wp // bs
         levels = zero_levels(hp, wp, bs) if quality > 0 else None
+        coded = None if levels is None else tuple(np.zeros(lev.shape[:2], np.uint8)
+                                                  for lev in levels)
         symbols = np.frombuffer(payload, np.uint8, offset=offset)
         n_labels = len(state.palette)
         is_refresh = packet.type == PACKET_REFRESH
@@ -126,11 +129,11 @@ class Decoder:
         try:
             modes, mvs, quadrants, labels = decode_slices(
                 symbols, is_refresh, cols, n_labels, label_bits(n_labels), levels, bs, bands,
-                contexts, intra, not is_refresh and state.tools.split, state.context_model)
+                contexts, intra, not is_refresh and state.tools.split, state.context_model, coded,
+                state.tools.tskip)
         except BitstreamError as exc:
             raise BitstreamError(f"frame {packet.frame_index}: {exc}") from None
         steps = plane_steps(quality) if levels is not None else None
-        coded = None if levels is None else tuple(coded_tiles(lev) for lev in levels)
         if intra:
             recon = reconstruct_intra(modes, labels, state.palette, levels, coded, steps, bs, bands)
         else:

@@ -166,15 +166,16 @@ class Encoder:
     def set_params(self, params: CodecParams) -> None:
         """New settings: quality, search range and preset apply to the next frame; block size,
         palette size and the coding tools (deblocking, intra prediction, quarter-pel vectors,
-        split blocks) take effect with a refresh, which is then sent as the next frame. A
+        split blocks, transform skip) take effect with a refresh, which is then sent as the next frame. A
         preset's own choice of tools (fast: no deblocking, half-pel vectors, no split blocks)
         waits for the next refresh."""
         if not isinstance(params, CodecParams):
             raise ValueError(f"params must be a CodecParams, got {type(params).__name__}")
         old = self._params
         if ((params.block_size, params.n_clusters, params.deblock, params.intra, params.qpel,
-             params.split)
-                != (old.block_size, old.n_clusters, old.deblock, old.intra, old.qpel, old.split)):
+             params.split, params.tskip)
+                != (old.block_size, old.n_clusters, old.deblock, old.intra, old.qpel, old.split,
+                    old.tskip)):
             self._force_refresh = True
         if params.target_kbps != old.target_kbps:
             self._rate_control = self._new_rate_control(params)
@@ -221,7 +222,7 @@ class Encoder:
         labels = np.full((rows, cols), -1, np.int32)
         with using_threads(self.threads):
             symbols, costs = self._entropy_code(False, 0, modes, vectors, labels, self._palette,
-                                                None, bs)
+                                                None, None, bs)
         self._since_refresh += 1
         self._prev_mvs = vectors
         return self._finish(PACKET_PREDICTED, pack_predicted_header(0), symbols, costs,
@@ -273,16 +274,16 @@ class Encoder:
                     planes, labels, palette, plane_steps(quality) if step else None,
                     ROUNDING_INTRA, LAMBDA_PER_STEP * step if step else LAMBDA_NO_RESIDUAL,
                     label_bits(len(palette)) + _PALETTE_MODE_EXTRA_BITS, bs, self._bands,
-                    LAMBDA_INTRA if self._rdoq() else 0.0, self._refresh_rates)
+                    LAMBDA_INTRA if self._rdoq() else 0.0, self._refresh_rates, tools.tskip)
             else:
                 levels, tiles_coded, recon = self._code_residual(prediction, planes, quality,
                                                                  ROUNDING_INTRA)
             header = pack_refresh_header(RefreshHeader(w, h, bs, quality, palette, slices,
                                                        tools.deblock, tools.intra, tools.qpel,
                                                        carry_contexts=True, split=tools.split,
-                                                       context_model=2))
+                                                       context_model=2, tskip=tools.tskip))
             symbols, costs = self._entropy_code(True, quality, modes, mvs, coded_labels, palette,
-                                                levels, bs)
+                                                levels, tiles_coded, bs)
             retry = self._retry_quality("refresh", quality, len(header) + len(symbols), attempt)
             if retry is None:
                 break
@@ -357,7 +358,7 @@ class Encoder:
             coded_modes = modes.copy()
             coded_modes[(modes == MODE_INTER) & ~coded & ~mvd.any(axis=2)] = MODE_SKIP
             symbols, costs = self._entropy_code(False, quality, coded_modes, mvd, labels, palette,
-                                                levels, bs, quadrant_mvd)
+                                                levels, tiles_coded, bs, quadrant_mvd)
             retry = self._retry_quality("predicted", quality, 1 + len(symbols), attempt)
             if retry is None:
                 break
@@ -374,7 +375,7 @@ class Encoder:
                        zero_residual: float = 0.0
                        ) -> tuple[tuple[np.ndarray, ...] | None, tuple[np.ndarray, ...] | None,
                                   Planes]:
-        """(levels, tiles with a non-zero level per plane, reconstruction); levels and tiles
+        """(levels, tile maps per plane (``TILE_*``), reconstruction); levels and tile maps
         None at quality 0."""
         if quality == 0:
             return None, None, prediction
@@ -382,7 +383,7 @@ class Encoder:
         tile_sides = [transform_size(side) for side in block_sides]
         steps = plane_steps(quality)
         levels = zero_levels(*planes.y.shape, self._block_size)
-        coded = tuple(np.empty(lev.shape[:2], bool) for lev in levels)
+        coded = tuple(np.empty(lev.shape[:2], np.uint8) for lev in levels)
 
         # Encoder-only: levels chosen by rate and distortion, the rates as the range coder's
         # contexts stood after the last picture (what this one starts from).
@@ -393,7 +394,8 @@ class Encoder:
             forward_quantise(planes[k][t0 * n:t1 * n], prediction[k][t0 * n:t1 * n], n,
                              steps[k] / STEP_ONE, rounding, zero_residual, out=levels[k][t0:t1],
                              coded=coded[k][t0:t1], rates=rates, chroma=k > 0,
-                             rd_lambda=LAMBDA_INTER if rates is not None else 0.0)
+                             rd_lambda=LAMBDA_INTER if rates is not None else 0.0,
+                             tskip=self._tools.tskip)
 
         per_plane_in_bands(quantise, [len(lev) for lev in levels])
         return levels, coded, reconstruct(prediction, levels, steps, coded)
@@ -425,14 +427,14 @@ class Encoder:
     def _blocks_with_residual(tiles_coded: tuple[np.ndarray, ...] | None, rows: int,
                               cols: int) -> np.ndarray:
         """bool (rows, cols): whether any tile of the block has a non-zero level (``tiles_coded``:
-        per plane, which tiles do; None without residual)."""
+        per plane, the tile maps; None without residual)."""
         coded = np.zeros((rows, cols), bool)
         for tiles in tiles_coded or ():
             tr, tc = tiles.shape
             coded |= tiles.reshape(rows, tr // rows, cols, tc // cols).any(axis=(1, 3))
         return coded
 
-    def _entropy_code(self, is_refresh, quality, modes, mvd, labels, palette, levels, bs,
+    def _entropy_code(self, is_refresh, quality, modes, mvd, labels, palette, levels, tiles, bs,
                       quadrant_mvd=None):
         """The frame's symbols, from the contexts the decoder will start from (every refresh
         header says that predicted frames carry them on); ``_finish`` keeps what they end
@@ -443,7 +445,8 @@ class Encoder:
                              self._coded_contexts, intra=is_refresh and self._tools.intra,
                              split=not is_refresh and self._tools.split,
                              quadrant_mvd=None if quadrant_mvd is None
-                             else quadrant_mvd.astype(np.int32))
+                             else quadrant_mvd.astype(np.int32),
+                             tiles=tiles, tskip=self._tools.tskip)
 
     def _finish(self, packet_type, header, symbols, costs, recon, modes, mvs, quadrants, quality,
                 w, h, palette_bytes) -> EncodedFrame:

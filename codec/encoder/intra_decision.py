@@ -32,11 +32,12 @@ def _quantise_against_prediction(forward, plane, levels, coded, tr, tc, n, zigza
     """``block_tiles``'s quantise step on the encoder: the tile's levels from its source
     against the prediction now in ``plane`` (``quantise_rdo_tile``).
     ``forward`` = (source plane, float basis, its transpose, 1/step, rounding, bound, three
-    n x n float scratch tiles, RDOQ's lambda, rate table, plane kind, four scratch vectors)."""
+    n x n float scratch tiles, RDOQ's lambda, rate table, plane kind, transform skip, four
+    scratch vectors)."""
     (src, fbasis, fbasis_t, inv_step, rounding, bound, fres, frows, fcoeffs, rd_lambda, rates,
-     kind, x, chosen, cost_coded, cost_last) = forward
+     kind, tskip, x, chosen, cost_coded, cost_last) = forward
     quantise_rdo_tile(src, plane, tr, tc, n, fbasis, fbasis_t, zigzag, inv_step, rounding, 0.0,
-                      bound, levels, coded, fres, frows, fcoeffs, rd_lambda, rates, kind,
+                      bound, levels, coded, fres, frows, fcoeffs, rd_lambda, rates, kind, tskip,
                       top_row // n, x, chosen, cost_coded, cost_last)
 
 
@@ -62,7 +63,8 @@ def _code_slice(src_y, src_cr, src_cb, y, cr, cb, modes, labels, palette, b, r0,
                 n_y, n_c, basis_y, basis_c, basis_t_y, basis_t_c, zigzag_y, zigzag_c,
                 inv_step_y, inv_step_c, rounding, bound_y, bound_c, int_basis_y, int_basis_c,
                 step_y, step_c, fres_y, frows_y, fcoeffs_y, fres_c, frows_c, fcoeffs_c,
-                stage_y, res_y, used_y, stage_c, res_c, used_c, rd_lambda, rates, rdo_scratch):
+                stage_y, res_y, used_y, stage_c, res_c, used_c, rd_lambda, rates, tskip,
+                rdo_scratch):
     """Block rows r0..r1, each block's mode chosen by SAD (all planes) + lam * bits
     among its palette colour, DC, V and H, then coded and reconstructed in raster order."""
     cols = modes.shape[1]
@@ -87,15 +89,16 @@ def _code_slice(src_y, src_cr, src_cb, y, cr, cb, modes, labels, palette, b, r0,
                 labels[r, c] = -1
             x, chosen, cost_coded, cost_last = rdo_scratch
             forward = (src_y, basis_y, basis_t_y, inv_step_y, rounding, bound_y, fres_y,
-                       frows_y, fcoeffs_y, rd_lambda, rates, 0, x, chosen, cost_coded, cost_last)
+                       frows_y, fcoeffs_y, rd_lambda, rates, 0, tskip, x, chosen, cost_coded,
+                       cost_last)
             block_tiles(y, lev_y, coded_y, has_residual, r, c, b, n_y, r0 * b, best_mode,
                         palette[label, 0], int_basis_y, zigzag_y, step_y, stage_y, res_y, used_y,
                         _quantise_against_prediction, forward)
             for src, plane, lev, cod, flat in ((src_cr, cr, lev_cr, coded_cr, palette[label, 1]),
                                                (src_cb, cb, lev_cb, coded_cb, palette[label, 2])):
                 forward = (src, basis_c, basis_t_c, inv_step_c, rounding, bound_c, fres_c,
-                           frows_c, fcoeffs_c, rd_lambda, rates, 1, x, chosen, cost_coded,
-                           cost_last)
+                           frows_c, fcoeffs_c, rd_lambda, rates, 1, tskip, x, chosen,
+                           cost_coded, cost_last)
                 block_tiles(plane, lev, cod, has_residual, r, c, h, n_c, r0 * h, best_mode,
                             flat, int_basis_c, zigzag_c, step_c, stage_c, res_c, used_c,
                             _quantise_against_prediction, forward)
@@ -104,7 +107,7 @@ def _code_slice(src_y, src_cr, src_cb, y, cr, cb, modes, labels, palette, b, r0,
 def code_intra(source: Planes, labels: np.ndarray, palette: np.ndarray,
                steps: tuple[int, int, int] | None, rounding: float, lam: float,
                palette_bits: float, block_size: int, bands: list[tuple[int, int]],
-               rd_lambda: float = 0.0, rates: np.ndarray | None = None
+               rd_lambda: float = 0.0, rates: np.ndarray | None = None, tskip: bool = False
                ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None,
                           tuple[np.ndarray, ...] | None, Planes]:
     """Choose every block's mode, quantise its residual and reconstruct it.
@@ -113,11 +116,12 @@ def code_intra(source: Planes, labels: np.ndarray, palette: np.ndarray,
         source: the frame's padded planes; labels: each block's nearest palette label.
         steps: the planes' quantiser steps in 1/64 units, None for no residual (quality 0).
         rd_lambda, rates: RDOQ's lambda (0: the dead-zone levels as they are) and its rate
-            table (``codec.encoder.rdoq``).
+            table (``codec.encoder.rdoq``); tskip: tiles may be transform-skipped (with
+            RDOQ only).
 
     Returns:
         (modes int8, labels int32 with -1 where a block is not a palette block, levels and
-        coded-tile maps per plane (None without residual), the reconstruction).
+        tile maps per plane (None without residual), the reconstruction).
     """
     rows, cols = labels.shape
     b = block_size
@@ -144,7 +148,7 @@ def code_intra(source: Planes, labels: np.ndarray, palette: np.ndarray,
                     *(np.empty((n_y, n_y)) for _ in range(3)),
                     *(np.empty((n_c, n_c)) for _ in range(3)),
                     *inverse_scratch(n_y), *inverse_scratch(n_c), rd_lambda,
-                    rate_table(None) if rates is None else rates, rdo_scratch())
+                    rate_table(None) if rates is None else rates, tskip, rdo_scratch())
 
     run_parallel([lambda r0=r0, r1=r1: code(r0, r1) for r0, r1 in bands])
     if not has_residual:

@@ -367,7 +367,7 @@ def split_search(cur: np.ndarray, ref: np.ndarray, bs: int, search_range: int, l
                        n, basis, np.ascontiguousarray(basis.T), zigzag_order(n),
                        *(np.empty((bs, bs), np.uint8) for _ in range(3)),
                        np.empty((tiles, tiles, n * n), LEVEL_DTYPE),
-                       np.empty((tiles, tiles), np.bool_), *(np.empty((n, n)) for _ in range(3)),
+                       np.empty((tiles, tiles), np.uint8), *(np.empty((n, n)) for _ in range(3)),
                        *rdo_scratch())
 
     run_parallel([lambda r0=r0, r1=r1: band(r0, r1) for r0, r1 in bands])

@@ -47,6 +47,9 @@ class CodecParams:
         rdoq: rate-distortion optimised quantisation (``codec.encoder.rdoq``): the encoder
             weighs each level's bits against its error. Encoder only (the stream syntax does not change);
             the fast preset leaves it off, and so does rate control (``target_kbps``).
+        tskip: transform skip: a tile's residual samples may be quantised as they are, without
+            the DCT, where RDOQ finds that cheaper (sharp graphics and text); stated in the
+            refresh header. Decided by RDOQ, so off wherever that is (fast, rate control).
     """
 
     block_size: int = 16
@@ -61,6 +64,7 @@ class CodecParams:
     qpel: bool = True
     split: bool = True
     rdoq: bool = True
+    tskip: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -69,7 +73,7 @@ class CodecParams:
                 if value not in PRESETS:
                     raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {value!r}")
                 continue
-            if f.name in ("deblock", "intra", "qpel", "split", "rdoq"):
+            if f.name in ("deblock", "intra", "qpel", "split", "rdoq", "tskip"):
                 if not isinstance(value, bool):
                     raise ValueError(f"{f.name} must be True or False, got {value!r}")
                 continue

@@ -87,4 +87,5 @@ def tools_in_effect(params: CodecParams) -> Tools:
     work = effort(params.preset)
     return Tools(params.deblock and work.deblock, params.intra,
                  params.qpel and work.quarter_pel > 0,
-                 params.split and work.split and params.block_size >= MIN_SPLIT_BLOCK)
+                 params.split and work.split and params.block_size >= MIN_SPLIT_BLOCK,
+                 params.tskip and params.rdoq and work.rdoq and params.target_kbps is None)

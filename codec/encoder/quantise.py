@@ -12,8 +12,9 @@ from numba import njit
 
 from ..common.simd import (NO_LIMIT, block_sad, difference_row2, difference_row4, difference_row8,
                            matmul2, matmul4, matmul8)
-from ..common.syntax import CTX_CBF
-from ..common.transform import LEVEL_DTYPE, MAX_LEVEL, dct_basis, log2_size, zigzag_order
+from ..common.syntax import KIND_SKIP, coded_flag_context, transform_skip_context
+from ..common.transform import (LEVEL_DTYPE, MAX_LEVEL, TILE_DCT, TILE_SKIP, TILE_UNCODED,
+                                dct_basis, log2_size, zigzag_order)
 from .rdoq import rate_table, rdo_scratch, rdo_tile
 
 __all__ = ["ROUNDING_INTRA", "ROUNDING_INTER", "forward_quantise", "quantise_tile",
@@ -42,15 +43,15 @@ def _matmul(left, right, out, n):
 # numba's reference counting (_nrt=False), as codec.common.syntax explains.
 @njit(cache=True, nogil=True, _nrt=False)
 def _forward_quantise_kernel(current, prediction, n, basis, basis_t, zigzag, inv_step, rounding,
-                             zero_sad, rd_lambda, rates, kind, levels, coded, res, rows_t, coeffs,
-                             x, chosen, cost_coded, cost_last):
+                             zero_sad, rd_lambda, rates, kind, tskip, levels, coded, res, rows_t,
+                             coeffs, x, chosen, cost_coded, cost_last):
     tile_rows, tile_cols = levels.shape[:2]
     bound = tile_bound(basis, n, inv_step)
     for tr in range(tile_rows):
         for tc in range(tile_cols):
             quantise_rdo_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step,
                               rounding, zero_sad, bound, levels, coded, res, rows_t, coeffs,
-                              rd_lambda, rates, kind, 0, x, chosen, cost_coded, cost_last)
+                              rd_lambda, rates, kind, tskip, 0, x, chosen, cost_coded, cost_last)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -68,14 +69,16 @@ def tile_bound(basis, n, inv_step):
 def quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step, rounding,
                   zero_sad, bound, levels, coded, res, rows_t, coeffs):
     """Transform and quantise tile (tr, tc) of ``current - prediction`` into zeroed
-    ``levels[tr, tc]``; ``coded[tr, tc]`` says whether any level is non-zero. res, rows_t,
-    coeffs: n x n float scratch."""
+    ``levels[tr, tc]``; ``coded[tr, tc]`` says whether any level is non-zero (``TILE_DCT``).
+    res, rows_t, coeffs: n x n float scratch, left holding the residual, its product with
+    the basis and the coefficients. Returns False where the tile was left uncoded without
+    being transformed (its SAD is too small for any level)."""
     y0 = tr * n
     x0 = tc * n
-    coded[tr, tc] = False
+    coded[tr, tc] = TILE_UNCODED
     sad = block_sad(current, y0, x0, prediction, y0, x0, n, NO_LIMIT)
     if sad * bound + rounding < 1.0 or sad < zero_sad:
-        return
+        return False
     for i in range(n):
         if n == 8:
             difference_row8(current, y0 + i, x0, prediction, res, i)
@@ -93,21 +96,55 @@ def quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_st
         if magnitude >= 1.0:      # levels start at zero: only non-zero ones are written
             level = min(np.int64(magnitude), MAX_LEVEL)
             levels[tr, tc, z] = -level if c < 0 else level
-            coded[tr, tc] = True
+            coded[tr, tc] = TILE_DCT
+    return True
 
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
 def quantise_rdo_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step, rounding,
                       zero_sad, bound, levels, coded, res, rows_t, coeffs, rd_lambda, rates, kind,
-                      first_row, x, chosen, cost_coded, cost_last):
+                      tskip, first_row, x, chosen, cost_coded, cost_last):
     """``quantise_tile``, then, when ``rd_lambda`` > 0 and the tile codes, its levels chosen
-    again by ``rdoq.rdo_tile`` (``first_row``: the slice's first tile row, for the coded-flag
-    context; x .. cost_last: ``rdoq.rdo_scratch``)."""
-    quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step, rounding,
-                  zero_sad, bound, levels, coded, res, rows_t, coeffs)
-    if rd_lambda > 0 and coded[tr, tc]:
-        rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, rd_lambda, rates, kind, levels, coded,
-                 first_row, x, chosen, cost_coded, cost_last)
+    again by ``rdoq.rdo_tile``; with ``tskip`` (the stream's transform-skip tool), the
+    tile's samples quantised as they are where that costs less (``first_row``: the slice's
+    first tile row, for the flags' contexts; x .. cost_last: ``rdoq.rdo_scratch``)."""
+    transformed = quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step,
+                                rounding, zero_sad, bound, levels, coded, res, rows_t, coeffs)
+    if rd_lambda <= 0 or not transformed:
+        return
+    cost = 0.0
+    if coded[tr, tc]:
+        cost = rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, rd_lambda, rates, kind, levels,
+                        coded, first_row, x, chosen, cost_coded, cost_last, True)
+    elif tskip:
+        cost = rd_lambda * rates[coded_flag_context(coded, tr, tc, kind, first_row), 0]
+        for i in range(n):
+            for j in range(n):
+                cost += res[i, j] * res[i, j] * inv_step * inv_step
+    if tskip:
+        _try_transform_skip(res, tr, tc, n, zigzag, inv_step, rd_lambda, rates, kind, levels,
+                            coded, first_row, x, chosen, cost_coded, cost_last, cost)
+
+
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
+def _try_transform_skip(res, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, coded,
+                        first_row, x, chosen, cost_coded, cost_last, cost):
+    """Code tile (tr, tc) transform-skipped instead when its residual samples ``res``,
+    quantised by ``rdoq.rdo_tile``, cost less than ``cost`` (the tile's RD cost as it is,
+    without its transform-skip flag)."""
+    flag = transform_skip_context(coded, tr, tc, kind, first_row)
+    if coded[tr, tc]:
+        cost += lam * rates[flag, 0]
+    skipped = rdo_tile(res, tr, tc, n, zigzag, inv_step, lam, rates, kind + KIND_SKIP, levels,
+                       coded, first_row, x, chosen, cost_coded, cost_last, False)
+    if skipped + lam * rates[flag, 1] >= cost:
+        return
+    for z in range(n * n):
+        levels[tr, tc, z] = 0
+    rdo_tile(res, tr, tc, n, zigzag, inv_step, lam, rates, kind + KIND_SKIP, levels, coded,
+             first_row, x, chosen, cost_coded, cost_last, True)
+    if coded[tr, tc]:
+        coded[tr, tc] = TILE_SKIP
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -129,16 +166,15 @@ def block_rd_cost(current, prediction, side, n, basis, basis_t, zigzag, inv_step
                           ROUNDING_INTER, 0.0, bound, levels, coded, res, rows_t, coeffs)
             if coded[tr, tc]:
                 total += rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, 0, levels,
-                                  coded, 0, x, chosen, cost_coded, cost_last)
+                                  coded, 0, x, chosen, cost_coded, cost_last, True)
                 continue
             error = 0.0
             for i in range(tr * n, (tr + 1) * n):
                 for j in range(tc * n, (tc + 1) * n):
                     d = np.float64(current[i, j]) - np.float64(prediction[i, j])
                     error += d * d
-            context = CTX_CBF + (1 if tc > 0 and coded[tr, tc - 1] else 0) + (
-                1 if tr > 0 and coded[tr - 1, tc] else 0)
-            total += error * inv_step * inv_step + lam * rates[context, 0]
+            total += (error * inv_step * inv_step
+                      + lam * rates[coded_flag_context(coded, tr, tc, 0, 0), 0])
     return total
 
 
@@ -146,7 +182,7 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
                      rounding: float, zero_residual: float = 0.0,
                      out: np.ndarray | None = None, coded: np.ndarray | None = None, *,
                      rd_lambda: float = 0.0, rates: np.ndarray | None = None,
-                     chroma: bool = False) -> np.ndarray:
+                     chroma: bool = False, tskip: bool = False) -> np.ndarray:
     """DCT the residual ``current - prediction`` in n x n tiles and quantise with a dead zone.
 
     Args:
@@ -157,11 +193,12 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
         zero_residual: tiles whose mean |residual| is below this many steps are left at zero
             untransformed (a speed preset's early skip; 0 keeps every tile that codes).
         out: zeroed levels to fill (a band of a frame's levels); a new array when None.
-        coded: bool (H/n, W/n), when given, set to which tiles got a non-zero level (what
-            ``coded_tiles`` would find, without reading the levels again).
+        coded: uint8 (H/n, W/n), when given, set to each tile's map value
+            (``transform.TILE_*``: whether it got a non-zero level and how it is coded).
         rd_lambda: > 0 re-decides each tile that codes by rate and distortion
             (``codec.encoder.rdoq``; lambda in step^2 units); rates: its ``rate_table``
-            (fresh contexts when None); chroma: which plane kind's contexts price the bits.
+            (fresh contexts when None); chroma: which plane kind's contexts price the bits;
+            tskip: tiles may be transform-skipped (with rd_lambda > 0 only).
 
     Returns:
         int16 levels, shape (H/n, W/n, n*n), each tile in zigzag order.
@@ -173,7 +210,7 @@ def forward_quantise(current: np.ndarray, prediction: np.ndarray, n: int, step: 
     _forward_quantise_kernel(current, prediction, n, basis, np.ascontiguousarray(basis.T),
                              zigzag_order(n), 1.0 / step, rounding, zero_residual * step * n * n,
                              rd_lambda, rate_table(None) if rates is None else rates,
-                             1 if chroma else 0, levels,
-                             np.empty(levels.shape[:2], np.bool_) if coded is None else coded,
+                             1 if chroma else 0, tskip, levels,
+                             np.empty(levels.shape[:2], np.uint8) if coded is None else coded,
                              *(np.empty((n, n)) for _ in range(3)), *rdo_scratch())
     return levels

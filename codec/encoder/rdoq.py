@@ -18,9 +18,9 @@ import numpy as np
 from numba import njit
 
 from ..common.entropy import BIT_COST, PROB_ONE, new_contexts, probabilities
-from ..common.syntax import (BANDS, CTX_CBF, CTX_GT1, CTX_LAST, CTX_REM, GT1_BANDS, N_CONTEXTS,
-                             REM_BINS, scan_neighbours, significance_context)
-from ..common.transform import MAX_LEVEL, log2_size
+from ..common.syntax import (BANDS, CTX_GT1, CTX_LAST, CTX_REM, GT1_BANDS, N_CONTEXTS,
+                             REM_BINS, coded_flag_context, scan_neighbours, significance_context)
+from ..common.transform import MAX_LEVEL, TILE_DCT, TILE_UNCODED, log2_size
 
 __all__ = ["LAMBDA_INTER", "LAMBDA_INTRA", "rate_table", "rdo_tile", "rdo_scratch"]
 
@@ -82,12 +82,15 @@ def _magnitude_bits(a, gctx, rem_ctx, rates):
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
 def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, coded, first_row,
-             x, chosen, cost_coded, cost_last):
+             x, chosen, cost_coded, cost_last, write):
     """Choose the levels of coded tile (tr, tc) again from its coefficients ``coeffs`` (n x n,
-    as ``quantise_tile`` left them) by distortion + ``lam`` x bits. ``first_row``: the first
-    tile row of the slice, whose top neighbours (another thread's) are not read. x, chosen,
-    cost_coded, cost_last: scratch of n*n entries. Returns the tile's cost as chosen (squared
-    error in step^2 units + ``lam`` x bits), which mode decisions compare."""
+    as ``quantise_tile`` left them) by distortion + ``lam`` x bits. ``kind``: the level kind
+    (``syntax.KIND_SKIP`` added for a transform-skipped tile, whose ``coeffs`` are its
+    samples' residual). ``first_row``: the first tile row of the slice, whose top neighbours
+    (another thread's) are not read. x, chosen, cost_coded, cost_last: scratch of n*n entries.
+    ``write``: store the choice in ``levels`` (zero beyond the dead zone's last level) and
+    ``coded`` (``TILE_DCT`` or ``TILE_UNCODED``); else only price it. Returns the tile's cost
+    as chosen (squared error in step^2 units + ``lam`` x bits), which decisions compare."""
     count = n * n
     log_n = log2_size(n)
     shift = log2_size(count)      # band = i * BANDS >> shift, as the syntax
@@ -134,11 +137,7 @@ def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, code
         if best_level > 1:
             big = 1
     # The last coded position: everything after it is left uncoded (its squared value).
-    cbf = CTX_CBF + 3 * kind
-    if tc > 0:
-        cbf += 1 if coded[tr, tc - 1] else 0
-    if tr > first_row:
-        cbf += 1 if coded[tr - 1, tc] else 0
+    cbf = coded_flag_context(coded, tr, tc, kind & 1, first_row)
     best = uncoded + lam * rates[cbf, 0]
     last = -1
     prefix = lam * rates[cbf, 1]
@@ -151,7 +150,9 @@ def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, code
                 best = cost
                 last = z
         prefix += cost_coded[z]
-    coded[tr, tc] = last >= 0
+    if not write:
+        return best
+    coded[tr, tc] = TILE_DCT if last >= 0 else TILE_UNCODED
     for z in range(end + 1):      # beyond ``end`` the dead zone left zeros already
         level = chosen[z] if z <= last else 0
         idx = zigzag[z]
