@@ -157,3 +157,27 @@ def test_each_golden_stream_states_the_tools_of_its_version() -> None:
     assert tools(OLD_VERSIONS[3][0].read_bytes()) == [(True, True, False, False, False, 1, False)] * 2
     assert all(tools(OLD_VERSIONS[v][0].read_bytes())
                == [(False, False, False, False, False, 1, False)] * 2 for v in (1, 2))
+
+
+def test_current_golden_stream_has_transform_skipped_tiles() -> None:
+    """Coverage of version 7's tool: the first refresh picture of the committed stream,
+    decoded through the slice layer (which reports how each tile is coded), skips the
+    transform of some tiles, so the golden digest covers that reconstruction too."""
+    from livecodec.codec.common.blocks import padded_size
+    from livecodec.codec.common.framing import unpack_refresh_header
+    from livecodec.codec.common.slices import SliceContexts, decode_slices, slice_rows
+    from livecodec.codec.common.syntax import label_bits
+    from livecodec.codec.common.transform import TILE_SKIP, zero_levels
+
+    packet = parse_packet(STREAM.read_bytes(), FILE_HEADER_SIZE)
+    header, offset = unpack_refresh_header(packet.payload)
+    bs = header.block_size
+    wp, hp = padded_size(header.width, header.height, bs)
+    levels = zero_levels(hp, wp, bs)
+    tiles = tuple(np.zeros(lev.shape[:2], np.uint8) for lev in levels)
+    bands = slice_rows(hp // bs, header.slices)
+    k = len(header.palette)
+    decode_slices(np.frombuffer(packet.payload, np.uint8, offset=offset), True, wp // bs, k,
+                  label_bits(k), levels, bs, bands, SliceContexts().start(len(bands), False),
+                  header.intra, False, header.context_model, tiles, header.tskip)
+    assert header.tskip and any((plane == TILE_SKIP).any() for plane in tiles)
