@@ -650,9 +650,9 @@ class DemoScene(_Source):
     def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0,
                  n_frames: int | None = None, seed: int = 0, *,
                  noise_sigma: float = NOISE_SIGMA) -> None:
-        for field, value in (("width", width), ("height", height)):
+        for name, value in (("width", width), ("height", height)):
             if isinstance(value, bool) or not isinstance(value, int) or value < self.MIN_SIDE:
-                raise ValueError(f"{field} must be an integer >= {self.MIN_SIDE}, got {value!r}")
+                raise ValueError(f"{name} must be an integer >= {self.MIN_SIDE}, got {value!r}")
         if not (isinstance(fps, (int, float)) and 0 < fps <= 1000):
             raise ValueError(f"fps must be in (0, 1000], got {fps!r}")
         if n_frames is not None and (not isinstance(n_frames, int) or n_frames < 0):

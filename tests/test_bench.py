@@ -244,7 +244,7 @@ def test_tools_table_has_each_switchable_tool_for_each_clip():
     assert list(curves["carphone"]) == ["all", *TOOLS_OFF]
     (rates_on, psnr_on), (rates_off, psnr_off) = (curves["carphone"]["all"],
                                                   curves["carphone"]["deblocking filter"])
-    assert len(rates_on) == len(psnr_off) == 2 and rates_on[0] < rates_on[1]
+    assert len(rates_on) == len(rates_off) == 2 and rates_on[0] < rates_on[1]
     assert psnr_on[0] != psnr_off[0]       # at quality 20 the filter changes the pictures
 
 

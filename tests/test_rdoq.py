@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 
 from livecodec.app.evaluation.bdrate import bd_rate
-from livecodec.codec import CodecParams, Decoder, Encoder, psnr
+from livecodec.codec import CodecParams, Encoder
 from livecodec.codec.common.entropy import BIT_COST, PROB_ONE, new_contexts
 from livecodec.codec.common.syntax import N_CONTEXTS
 from livecodec.codec.common.transform import LEVEL_DTYPE
 from livecodec.codec.encoder.quantise import forward_quantise
 from livecodec.codec.encoder.rdoq import rate_table
+from tests.closed_loop import code_and_measure
 from tests.media import read_frames
 
 
@@ -97,16 +98,9 @@ def rd_points():
     for rdoq in (False, True):
         rates, psnrs = [], []
         for quality in (35, 50, 65, 80):
-            encoder, decoder = Encoder(CodecParams(quality=quality, rdoq=rdoq)), Decoder()
-            total, scores = 0, []
-            for frame in frames:
-                encoded = encoder.encode(frame)
-                picture = decoder.decode(encoded.data)
-                assert np.array_equal(picture, encoded.reconstruction)
-                total += len(encoded.data)
-                scores.append(psnr(frame, picture))
+            total, mean_psnr = code_and_measure(frames, CodecParams(quality=quality, rdoq=rdoq))
             rates.append(total)
-            psnrs.append(float(np.mean(scores)))
+            psnrs.append(mean_psnr)
         points[rdoq] = (rates, psnrs)
     return points
 

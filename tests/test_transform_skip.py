@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from livecodec.codec import CodecParams, Decoder, Encoder, psnr
+from livecodec.codec import CodecParams
 from livecodec.codec.common.entropy import new_contexts
 from livecodec.codec.common.syntax import N_CONTEXTS, decode_symbols, encode_symbols
 from livecodec.codec.common.transform import (LEVEL_DTYPE, STEP_ONE, TILE_DCT, TILE_SKIP,
@@ -12,6 +12,7 @@ from livecodec.codec.common.transform import (LEVEL_DTYPE, STEP_ONE, TILE_DCT, T
 from livecodec.codec.encoder.presets import tools_in_effect
 from livecodec.codec.encoder.quantise import ROUNDING_INTER, forward_quantise
 from livecodec.codec.encoder.rdoq import LAMBDA_INTER, rate_table
+from tests.closed_loop import code_and_measure
 
 STEP = 8.0
 
@@ -106,17 +107,8 @@ def _chart(shift: int) -> np.ndarray:
 
 def test_sharp_graphics_cost_fewer_bytes_with_transform_skip() -> None:
     frames = [_chart(2 * i) for i in range(4)]
-    results = {}
-    for tskip in (True, False):
-        encoder, decoder = Encoder(CodecParams(quality=60, tskip=tskip)), Decoder()
-        size, quality = 0, []
-        for frame in frames:
-            encoded = encoder.encode(frame)
-            decoded = decoder.decode(encoded.data)
-            assert np.array_equal(decoded, encoded.reconstruction)
-            size += len(encoded.data)
-            quality.append(psnr(frame, decoded))
-        results[tskip] = size, float(np.mean(quality))
+    results = {tskip: code_and_measure(frames, CodecParams(quality=60, tskip=tskip))
+               for tskip in (True, False)}
     assert results[True][0] < 0.9 * results[False][0]
     assert results[True][1] > results[False][1] - 0.2
 
