@@ -440,12 +440,12 @@ class Encoder:
         header says that predicted frames carry them on); ``_finish`` keeps what they end
         with, once the frame is the one sent."""
         self._coded_contexts = self._contexts.start(len(self._bands), not is_refresh)
-        return encode_slices(is_refresh, modes, mvd.astype(np.int32), labels,
+        return encode_slices(is_refresh, modes, mvd.astype(np.int32, copy=False), labels,
                              label_bits(len(palette)), levels, bs, self._bands,
                              self._coded_contexts, intra=is_refresh and self._tools.intra,
                              split=not is_refresh and self._tools.split,
                              quadrant_mvd=None if quadrant_mvd is None
-                             else quadrant_mvd.astype(np.int32),
+                             else quadrant_mvd.astype(np.int32, copy=False),
                              tiles=tiles, tskip=self._tools.tskip)
 
     def _finish(self, packet_type, header, symbols, costs, recon, modes, mvs, quadrants, quality,

@@ -46,7 +46,8 @@ class Effort:
     rdoq: rate-distortion optimised quantisation (``codec.encoder.rdoq``) of both frame kinds:
         -4 to -9 % bits (BD-rate) for about 12 % of balanced's 640x480 encoding time; fast
         keeps the dead-zone quantiser alone, as x264's fastest presets skip trellis (so does
-        rate control for now: see ``Encoder._rdoq``).
+        rate control for now: see ``Encoder._rdoq``). Transform skip is decided by RDOQ's
+        costs, so it comes and goes with it (``tools_in_effect``).
 
     Tried and left out (measured on 60 frames of bikes and carphone): no half-pel refinement
     (+34 % / +24 % bits for little speed), a search range capped at 8 (+6 % on bikes, no speed),
