@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from livecodec.codec import CodecParams
 from livecodec.codec.common.entropy import new_contexts
+from livecodec.codec.common.slices import SliceContexts, decode_slices, encode_slices
 from livecodec.codec.common.syntax import N_CONTEXTS, decode_symbols, encode_symbols
 from livecodec.codec.common.transform import (LEVEL_DTYPE, STEP_ONE, TILE_DCT, TILE_SKIP,
                                               TILE_UNCODED, add_residual, zigzag_order)
@@ -119,3 +121,15 @@ def test_the_tool_is_used_where_rdoq_decides() -> None:
     assert not tools_in_effect(CodecParams(rdoq=False)).tskip
     assert not tools_in_effect(CodecParams(target_kbps=500)).tskip
     assert not tools_in_effect(CodecParams(tskip=False)).tskip
+
+
+def test_slice_coding_refuses_levels_without_their_tile_maps() -> None:
+    """The kernels index the maps beside the levels: a call without them is refused."""
+    levels = tuple(np.zeros((2, 2, 64), LEVEL_DTYPE) for _ in range(3))
+    with pytest.raises(ValueError, match="tile maps"):
+        decode_slices(np.zeros(8, np.uint8), True, 1, 2, 1, levels, 16, [(0, 1)],
+                      SliceContexts().start(1, False))
+    with pytest.raises(ValueError, match="tile maps"):
+        encode_slices(True, np.zeros((1, 1), np.int8), np.zeros((1, 1, 2), np.int32),
+                      np.zeros((1, 1), np.int32), 1, levels, 16, [(0, 1)],
+                      SliceContexts().start(1, False), tskip=True)

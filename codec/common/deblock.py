@@ -47,7 +47,8 @@ def deblock(planes: Planes, steps: tuple[int, int, int], coded: tuple[np.ndarray
     """Filter the reconstructed planes in place: every vertical edge first (left to right),
     then every horizontal edge (top to bottom).
 
-    coded: per plane, the tiles with a non-zero level; modes: the blocks' coded modes;
+    coded: per plane, the tile maps (``transform.TILE_*``: non-zero where a tile carries
+        residual, however coded); modes: the blocks' coded modes;
     quadrants: int32 (rows, cols, 4, 2) the vectors of each block's quadrants in
     1/2^pel_shift pixels (an unsplit block's four equal; intra blocks: any vector).
     """

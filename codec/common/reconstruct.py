@@ -50,7 +50,8 @@ def reconstruct(prediction: Planes, levels: tuple[np.ndarray, np.ndarray, np.nda
                 steps: tuple[int, int, int] | None,
                 coded: tuple[np.ndarray, ...] | None = None) -> Planes:
     """Prediction plus decoded residual; ``levels`` None when the frame carries no residual.
-    ``coded``: per plane, the tiles with a non-zero level, when the caller knows them."""
+    ``coded``: per plane, the tile maps (``transform.TILE_*``); None finds them from the
+    levels, every coded tile a DCT tile (so never for a frame with transform-skipped tiles)."""
     if levels is None:
         return prediction
     recon = Planes(*(np.empty_like(plane) for plane in prediction))

@@ -102,6 +102,8 @@ def encode_slices(is_refresh: bool, modes: np.ndarray, mvd: np.ndarray, labels: 
     ``quadrant_mvd`` None when no block is split; ``tiles``: the planes' tile maps, needed
     with ``tskip``).
     Returns the symbol bytes and the estimated bits per part."""
+    if tskip and levels is not None and tiles is None:
+        raise ValueError("transform skip needs the tile maps that say which tiles skip it")
     ky, kc = _tiles_per_block(block_size)
     if quadrant_mvd is None:
         quadrant_mvd = np.zeros((*mvd.shape[:2], 4, 2), np.int32)
@@ -135,6 +137,8 @@ def decode_slices(data: np.ndarray, is_refresh: bool, cols: int, n_labels: int,
         (modes, mvs, quadrant vectors, labels) of the whole frame. Raises BitstreamError for
         a slice that is malformed or runs past its bytes.
     """
+    if (levels is None) != (tiles is None):
+        raise ValueError("levels and tile maps go together (both None: no residual)")
     ky, kc = _tiles_per_block(block_size)
     chunks = []
     pos = 0

@@ -73,6 +73,10 @@ CTX_INTRA_MODE = 808    # 2: DC or not, then V or H
 CTX_SPLIT = 810         # 3: number of split neighbours (predicted frames with the split tool)
 CTX_TSKIP = 813         # 2 plane kinds x 3: transform-skipped neighbours (left, top)
 N_CONTEXTS = 819
+# The residual contexts' blocks follow one another as the comments above size them.
+assert CTX_LAST == CTX_SIG + LEVEL_KINDS * BANDS * 6 and CTX_GT1 == CTX_LAST + LEVEL_KINDS * BANDS
+assert CTX_REM == CTX_GT1 + LEVEL_KINDS * GT1_BANDS * 2
+assert CTX_INTRA_PALETTE == CTX_REM + LEVEL_KINDS * REM_BINS and N_CONTEXTS == CTX_TSKIP + 6
 #: Exp-Golomb order of a vector difference's escape (beyond its MVD_BINS unary bins), model 2:
 #: with the +-64 pixel search a tenth of the components on bikes and scene_cuts are wider than
 #: 5 pixels (20 quarter-pels). BD-rate against x264 veryfast on the whole clips (scene_cuts /
@@ -246,7 +250,8 @@ def _decode_vector(dst, data, probs, mvd, r, c, px, py, model2):
 def coded_flag_context(tiles, tr, tc, kind, first_row):
     """Context of tile (tr, tc)'s coded flag: its plane kind and how many of its left and top
     tiles carry residual (``tiles``: a tile map, ``TILE_*``; rows above ``first_row`` belong
-    to another slice)."""
+    to another slice: the syntax passes a slice's own rows and 0, the encoder's cost estimates
+    a whole picture's map and the slice's first row)."""
     ctx = CTX_CBF + 3 * kind
     if tc > 0 and tiles[tr, tc - 1] != 0:
         ctx += 1
@@ -383,7 +388,7 @@ def encode_symbols(is_refresh, intra, split, tskip, coded_residual, modes, mvd, 
         tiles_y, tiles_cr, tiles_cb: uint8 (tile rows, tile cols) tile maps per plane
             (``transform.TILE_*``): which coded tiles are transform-skipped.
         ky, kc: transform tiles per block side in luma and in chroma.
-        contexts: int64 (N_CONTEXTS,) probabilities to start from (``entropy.new_contexts``,
+        contexts: int64 (N_CONTEXTS, 4) probabilities to start from (``entropy.new_contexts``,
             or where the slice of the previous picture left them); updated in place.
 
     Returns:

@@ -252,9 +252,9 @@ def dequantise_inverse(levels: np.ndarray, step_fp: int) -> np.ndarray:
 def add_residual(prediction: np.ndarray, levels: np.ndarray, step_fp: int,
                  out: np.ndarray | None = None, coded: np.ndarray | None = None) -> np.ndarray:
     """Prediction plus the decoded residual, clipped to 8 bits: the reconstructed plane
-    (written into ``out``, e.g. a band of a frame's plane, when given). ``coded``: the tiles
-    with a non-zero level when known (``codec.encoder.quantise.forward_quantise``), else found
-    here."""
+    (written into ``out``, e.g. a band of a frame's plane, when given). ``coded``: the tile
+    map (``TILE_*``, e.g. ``codec.encoder.quantise.forward_quantise``'s or the decoder's);
+    None finds the coded tiles from the levels, as DCT tiles (``coded_tiles``)."""
     if out is None:
         out = prediction.copy()
     else:

@@ -426,7 +426,7 @@ class Encoder:
     @staticmethod
     def _blocks_with_residual(tiles_coded: tuple[np.ndarray, ...] | None, rows: int,
                               cols: int) -> np.ndarray:
-        """bool (rows, cols): whether any tile of the block has a non-zero level (``tiles_coded``:
+        """bool (rows, cols): whether any tile of the block carries residual (``tiles_coded``:
         per plane, the tile maps; None without residual)."""
         coded = np.zeros((rows, cols), bool)
         for tiles in tiles_coded or ():

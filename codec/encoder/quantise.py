@@ -105,8 +105,9 @@ def quantise_rdo_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, in
                       zero_sad, bound, levels, coded, res, rows_t, coeffs, rd_lambda, rates, kind,
                       tskip, first_row, x, chosen, cost_coded, cost_last):
     """``quantise_tile``, then, when ``rd_lambda`` > 0 and the tile codes, its levels chosen
-    again by ``rdoq.rdo_tile``; with ``tskip`` (the stream's transform-skip tool), the
-    tile's samples quantised as they are where that costs less (``first_row``: the slice's
+    again by ``rdoq.rdo_tile``; with ``tskip`` (the stream's transform-skip tool), any tile
+    that was transformed (coded or not) is coded as its samples quantised as they are where
+    that costs less (``first_row``: the slice's
     first tile row, for the flags' contexts; x .. cost_last: ``rdoq.rdo_scratch``)."""
     transformed = quantise_tile(current, prediction, tr, tc, n, basis, basis_t, zigzag, inv_step,
                                 rounding, zero_sad, bound, levels, coded, res, rows_t, coeffs)

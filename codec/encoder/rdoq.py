@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 from ..common.entropy import BIT_COST, PROB_ONE, new_contexts, probabilities
-from ..common.syntax import (BANDS, CTX_GT1, CTX_LAST, CTX_REM, GT1_BANDS, N_CONTEXTS,
+from ..common.syntax import (BANDS, CTX_GT1, CTX_LAST, CTX_REM, GT1_BANDS, KIND_SKIP, N_CONTEXTS,
                              REM_BINS, coded_flag_context, scan_neighbours, significance_context)
 from ..common.transform import MAX_LEVEL, TILE_DCT, TILE_UNCODED, log2_size
 
@@ -137,7 +137,7 @@ def rdo_tile(coeffs, tr, tc, n, zigzag, inv_step, lam, rates, kind, levels, code
         if best_level > 1:
             big = 1
     # The last coded position: everything after it is left uncoded (its squared value).
-    cbf = coded_flag_context(coded, tr, tc, kind & 1, first_row)
+    cbf = coded_flag_context(coded, tr, tc, kind % KIND_SKIP, first_row)
     best = uncoded + lam * rates[cbf, 0]
     last = -1
     prefix = lam * rates[cbf, 1]
