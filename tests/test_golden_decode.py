@@ -154,7 +154,8 @@ def test_each_golden_stream_states_the_tools_of_its_version() -> None:
     assert tools(OLD_VERSIONS[6][0].read_bytes()) == [(True, True, True, True, True, 2, False)] * 2
     assert tools(OLD_VERSIONS[5][0].read_bytes()) == [(True, True, True, True, True, 1, False)] * 2
     assert tools(OLD_VERSIONS[4][0].read_bytes()) == [(True, True, True, True, False, 1, False)] * 2
-    assert tools(OLD_VERSIONS[3][0].read_bytes()) == [(True, True, False, False, False, 1, False)] * 2
+    assert (tools(OLD_VERSIONS[3][0].read_bytes())
+            == [(True, True, False, False, False, 1, False)] * 2)
     assert all(tools(OLD_VERSIONS[v][0].read_bytes())
                == [(False, False, False, False, False, 1, False)] * 2 for v in (1, 2))
 

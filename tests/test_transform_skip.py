@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from livecodec.codec import CodecParams
+from livecodec.codec import MODE_PALETTE, CodecParams
 from livecodec.codec.common.entropy import new_contexts
 from livecodec.codec.common.slices import SliceContexts, decode_slices, encode_slices
 from livecodec.codec.common.syntax import N_CONTEXTS, decode_symbols, encode_symbols
@@ -70,14 +70,13 @@ def test_a_skipped_tile_adds_each_level_times_the_step_at_its_sample() -> None:
 def test_tile_maps_round_trip_through_the_range_coder() -> None:
     rng = np.random.default_rng(5)
     rows, cols, ky, kc = 4, 5, 2, 1
-    luma = rng.integers(-3, 4, (rows * ky, cols * ky, 64)) * (rng.random((rows * ky, cols * ky, 64)) < 0.1)
-    chroma = [rng.integers(-3, 4, (rows * kc, cols * kc, 64))
-              * (rng.random((rows * kc, cols * kc, 64)) < 0.1) for _ in range(2)]
-    levels = [np.asarray(lev, LEVEL_DTYPE) for lev in (luma, *chroma)]
+    shapes = [(rows * k, cols * k, 64) for k in (ky, kc, kc)]
+    levels = [np.asarray(rng.integers(-3, 4, shape) * (rng.random(shape) < 0.1), LEVEL_DTYPE)
+              for shape in shapes]
     tiles = [np.where(lev.any(axis=2), np.where(rng.random(lev.shape[:2]) < 0.5, TILE_SKIP,
                                                   TILE_DCT), TILE_UNCODED).astype(np.uint8)
              for lev in levels]
-    modes = np.full((rows, cols), 3, np.int8)      # palette blocks: labels, then residual
+    modes = np.full((rows, cols), MODE_PALETTE, np.int8)    # labels, then residual
     labels = np.zeros((rows, cols), np.int32)
     vectors = np.zeros((rows, cols, 2), np.int32)
     quadrants = np.zeros((rows, cols, 4, 2), np.int32)

@@ -166,9 +166,9 @@ class Encoder:
     def set_params(self, params: CodecParams) -> None:
         """New settings: quality, search range and preset apply to the next frame; block size,
         palette size and the coding tools (deblocking, intra prediction, quarter-pel vectors,
-        split blocks, transform skip) take effect with a refresh, which is then sent as the next frame. A
-        preset's own choice of tools (fast: no deblocking, half-pel vectors, no split blocks)
-        waits for the next refresh."""
+        split blocks, transform skip) take effect with a refresh, which is then sent as the
+        next frame. A preset's own choice of tools (fast: no deblocking, half-pel vectors, no
+        split blocks, no transform skip) waits for the next refresh."""
         if not isinstance(params, CodecParams):
             raise ValueError(f"params must be a CodecParams, got {type(params).__name__}")
         old = self._params
